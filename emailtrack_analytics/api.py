@@ -1,0 +1,74 @@
+"""The Python API for notebooks and scripts: a workspace's data as pandas DataFrames.
+
+    from emailtrack_analytics.api import Analytics
+    with Analytics() as data:                      # $EMAILTRACK_WORKSPACE or the current folder
+        leads = data.leads(month="2026-03")        # one row per lead per point of sale
+        data.sql("SELECT portal, count(*) FROM leads GROUP BY ALL")
+
+Views available to SQL: ``messages``, ``leads``, ``lead_copies``, ``quarantine``,
+``monthly_leads``, ``monthly_traffic``, ``points_of_sale``, ``portals`` (docs/sql.md).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .refresh import refresh_attribution
+from .store.db import connect
+from .workspace import Workspace, open_workspace
+
+
+class Analytics:
+    """Read access to one workspace. Attribution is brought up to date when it opens."""
+
+    def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool = True):
+        self.workspace = workspace if isinstance(workspace, Workspace) else open_workspace(workspace or None)
+        if refresh:
+            con = connect(self.workspace.database)
+            try:
+                refresh_attribution(con, self.workspace)
+            finally:
+                con.close()
+        # read-only: several notebooks may read at once
+        self.con = connect(self.workspace.database, read_only=True)
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """Run SQL on the workspace's views and tables; returns a DataFrame."""
+        return self.con.execute(query, params or []).df()
+
+    def _table(self, view: str, month: str | None, point_of_sale: str | None, order: str) -> pd.DataFrame:
+        conditions, params = [], []
+        if month:
+            conditions.append("month = ?")
+            params.append(month)
+        if point_of_sale:
+            conditions.append("point_of_sale = ?")
+            params.append(point_of_sale)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        return self.sql(f"SELECT * FROM {view} {where} ORDER BY {order}", params)
+
+    def leads(self, month: str | None = None, point_of_sale: str | None = None) -> pd.DataFrame:
+        """One row per lead per point of sale it reached."""
+        return self._table("leads", month, point_of_sale, "received_at, lead_key")
+
+    def messages(self, month: str | None = None, point_of_sale: str | None = None) -> pd.DataFrame:
+        """One row per stored message copy, attributed."""
+        return self._table("messages", month, point_of_sale, "received_at, message_key")
+
+    def monthly_leads(self) -> pd.DataFrame:
+        """Lead counts per month, point of sale and portal."""
+        return self.sql("SELECT * FROM monthly_leads ORDER BY month, point_of_sale, portal")
+
+    def months(self) -> list[str]:
+        """Months that have at least one lead, oldest first."""
+        return [r[0] for r in self.con.execute(
+            "SELECT DISTINCT month FROM leads WHERE month IS NOT NULL ORDER BY month").fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Analytics":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,238 @@
+"""Attribution: point of sale, portal, channel and category of one stored message copy.
+
+Pure functions of a message's stored facts and the workspace configuration, so that a change
+to ``emailtrack.toml`` or to the catalogue re-attributes every stored message without
+re-reading any file (see ``refresh.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from ..parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
+from ..workspace import Workspace
+from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals
+
+ATTRIBUTION_VERSION = 1
+
+CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
+CATEGORIES = ("lead", "follow_up", "notification", "newsletter", "auto_reply", "spam", "other")
+
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(r[ée]ponse automatique|absence|absent|out of (the )?office|automatic reply|auto(matic)?[- ]?reply|"
+    r"autoreply|abwesenheit|automatische antwort|respuesta autom[áa]tica|risposta automatica|"
+    r"fuori sede|afwezig|message automatique|accus[ée] de r[ée]ception|je suis absent|i am out)",
+    re.IGNORECASE)
+_BULK_PRECEDENCE = {"bulk", "list", "junk"}
+
+# Where a tracked address can be found on a copy, most precise first.
+_PLACES = ("envelope_to", "forwarded_to", "resent_to", "to_addrs", "cc_addrs")
+
+
+@dataclass
+class Attribution:
+    point_of_sale: str | None
+    portal: str | None
+    channel: str
+    category: str
+    role: str
+    targets: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    distribution: bool = False
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    point_of_sale: str | None
+    portal: str | None
+    distribution: bool
+
+
+class _CompiledPortal:
+    def __init__(self, portal: Portal):
+        self.portal = portal
+        self.subjects = compile_patterns(portal.subjects)
+        self.notifications = compile_patterns(portal.notifications)
+        self.follow_ups = compile_patterns(portal.follow_ups)
+        self.newsletters = portal.newsletters
+        self.alerts = portal.alerts
+
+
+def sender_matches(sender: str, rule: str) -> int:
+    """How specifically ``rule`` (an address or ``@domain``) matches ``sender``: 0 = not at all."""
+    if not sender:
+        return 0
+    if rule.startswith("@"):
+        domain = sender.rsplit("@", 1)[-1]
+        wanted = rule[1:]
+        if domain == wanted or domain.endswith("." + wanted):
+            return len(wanted)
+        return 0
+    return 1000 if sender == rule else 0
+
+
+def _any_sender(sender: str, rules: tuple[str, ...]) -> bool:
+    return any(sender_matches(sender, rule) for rule in rules)
+
+
+class Attributor:
+    """Attributes message rows (dicts of ``stored_messages`` columns) for one workspace."""
+
+    def __init__(self, workspace: Workspace, distribution_targets: dict[str, list[str]] | None = None):
+        self.workspace = workspace
+        self.tz = ZoneInfo(workspace.timezone)
+        self.tracked: dict[str, _Tracked] = {}
+        self.mailboxes: dict[str, str] = {}
+        for pos in workspace.points_of_sale:
+            for address in pos.tracked_addresses:
+                self.tracked[address] = _Tracked(pos.id, None, False)
+            for address in pos.mailboxes:
+                self.mailboxes[address] = pos.id
+        for entry in workspace.tracked_addresses:
+            self.tracked[entry.address] = _Tracked(entry.point_of_sale, entry.portal, entry.distribution)
+        self.portals = [_CompiledPortal(p) for p in merged_portals(workspace.portals)]
+        # message-id -> points of sale that the distribution log says received it
+        self.distribution_targets = distribution_targets or {}
+
+    # ------------------------------------------------------------------ fingerprint
+    def fingerprint(self) -> str:
+        """Changes whenever anything that attribution depends on changes."""
+        ws = self.workspace
+        basis = repr((ATTRIBUTION_VERSION, ws.timezone, ws.points_of_sale, ws.portals,
+                      ws.tracked_addresses, catalogue_text(), sorted(self.distribution_targets.items())))
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+
+    # ------------------------------------------------------------------ parts
+    def _find_tracked(self, row: dict) -> tuple[str | None, _Tracked | None, str | None]:
+        """(address, its meaning, where it was found) for the first tracked address on the copy."""
+        for place in _PLACES:
+            for address in row.get(place) or ():
+                meaning = self.tracked.get(address)
+                if meaning is not None:
+                    return address, meaning, place
+        return None, None, None
+
+    def _find_mailbox(self, row: dict) -> str | None:
+        for place in _PLACES + ("original_to", "original_cc"):
+            for address in row.get(place) or ():
+                if address in self.mailboxes:
+                    return self.mailboxes[address]
+        return None
+
+    def portal_for(self, sender: str | None, subject: str) -> _CompiledPortal | None:
+        """The portal whose sender rule matches most specifically; else a subject-only portal."""
+        best, best_score = None, 0
+        for compiled in self.portals:
+            for rule in compiled.portal.senders:
+                score = sender_matches(sender or "", rule)
+                if score > best_score:
+                    best, best_score = compiled, score
+        if best is not None:
+            return best
+        for compiled in self.portals:
+            if not compiled.portal.senders and any(p.search(subject or "") for p in compiled.subjects):
+                return compiled
+        return None
+
+    def category_for(self, row: dict, compiled: _CompiledPortal | None, flags: list[str]) -> str:
+        subject = row.get("subject") or ""
+        sender = row.get("sender") or ""
+        if row.get("spam_flag"):
+            return "spam"
+        if (row.get("auto_submitted") or "").startswith("auto-replied") or row.get("autoreply") \
+                or _AUTO_REPLY_SUBJECT.match(subject):
+            return "auto_reply"
+        bulk = bool(row.get("list_unsubscribe")) or (row.get("precedence") or "") in _BULK_PRECEDENCE
+        is_reply = bool(REPLY_PREFIX.match(subject)) and not FORWARD_PREFIX.match(subject)
+        if compiled is None:
+            if is_reply and (row.get("in_reply_to") or row.get("reference_ids")):
+                return "follow_up"
+            return "newsletter" if bulk else "other"
+        if any(p.search(subject) for p in compiled.follow_ups) or \
+                (is_reply and (row.get("in_reply_to") or row.get("reference_ids"))):
+            return "follow_up"
+        if _any_sender(sender, compiled.newsletters):
+            return "newsletter"
+        if _any_sender(sender, compiled.alerts):
+            return "notification"
+        if compiled.subjects:
+            if any(p.search(subject) for p in compiled.subjects):
+                return "lead"
+            if any(p.search(subject) for p in compiled.notifications):
+                return "notification"
+            if bulk:
+                return "newsletter"
+            flags.append("unrecognised_template")
+            return "other"
+        if any(p.search(subject) for p in compiled.notifications):
+            return "notification"
+        return "newsletter" if bulk else "lead"
+
+    def channel_for(self, row: dict, place: str | None, tracked: _Tracked | None, role: str) -> str:
+        if role == "mailbox":
+            return "direct"
+        if tracked is None:
+            return "unknown"
+        if tracked.distribution:
+            return "distribution"
+        if row.get("forward_kind"):
+            return "forward"
+        recipients = list(row.get("to_addrs") or ()) + list(row.get("cc_addrs") or ())
+        tracked_visible = [a for a in recipients if a in self.tracked]
+        if tracked_visible:
+            others = [a for a in recipients if a not in self.tracked]
+            return "cc" if others else "direct"
+        return "redirect"  # only in Delivered-To / X-Forwarded-To / Resent-To: the original was kept
+
+    # ------------------------------------------------------------------ all together
+    def attribute(self, row: dict) -> Attribution:
+        flags: list[str] = []
+        address, tracked, place = self._find_tracked(row)
+        role = row.get("role_hint") or "auto"
+        if role == "auto":
+            role = "tracking" if tracked is not None or self._find_mailbox(row) is None else "mailbox"
+        point_of_sale = None
+        if role == "mailbox":
+            point_of_sale = self._find_mailbox(row)
+        elif tracked is not None:
+            point_of_sale = tracked.point_of_sale
+            self._check_ambiguous(row, tracked, flags)
+
+        compiled = self.portal_for(row.get("sender"), row.get("subject") or "")
+        if compiled is None and tracked is not None and tracked.portal:
+            compiled = next((c for c in self.portals if c.portal.id == tracked.portal), None)
+            flags.append("portal_from_tracked_address")
+        if compiled is None and row.get("copy_subject") and FORWARD_PREFIX.match(row["copy_subject"]) \
+                and not row.get("forward_kind"):
+            flags.append("forward_not_unwrapped")
+        category = self.category_for(row, compiled, flags)
+        channel = self.channel_for(row, place, tracked, role)
+
+        targets: list[str] = []
+        if tracked is not None and tracked.distribution and role == "tracking":
+            key = row.get("original_message_id") or row.get("message_id")
+            targets = list(self.distribution_targets.get(key or "", []))
+            if not targets:
+                flags.append("distribution_not_in_log")
+            point_of_sale = targets[0] if len(targets) == 1 else None
+        elif point_of_sale:
+            targets = [point_of_sale]
+        return Attribution(point_of_sale, compiled.portal.id if compiled else None, channel,
+                           category, role, targets, flags, bool(tracked and tracked.distribution))
+
+    def _check_ambiguous(self, row: dict, tracked: _Tracked, flags: list[str]) -> None:
+        if row.get("envelope_to"):
+            return  # the envelope says which copy this is
+        others = {self.tracked[a].point_of_sale for place in ("to_addrs", "cc_addrs")
+                  for a in row.get(place) or () if a in self.tracked}
+        if len(others - {None}) > 1:
+            flags.append("ambiguous_point_of_sale")
+
+    def local_time(self, received_at):
+        """(month, local date, hour, ISO weekday 1-7) of a naive-UTC time in the workspace zone."""
+        from datetime import timezone
+        local = received_at.replace(tzinfo=timezone.utc).astimezone(self.tz)
+        return local.strftime("%Y-%m"), local.date(), local.hour, local.isoweekday()

@@ -1,0 +1,161 @@
+"""The ``emailtrack`` command: argument parsing only; every command is a library call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EmailtrackError, UsageError
+
+EPILOG = "Exit codes: 0 done, 2 unusable arguments / unknown workspace / unreadable input, 1 other errors."
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one readable line, exit 2 (as argparse, without the usage block)
+        self.exit(2, f"emailtrack: error: {message} (see 'emailtrack {self._sub_name()} --help')\n")
+
+    def _sub_name(self) -> str:
+        parts = self.prog.split()
+        return " ".join(parts[1:]) if len(parts) > 1 else ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global options are accepted before and after the command; SUPPRESS keeps a subcommand
+    # from resetting a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", "-w", metavar="DIR", default=argparse.SUPPRESS,
+                        help="workspace folder (default: $EMAILTRACK_WORKSPACE, else the current folder)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks on errors")
+
+    parser = _Parser(prog="emailtrack", description="Email tracking analytics: lead emails per "
+                     "point of sale and portal, month by month.", epilog=EPILOG, parents=[common])
+    parser.add_argument("--version", action="version", version=f"emailtrack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("init", parents=[common], help="create a workspace (emailtrack.toml)",
+                       description="Write a commented emailtrack.toml into DIR; with --sample, also a "
+                       "realistic demo data set in DIR/data/sample/ and a config that matches it.")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="folder (default: current)")
+    p.add_argument("--sample", action="store_true", help="also write the demo data set")
+    p.add_argument("--end-month", metavar="YYYY-MM", help="last month of the sample (default: last complete month)")
+    p.add_argument("--scale", type=float, default=1.0, help="sample volume multiplier (default 1.0)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing emailtrack.toml")
+
+    from .sources import KINDS, ROLES
+    p = sub.add_parser("ingest", parents=[common], help="read mbox, EML, Maildir and logs into the database",
+                       description="Read files and folders (recursively). Re-ingesting what is already "
+                       "stored adds nothing; prints new / already stored / quarantined counts.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--kind", default="auto", choices=KINDS, help="input kind (default: auto, by content)")
+    p.add_argument("--role", default="auto", choices=ROLES,
+                   help="tracking copies, or a point of sale's own mailbox export (default: auto)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="parser processes (default: number of CPUs)")
+
+    from .exports import FORMATS, TABLE_NAMES
+    p = sub.add_parser("export", parents=[common], help="write a table as CSV, JSON or Parquet",
+                       description="Write one of the contract's tables; CSV to stdout by default.")
+    p.add_argument("table", choices=TABLE_NAMES, metavar="TABLE", help=", ".join(TABLE_NAMES))
+    p.add_argument("--month", metavar="YYYY-MM", help="only this month (or 'last')")
+    p.add_argument("--format", default="csv", choices=FORMATS, dest="fmt")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    p = sub.add_parser("report", parents=[common], help="run a report notebook and write HTML",
+                       description="Run notebooks/KIND.ipynb with papermill; write the executed notebook "
+                       "and a self-contained HTML under OUT/YYYY-MM/.")
+    p.add_argument("kind", metavar="KIND", help="report notebook, e.g. monthly")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="month to report (or 'last')")
+    p.add_argument("--point-of-sale", metavar="ID", help="report for one point of sale")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: the workspace's reports/)")
+    p.add_argument("--send-to", nargs="+", metavar="ADDR", default=[], help="email the report to these addresses")
+    p.add_argument("--lang", choices=("fr", "en"), help="report language (default: the workspace's)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
+
+    sub.add_parser("status", parents=[common], help="what is stored: sources, messages, leads per month",
+                   description="Sources, messages, leads per month, quarantined and unattributed copies.")
+    sub.add_parser("portals", parents=[common], help="list the portal catalogue with the workspace's changes",
+                   description="The built-in portal catalogue merged with the workspace's [[portals]].")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.workspace = getattr(args, "workspace", None)
+    args.debug = getattr(args, "debug", False)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return _run(args)
+    except EmailtrackError as exc:
+        if args.debug:
+            raise
+        print(f"emailtrack: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # output piped into head & co: not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("emailtrack: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract wants one line, not a traceback
+        if args.debug:
+            raise
+        print(f"emailtrack: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    from .workspace import open_workspace
+
+    if args.command == "init":
+        from .init import init_workspace
+        root = init_workspace(Path(args.dir), sample=args.sample, end_month=args.end_month,
+                              scale=args.scale, force=args.force)
+        print(f"workspace ready: {root / 'emailtrack.toml'}")
+        if args.sample:
+            print(f"sample data in {root / 'data' / 'sample'}; next: emailtrack -w {root} ingest "
+                  f"{root / 'data' / 'sample'}")
+        return 0
+
+    workspace = open_workspace(args.workspace)
+    if args.command == "ingest":
+        from .ingest import ingest
+        if args.workers is not None and args.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
+                         workers=args.workers, progress=True)
+        print(summary.line())
+        return 0
+    if args.command == "export":
+        from .exports import export
+        from .months import resolve_month
+        count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
+                       fmt=args.fmt, out=args.output)
+        if args.output:
+            print(f"{count} rows written to {args.output}", file=sys.stderr)
+        return 0
+    if args.command == "report":
+        from .months import resolve_month
+        from .reports.runner import run_report
+        result = run_report(workspace, args.kind, resolve_month(args.month, workspace.timezone),
+                            point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
+                            language=args.lang, timeout=args.timeout)
+        print(result.html)
+        return 0
+    if args.command == "status":
+        from .status import workspace_status
+        print("\n".join(workspace_status(workspace).lines()))
+        return 0
+    if args.command == "portals":
+        from .attribution.catalogue import merged_portals
+        for portal in merged_portals(workspace.portals):
+            origin = "built-in" if portal.builtin else "workspace"
+            print(f"{portal.id:<14} {portal.kind:<8} {origin:<9} {', '.join(portal.senders)}")
+        return 0
+    raise UsageError(f"unknown command {args.command!r}")

@@ -1,0 +1,219 @@
+"""``emailtrack ingest``: read files, store every message once, quarantine what cannot be stored.
+
+Flow per file: skip it when the ledger says it is unchanged; otherwise stream its messages in
+chunks, compute each copy's content key, parse only the copies not stored yet (in worker
+processes when there are many), and hand rows to one batched writer. A file's ledger entry is
+written in the same transaction as its last rows, so an interrupted run is simply resumed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+from .parsing.message import MessageRecord, Unparseable, message_key, parse_message
+from .refresh import refresh_attribution
+from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
+                      read_distribution, read_messages)
+from .sources.distribution import BadRow
+from .store.db import connect
+from .store.writer import BatchWriter
+from .workspace import Workspace
+
+CHUNK = 500               # messages keyed, checked and parsed together
+PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
+
+
+@dataclass
+class IngestSummary:
+    files_read: int = 0
+    files_skipped: int = 0          # unchanged since they were last ingested
+    files_unsupported: dict[str, int] = field(default_factory=dict)
+    new: int = 0
+    already_stored: int = 0
+    quarantined: int = 0
+    log_rows: int = 0
+
+    def line(self) -> str:
+        parts = [f"{self.new} new", f"{self.already_stored} already stored",
+                 f"{self.quarantined} quarantined"]
+        if self.log_rows:
+            parts.append(f"{self.log_rows} log rows")
+        parts.append(f"{self.files_read} files read")
+        parts.append(f"{self.files_skipped} files skipped (unchanged)")
+        for kind, count in sorted(self.files_unsupported.items()):
+            parts.append(f"{count} {kind} files not read (not supported yet)")
+        return ", ".join(parts)
+
+
+def _parse(item: tuple[bytes, str | None]) -> MessageRecord | tuple[str, str]:
+    data, from_line = item
+    try:
+        return parse_message(data, from_line=from_line)
+    except Unparseable as exc:
+        return (exc.reason, exc.detail)
+    except RecursionError:
+        return ("parse_error", "message structure nested too deeply")
+
+
+class _Parser:
+    """Parses chunks of messages, in worker processes once there is enough work for them."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._pool = None
+
+    def map(self, items: list[tuple[bytes, str | None]]):
+        if self.workers == 1 or len(items) < PARALLEL_THRESHOLD:
+            return [_parse(item) for item in items]
+        if self._pool is None:
+            self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
+        return self._pool.map(_parse, items, chunksize=max(1, len(items) // (self.workers * 4)))
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str = "auto",
+           workers: int | None = None, progress: bool = False) -> IngestSummary:
+    """Ingest ``paths`` (files and folders, recursively) into the workspace database.
+
+    ``progress`` shows a progress bar on stderr when it is a terminal.
+    """
+    if role not in ROLES:
+        raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
+    files = list(discover(paths, kind, workspace.relative))
+    summary = IngestSummary()
+    bar = _progress_bar(len(files)) if progress else None
+    con = connect(workspace.database)
+    parser = _Parser(default_workers() if workers is None else workers)
+    writer = BatchWriter(con)
+    try:
+        ledger = {row[0]: (row[1], row[2]) for row in
+                  con.execute("SELECT path, size, mtime_ns FROM ingested_files").fetchall()}
+        seen: set[str] = set()
+        for item in files:
+            path = str(item.path.resolve())
+            try:
+                stat = item.path.stat()
+            except OSError as exc:
+                writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
+                summary.quarantined += 1
+                continue
+            if ledger.get(path) == (stat.st_size, stat.st_mtime_ns):
+                summary.files_skipped += 1
+                if bar:
+                    bar.update(1)
+                continue
+            if path in ledger:
+                writer.reset_file(path)  # a changed file is read again from the start
+            if item.kind in MESSAGE_KINDS:
+                counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary)
+            elif item.kind in SUPPORTED_LOGS:
+                counts = _ingest_distribution(item, path, writer, summary)
+            else:
+                summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
+                continue
+            summary.files_read += 1
+            writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
+            if writer.pending >= writer.batch_size:
+                writer.flush()
+            if bar:
+                bar.update(1)
+                bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+        writer.flush()
+        refresh_attribution(con, workspace)
+    finally:
+        if bar:
+            bar.close()
+        parser.close()
+        con.close()
+    return summary
+
+
+def _chunks(iterator: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
+                     con, seen: set[str], summary: IngestSummary) -> tuple[int, int, int]:
+    items = new = quarantined = 0
+    for chunk in _chunks(read_messages(item), CHUNK):
+        items += len(chunk)
+        readable = []
+        for raw in chunk:
+            if raw.problem:
+                writer.add_quarantine(raw.source, path, raw.problem, raw.detail or "", raw.data)
+                quarantined += 1
+            else:
+                readable.append((raw, message_key(raw.data)))
+        keys = list({key for _, key in readable} - seen)
+        stored = _stored_keys(con, keys)
+        to_parse, waiting = [], []
+        for raw, key in readable:
+            if key in stored or key in seen:
+                writer.add_sighting(raw.source, key)
+                summary.already_stored += 1
+            else:
+                seen.add(key)
+                to_parse.append((raw.data, raw.from_line))
+                waiting.append(raw)
+        for raw, result in zip(waiting, parser.map(to_parse)):
+            if isinstance(result, MessageRecord):
+                writer.add_message(result, raw.data, raw.source, role)
+                writer.add_sighting(raw.source, result.message_key)
+                new += 1
+            else:
+                seen.discard(message_key(raw.data))
+                writer.add_quarantine(raw.source, path, result[0], result[1], raw.data)
+                quarantined += 1
+        if writer.pending >= writer.batch_size:
+            writer.flush()
+    summary.new += new
+    summary.quarantined += quarantined
+    return items, new, quarantined
+
+
+def _stored_keys(con, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    rows = con.execute("SELECT message_key FROM stored_messages WHERE message_key IN "
+                       "(SELECT unnest(?::VARCHAR[]))", [keys]).fetchall()
+    return {row[0] for row in rows}
+
+
+def _ingest_distribution(item: InputFile, path: str, writer: BatchWriter,
+                         summary: IngestSummary) -> tuple[int, int, int]:
+    rows, bad = [], 0
+    for entry in read_distribution(item.path, item.label):
+        if isinstance(entry, BadRow):
+            writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
+            bad += 1
+        else:
+            rows.append(entry)
+    writer.add_distribution_rows(rows)
+    summary.log_rows += len(rows)
+    summary.quarantined += bad
+    return len(rows) + bad, len(rows), bad
+
+
+def _progress_bar(files: int):
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=files, unit="file", desc="ingest", leave=False, file=sys.stderr)

@@ -1,0 +1,126 @@
+"""Readable text out of a MIME message: the parts a person reads, decoded whatever they claim."""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+from email.message import Message
+
+MAX_TEXT_PART = 512 * 1024  # bytes of one text part that are decoded; the rest is not read
+_CHARSET_ALIASES = {"ks_c_5601-1987": "cp949", "x-unknown": "cp1252", "unknown-8bit": "cp1252",
+                    "iso-8859-8-i": "iso-8859-8", "x-user-defined": "cp1252", "ascii": "cp1252",
+                    "us-ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030"}
+
+
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    """Bytes as text: the declared charset when it works, else UTF-8, else Windows-1252."""
+    candidates = []
+    if charset:
+        name = charset.strip().strip('"').lower()
+        name = _CHARSET_ALIASES.get(name, name)
+        try:
+            codecs.lookup(name)
+            candidates.append(name)
+        except LookupError:
+            pass
+    candidates += ["utf-8", "cp1252"]
+    for name in candidates:
+        try:
+            return payload.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode("utf-8", "replace")
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of one leaf part (transfer encoding and charset undone)."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # corrupt base64/QP: keep what can be read
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return decode_bytes(payload[:MAX_TEXT_PART], charset).replace("\x00", "")
+
+
+_BLOCK_TAGS = re.compile(r"(?is)<\s*(br|/p|p|/div|div|/tr|tr|/li|li|/h\d|h\d|/table|hr|/blockquote|blockquote)\b[^>]*>")
+_DROP = re.compile(r"(?is)<\s*(script|style|head|title)\b.*?<\s*/\s*\1\s*>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+_COMMENT = re.compile(r"(?s)<!--.*?-->")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_BLANKS = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML body, one line per block, entities decoded."""
+    text = _COMMENT.sub("", markup)
+    text = _DROP.sub(" ", text)
+    text = _BLOCK_TAGS.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.splitlines()]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition") or "").lower()
+    if disposition.strip().startswith("attachment"):
+        return True
+    try:
+        return bool(part.get_filename(None))
+    except Exception:  # an undecodable filename parameter still names an attachment
+        return "name=" in disposition or "name=" in str(part.get("Content-Type") or "").lower()
+
+
+def text_parts(message: Message) -> tuple[str, str]:
+    """(plain text, html) of the message body, not descending into attached messages."""
+    plain, markup = [], []
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        ctype = part.get_content_type()
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list) and ctype != "message/rfc822":
+                stack.extend(reversed(payload))
+            continue
+        if ctype.startswith("message/") or (part is not message and is_attachment(part)):
+            continue
+        if ctype == "text/html":
+            markup.append(part_text(part))
+        elif ctype == "text/plain" or (part is message and part.get_content_maintype() == "text"):
+            plain.append(part_text(part))
+    return "\n".join(plain), "\n".join(markup)
+
+
+def readable_text(message: Message) -> tuple[str, bool]:
+    """The text a person reads (plain text, else HTML rendered to text), and whether it was HTML."""
+    plain, markup = text_parts(message)
+    if plain.strip():
+        return plain.replace("\r\n", "\n").replace("\r", "\n"), False
+    if markup.strip():
+        return html_to_text(markup), True
+    return "", False
+
+
+def attached_messages(message: Message) -> list[Message]:
+    """Messages attached as ``message/rfc822`` parts, outermost first."""
+    found = []
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.get_content_type() == "message/rfc822":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                found.append(payload[0])
+            continue
+        if part.is_multipart() and isinstance(part.get_payload(), list):
+            stack.extend(reversed(part.get_payload()))
+    return found

@@ -1,0 +1,151 @@
+"""Header values: decoding (RFC 2047, undeclared 8-bit), addresses and dates.
+
+Header structure comes from the standard library's parser (policy ``compat32``, the fastest);
+the decoding of encoded-words and the RFC 5322 date grammar come from mail-parser, whose
+helpers handle the obsolete and broken forms found in real mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.utils import getaddresses, parsedate_to_datetime
+
+from mailparser.dates import parse_mail_date
+from mailparser.utils import decode_header_part
+
+_FOLD = re.compile(r"\r?\n[ \t]+")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?")
+UTC = dt.timezone.utc
+
+
+def recover_text(value: str) -> str:
+    """Undo ``surrogateescape``: raw 8-bit header bytes decoded as UTF-8, else Windows-1252."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def unfold(value: str) -> str:
+    return _FOLD.sub(" ", value).replace("\r", "").replace("\n", " ")
+
+
+def decode_text(value: str | None) -> str:
+    """A header value as readable text: unfolded, 8-bit recovered, encoded-words decoded."""
+    if not value:
+        return ""
+    text = unfold(recover_text(value))
+    if _ENCODED_WORD.search(text):
+        try:
+            text = decode_header_part(text)
+        except Exception:  # a broken encoded-word must not lose the message
+            pass
+    return text.replace("\x00", "").strip()
+
+
+def addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, lower-case address) pairs from raw header values, in order.
+
+    Addresses are split on the raw value so that a comma inside an encoded display name
+    does not split a mailbox in two; names are decoded afterwards.
+    """
+    result = []
+    raw = [unfold(recover_text(v)) for v in values if v]
+    for name, address in getaddresses(raw):
+        address = address.strip().strip("<>").strip().lower()
+        if "@" not in address or " " in address:
+            continue
+        result.append((decode_text(name), address))
+    return result
+
+
+def address_list(values: list[str]) -> list[str]:
+    seen = []
+    for _, address in addresses(values):
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+def parse_date(value: str | None) -> dt.datetime | None:
+    """An RFC 5322 date (obsolete forms, comments such as ``(CEST)``) as an aware UTC datetime."""
+    if not value:
+        return None
+    text = unfold(recover_text(value)).strip()
+    try:
+        result = parse_mail_date(text)
+        if result.value is not None:
+            return result.value.astimezone(UTC)
+    except Exception:
+        pass
+    try:  # the stdlib is more lenient with some broken forms (missing seconds, odd spacing)
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:  # "-0000": time in UTC, zone unknown
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def received_date(values: list[str]) -> dt.datetime | None:
+    """The date of the last hop: the topmost ``Received:`` header with a parseable date."""
+    for value in values:
+        text = unfold(recover_text(value))
+        if ";" in text:
+            parsed = parse_date(text.rsplit(";", 1)[1])
+            if parsed is not None:
+                return parsed
+    return None
+
+
+_FROM_LINE_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+"
+    r"(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(?:[A-Z]{3,4}\s+|[+-]\d{4}\s+)?(\d{4})")
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def from_line_date(line: str | None) -> dt.datetime | None:
+    """The asctime date of an mbox ``From `` line, read as UTC (mbox lines carry no zone)."""
+    if not line:
+        return None
+    match = _FROM_LINE_DATE.search(line)
+    if not match:
+        return None
+    month, day, hour, minute, second, year = match.groups()
+    try:
+        return dt.datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hour),
+                           int(minute), int(second or 0), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def message_id(value: str | None) -> str | None:
+    """The normalised Message-ID (without angle brackets), or None."""
+    if not value:
+        return None
+    text = unfold(recover_text(value)).strip()
+    match = _MESSAGE_ID.search(text)
+    found = match.group(1) if match else text.strip("<> ")
+    if not found or " " in found or len(found) > 998:
+        return None
+    return found
+
+
+def message_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return _MESSAGE_ID.findall(unfold(recover_text(value)))

@@ -1,0 +1,272 @@
+"""Raw message bytes -> a ``MessageRecord``: the facts attribution needs, nothing config-specific.
+
+Everything here depends only on the bytes, so a stored record stays valid when the workspace
+configuration changes; attribution (point of sale, portal, category, channel) is computed
+from these records and the current config (see ``attribution/``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from email import policy
+from email.parser import BytesParser
+
+from . import headers as h
+from .body import readable_text
+from .forwards import FORWARD_PREFIX, unwrap
+
+PARSER_VERSION = 1
+MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
+
+# Headers a mailbox program adds or rewrites on export: they say nothing about the message,
+# and leaving them out lets the same message from an mbox and from an .eml share one key.
+_MAILBOX_STATE = {b"status", b"x-status", b"x-keywords", b"x-uid", b"x-mozilla-status",
+                  b"x-mozilla-status2", b"x-mozilla-keys", b"x-gmail-labels", b"x-gm-thrid",
+                  b"content-length", b"lines", b"x-imap", b"x-imapbase", b"x-evolution",
+                  b"x-apple-mail-remote-attachments"}
+_KNOWN_HEADERS = {"from", "to", "cc", "date", "subject", "message-id", "received", "return-path",
+                  "delivered-to", "mime-version", "content-type", "x-original-to", "sender",
+                  "reply-to", "in-reply-to", "references", "envelope-to", "resent-from",
+                  "resent-to", "dkim-signature", "x-mailer", "x-forwarded-to"}
+
+
+class Unparseable(Exception):
+    """A message that cannot be stored; ``reason`` is a short code, ``detail`` a sentence."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class MessageRecord:
+    message_key: str
+    message_id: str | None
+    received_at: dt.datetime
+    date_source: str                     # date | forward_header | received | mbox_from
+    copy_at: dt.datetime | None          # the copy's own date (the forward's, for forwards)
+    sender: str | None                   # the original sender, lower case
+    sender_name: str | None
+    subject: str
+    copy_sender: str | None              # From of the copy as received
+    copy_subject: str
+    to_addrs: list[str]
+    cc_addrs: list[str]
+    original_to: list[str]               # recipients of the unwrapped original (forwards)
+    original_cc: list[str]
+    envelope_to: list[str]               # Delivered-To, X-Original-To, Envelope-To, X-Envelope-To
+    forwarded_to: list[str]              # X-Forwarded-To, X-Forwarded-For
+    resent_to: list[str]                 # Resent-To, Resent-Cc
+    resent_from: str | None
+    original_message_id: str | None      # the original's Message-ID (same as message_id if not wrapped)
+    in_reply_to: str | None
+    reference_ids: list[str]
+    list_unsubscribe: bool
+    precedence: str | None
+    auto_submitted: str | None
+    autoreply: bool                      # X-Autoreply / X-Autorespond / X-Auto-Response-Suppress on a reply
+    spam_flag: bool
+    forward_kind: str | None             # inline | attachment
+    forward_depth: int
+    body_text: str
+    body_is_html: bool
+    body_fingerprint: str
+    content_fingerprint: str             # sender, minute, subject, body: identity of a lead without ids
+    size: int
+    defects: list[str] = field(default_factory=list)
+    parser_version: int = PARSER_VERSION
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- keys
+
+def normalise_bytes(raw: bytes) -> bytes:
+    """The message as a line-ending-neutral byte string without mailbox state headers."""
+    text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if text.startswith(b"\xef\xbb\xbf"):
+        text = text[3:]
+    head, sep, body = text.partition(b"\n\n")
+    kept, skipping = [], False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        skipping = name in _MAILBOX_STATE
+        if not skipping:
+            kept.append(line)
+    return b"\n".join(kept) + sep + body.rstrip(b"\n")
+
+
+def message_key(raw: bytes) -> str:
+    """Content-derived key of one physical copy: the same bytes give the same key anywhere."""
+    return hashlib.sha256(normalise_bytes(raw)).hexdigest()[:32]
+
+
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fingerprint(text: str, limit: int = 400) -> str:
+    """A hash of the first words of a text, blind to quoting, wrapping, case and punctuation."""
+    lines = [l.lstrip("> \t") for l in text.splitlines()]
+    words = _WORDS.findall(" ".join(lines).lower())
+    joined = " ".join(words)[:limit]
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:16] if joined else ""
+
+
+def normalise_subject(subject: str) -> str:
+    subject = FORWARD_PREFIX.sub("", subject or "")
+    return " ".join(_WORDS.findall(subject.lower()))
+
+
+def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: str, body: str) -> str:
+    minute = when.strftime("%Y-%m-%dT%H:%M") if when else ""
+    basis = "|".join([sender or "", minute, normalise_subject(subject), fingerprint(body)])
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+
+
+# --------------------------------------------------------------------------- parsing
+
+_PARSER = BytesParser(policy=policy.compat32)
+_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
+
+
+def _looks_like_email(raw: bytes) -> bool:
+    """At least one header line at the top, and a known header among the first ones."""
+    start = raw.lstrip(b" \t\r\n")[:4096]
+    lines = start.replace(b"\r\n", b"\n").split(b"\n")
+    if not lines or not _HEADER_LINE.match(lines[0]) and not lines[0].startswith(b"From "):
+        return False
+    for line in lines[:60]:
+        if not line.strip():
+            break
+        name = line.split(b":", 1)[0].strip().lower()
+        if name.decode("latin-1") in _KNOWN_HEADERS:
+            return True
+    return False
+
+
+def _all(message, name: str) -> list[str]:
+    return [v for k, v in message.raw_items() if k.lower() == name]
+
+
+def _first(message, name: str) -> str | None:
+    values = _all(message, name)
+    return values[0] if values else None
+
+
+def parse_message(raw: bytes, *, from_line: str | None = None) -> MessageRecord:
+    """Parse one message; raises ``Unparseable`` with a reason when it cannot be stored."""
+    if not raw.strip():
+        raise Unparseable("empty", "no bytes, or only white space")
+    # Some exporters prefix messages with spaces or blank lines before the first header.
+    stripped = raw.lstrip(b" \t\r\n")
+    if stripped.startswith(b"From ") and not _HEADER_LINE.match(stripped):
+        from_line = from_line or stripped.split(b"\n", 1)[0].decode("latin-1").strip()
+        stripped = stripped.split(b"\n", 1)[1] if b"\n" in stripped else b""
+    if not _looks_like_email(stripped):
+        raise Unparseable("not_an_email", "no RFC 5322 header block at the start")
+    try:
+        message = _PARSER.parsebytes(stripped)
+    except Exception as exc:  # the stdlib parser is lenient; this is a last resort
+        raise Unparseable("parse_error", f"{type(exc).__name__}: {exc}")
+
+    try:
+        return _record(raw, message, from_line)
+    except Unparseable:
+        raise
+    except Exception as exc:  # a message we cannot read is quarantined, never a crash
+        raise Unparseable("parse_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
+    defects = sorted({type(d).__name__ for d in message.defects})
+    subject = h.decode_text(_first(message, "subject"))
+    senders = h.addresses(_all(message, "from")) or h.addresses(_all(message, "sender"))
+    copy_sender = senders[0][1] if senders else None
+    sender_name = senders[0][0] or None if senders else None
+    raw_date = _first(message, "date")
+    copy_at = h.parse_date(raw_date)
+    date_source = "date"
+    if copy_at is None:
+        copy_at = h.received_date(_all(message, "received"))
+        date_source = "received"
+    if copy_at is None:
+        copy_at = h.from_line_date(from_line)
+        date_source = "mbox_from"
+    if raw_date and date_source != "date":
+        defects.append("UnparseableDate")
+
+    body, body_is_html = readable_text(message)
+    chain = unwrap(message, subject, body, body_is_html, raw_date)
+    original = chain[-1] if chain else None
+    received_at = copy_at
+    sender, orig_subject, orig_body, orig_html = copy_sender, subject, body, body_is_html
+    original_message_id = h.message_id(_first(message, "message-id"))
+    original_to, original_cc = [], []
+    if original is not None:
+        sender = original.sender or copy_sender
+        sender_name = original.sender_name or sender_name
+        orig_subject = original.subject or FORWARD_PREFIX.sub("", subject)
+        orig_body, orig_html = original.body, original.body_is_html
+        original_to, original_cc = original.to, original.cc
+        original_message_id = original.message_id
+        if original.date is not None:
+            received_at, date_source = original.date, "forward_header"
+    if received_at is None:
+        raise Unparseable("no_date", "no usable Date, Received or mbox From line date")
+
+    precedence = (h.decode_text(_first(message, "precedence")) or "").lower() or None
+    auto_submitted = (h.decode_text(_first(message, "auto-submitted")) or "").lower() or None
+    autoreply = any(_first(message, name) for name in ("x-autoreply", "x-autorespond", "x-autogenerated")) \
+        or (h.decode_text(_first(message, "x-auto-response-suppress")).lower() in ("all", "oof")
+            and bool(_first(message, "in-reply-to")))
+    spam_status = (h.decode_text(_first(message, "x-spam-flag")) + " "
+                   + h.decode_text(_first(message, "x-spam-status"))).strip().lower()
+    spam_flag = spam_status.startswith("yes") or " yes" in f" {spam_status.split(',')[0]}"
+    body_text = orig_body[:MAX_BODY_CHARS]
+
+    return MessageRecord(
+        message_key=message_key(raw),
+        message_id=h.message_id(_first(message, "message-id")),
+        received_at=received_at,
+        date_source=date_source,
+        copy_at=copy_at,
+        sender=sender,
+        sender_name=sender_name,
+        subject=orig_subject,
+        copy_sender=copy_sender,
+        copy_subject=subject,
+        to_addrs=h.address_list(_all(message, "to")),
+        cc_addrs=h.address_list(_all(message, "cc")),
+        original_to=original_to,
+        original_cc=original_cc,
+        envelope_to=h.address_list(_all(message, "delivered-to") + _all(message, "x-original-to")
+                                   + _all(message, "envelope-to") + _all(message, "x-envelope-to")),
+        forwarded_to=h.address_list(_all(message, "x-forwarded-to") + _all(message, "x-forwarded-for")),
+        resent_to=h.address_list(_all(message, "resent-to") + _all(message, "resent-cc")),
+        resent_from=(h.address_list(_all(message, "resent-from")) or [None])[0],
+        original_message_id=original_message_id,
+        in_reply_to=h.message_id(_first(message, "in-reply-to")),
+        reference_ids=h.message_ids(_first(message, "references")),
+        list_unsubscribe=bool(_first(message, "list-unsubscribe") or _first(message, "list-id")),
+        precedence=precedence,
+        auto_submitted=auto_submitted,
+        autoreply=autoreply,
+        spam_flag=spam_flag,
+        forward_kind=original.kind if original else None,
+        forward_depth=len(chain),
+        body_text=body_text,
+        body_is_html=orig_html,
+        body_fingerprint=fingerprint(orig_body),
+        content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body),
+        size=len(raw),
+        defects=defects,
+    )

@@ -1,0 +1,145 @@
+"""Keeps the ``attribution`` tables in step with the stored messages and the current config.
+
+Attribution is materialised (reports must be fast) but never stale: it records the
+fingerprint of everything it depends on (config, catalogue, distribution log, code version),
+and any command that reads results first calls ``refresh_attribution``, which re-attributes
+only what is missing, or everything when the fingerprint changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from .attribution.engine import Attributor
+from .attribution.identity import lead_keys
+from .store.db import arrow_batches, utcnow
+from .workspace import Workspace
+
+_COLUMNS = ["message_key", "message_id", "received_at", "sender", "subject", "copy_sender", "copy_subject",
+            "to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
+            "resent_to", "original_message_id", "in_reply_to", "reference_ids", "list_unsubscribe",
+            "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint"]
+
+_ATTRIBUTION_SCHEMA = pa.schema([
+    ("message_key", pa.string()), ("point_of_sale", pa.string()), ("portal", pa.string()),
+    ("channel", pa.string()), ("category", pa.string()), ("role", pa.string()),
+    ("lead_key", pa.string()), ("month", pa.string()), ("local_date", pa.date32()),
+    ("local_hour", pa.int32()), ("weekday", pa.int32()), ("flags", pa.list_(pa.string()))])
+_TARGET_SCHEMA = pa.schema([("message_key", pa.string()), ("point_of_sale", pa.string())])
+_KEY_SCHEMA = pa.schema([("message_key", pa.string()), ("lead_key", pa.string())])
+
+
+@dataclass
+class RefreshResult:
+    attributed: int
+    full: bool
+    fingerprint: str
+
+
+def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
+    """Message-ID -> points of sale the distribution log says it was dispatched to."""
+    owners: dict[str, str] = {}
+    for pos in workspace.points_of_sale:
+        for address in pos.mailboxes + pos.tracked_addresses:
+            owners[address] = pos.id
+    for entry in workspace.tracked_addresses:
+        if entry.point_of_sale:
+            owners[entry.address] = entry.point_of_sale
+    targets: dict[str, list[str]] = {}
+    rows = con.execute("SELECT message_id, delivered_to FROM distribution_log "
+                       "WHERE message_id IS NOT NULL ORDER BY received_at, delivered_to").fetchall()
+    for message_id, delivered_to in rows:
+        pos = owners.get(delivered_to)
+        if pos and pos not in targets.setdefault(message_id, []):
+            targets[message_id].append(pos)
+    return targets
+
+
+def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
+    attributor = Attributor(workspace, distribution_targets(con, workspace))
+    fingerprint = attributor.fingerprint()
+    state = con.execute("SELECT fingerprint FROM attribution_state").fetchone()
+    stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
+    attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
+    full = force or state is None or state[0] != fingerprint
+    if not full and attributed == stored:
+        return RefreshResult(0, False, fingerprint)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if full:
+            con.execute("DELETE FROM attribution")
+            con.execute("DELETE FROM attribution_targets")
+            query = f"SELECT {', '.join(_COLUMNS)} FROM stored_messages"
+        else:
+            query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM stored_messages m "
+                     "ANTI JOIN attribution a USING (message_key)")
+        # read through a second cursor so that each batch is written as soon as it is attributed
+        reader = arrow_batches(con.cursor(), query, batch)
+        count = 0
+        for record_batch in reader:
+            rows, targets = [], []
+            for row in record_batch.to_pylist():
+                result = attributor.attribute(row)
+                month, day, hour, weekday = attributor.local_time(row["received_at"])
+                rows.append({"message_key": row["message_key"], "point_of_sale": result.point_of_sale,
+                             "portal": result.portal, "channel": result.channel,
+                             "category": result.category, "role": result.role, "lead_key": None,
+                             "month": month, "local_date": day, "local_hour": hour,
+                             "weekday": weekday, "flags": result.flags})
+                targets += [{"message_key": row["message_key"], "point_of_sale": t} for t in result.targets]
+            _insert(con, "attribution", rows, _ATTRIBUTION_SCHEMA)
+            _insert(con, "attribution_targets", targets, _TARGET_SCHEMA)
+            count += len(rows)
+        _assign_lead_keys(con)
+        sync_config_tables(con, workspace)
+        con.execute("DELETE FROM attribution_state")
+        con.execute("INSERT INTO attribution_state VALUES (?, ?, ?)", [fingerprint, utcnow(), stored])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return RefreshResult(count, full, fingerprint)
+
+
+def _assign_lead_keys(con) -> None:
+    copies = con.execute(
+        "SELECT m.message_key, m.original_message_id, m.content_fingerprint "
+        "FROM stored_messages m JOIN attribution a USING (message_key) WHERE a.category = 'lead'"
+    ).fetchall()
+    keys = lead_keys(copies)
+    con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL")
+    if not keys:
+        return
+    table = pa.Table.from_pydict({"message_key": list(keys), "lead_key": list(keys.values())},
+                                 schema=_KEY_SCHEMA)
+    con.register("_lead_keys", table)
+    try:
+        con.execute("UPDATE attribution SET lead_key = k.lead_key FROM _lead_keys k "
+                    "WHERE attribution.message_key = k.message_key")
+    finally:
+        con.unregister("_lead_keys")
+
+
+def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:
+    if not rows:
+        return
+    con.register("_rows", pa.Table.from_pylist(rows, schema=schema))
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def sync_config_tables(con, workspace: Workspace) -> None:
+    """Copy the points of sale and portals of the config into tables, for SQL and reports."""
+    from .attribution.catalogue import merged_portals
+    con.execute("DELETE FROM points_of_sale")
+    con.execute("DELETE FROM portals")
+    rows = [(p.id, p.name, p.group, i) for i, p in enumerate(workspace.points_of_sale)]
+    if rows:
+        con.executemany("INSERT INTO points_of_sale VALUES (?, ?, ?, ?)", rows)
+    portals = [(p.id, p.name, p.kind, i) for i, p in enumerate(merged_portals(workspace.portals))]
+    con.executemany("INSERT INTO portals VALUES (?, ?, ?, ?)", portals)

@@ -1,0 +1,114 @@
+"""HTML pieces for report notebooks: charts that survive nbconvert, escaped tables, headline cards.
+
+nbconvert keeps ``text/html`` outputs but drops plotly's JSON-only output, so each chart is
+emitted as an HTML ``<div>`` plus the script that draws it, and plotly.js itself is embedded
+once (``plotly_js``) so the exported report opens offline. Every piece of text that comes from
+an email (subjects, names, ids) goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+SUMMARY_MIME = "application/vnd.emailtrack.summary+json"
+
+STYLE = """
+<style>
+.et-report { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933; }
+.et-report h1 { font-size: 1.6em; margin: 0.2em 0; }
+.et-report .et-sub { color: #52606d; margin-bottom: 1em; }
+.et-cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
+.et-card { border: 1px solid #d9e2ec; border-radius: 8px; padding: 10px 14px; min-width: 150px; }
+.et-card .et-value { font-size: 1.7em; font-weight: 600; }
+.et-card .et-label { color: #52606d; font-size: 0.85em; }
+.et-card .et-delta.up { color: #1f7a3d; } .et-card .et-delta.down { color: #b42318; }
+table.et-table { border-collapse: collapse; margin: 8px 0; font-size: 0.9em; }
+table.et-table th, table.et-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; text-align: left; }
+table.et-table td.num, table.et-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.et-note { color: #52606d; font-size: 0.85em; }
+</style>
+"""
+
+
+class HTML:
+    """An object Jupyter displays as HTML (like IPython.display.HTML, without the import)."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.markup
+
+
+def plotly_js() -> HTML:
+    """plotly.js, inline, once per report; with the report's CSS."""
+    return HTML(STYLE + f'<script type="text/javascript">{get_plotlyjs()}</script>')
+
+
+def figure(fig: go.Figure, height: int | None = None) -> HTML:
+    """A plotly figure as a self-drawing ``<div>`` (plotly.js must already be on the page)."""
+    if height:
+        fig.update_layout(height=height)
+    markup = fig.to_html(full_html=False, include_plotlyjs=False,
+                         config={"displaylogo": False, "responsive": True})
+    return HTML(f'<div class="et-chart">{markup}</div>')
+
+
+def escape(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | None = None) -> HTML:
+    """A DataFrame as an escaped HTML table; ``formats`` maps a column to a function."""
+    formats = formats or {}
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{escape(c)}</th>' for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record):
+            text = formats[column](value) if column in formats else value
+            cls = "num" if column in numeric else ""
+            cells.append(f'<td class="{cls}">{escape(text)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return HTML(f'<table class="et-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def cards(items: list[tuple[str, str, str | None, float | None]]) -> HTML:
+    """Headline cards: (label, value, delta text, delta sign) each."""
+    parts = []
+    for label, value, delta, sign in items:
+        delta_html = ""
+        if delta:
+            cls = "up" if (sign or 0) > 0 else "down" if (sign or 0) < 0 else ""
+            delta_html = f'<div class="et-delta {cls}">{escape(delta)}</div>'
+        parts.append(f'<div class="et-card"><div class="et-value">{escape(value)}</div>'
+                     f'<div class="et-label">{escape(label)}</div>{delta_html}</div>')
+    return HTML(f'<div class="et-cards">{"".join(parts)}</div>')
+
+
+def heading(title: str, subtitle: str = "", level: int = 1) -> HTML:
+    sub = f'<div class="et-sub">{escape(subtitle)}</div>' if subtitle else ""
+    return HTML(f'<div class="et-report"><h{level}>{escape(title)}</h{level}>{sub}</div>')
+
+
+def note(text: str) -> HTML:
+    return HTML(f'<p class="et-note">{escape(text)}</p>')
+
+
+class Summary:
+    """The report's key figures, recorded in the notebook as a JSON output the runner reads back."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {SUMMARY_MIME: json.loads(json.dumps(self.values, default=str)),
+                "text/plain": f"summary: {len(self.values)} figures"}

@@ -1,0 +1,111 @@
+"""Report wording and number/date formatting in French and English."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LABELS = {
+    "fr": {
+        "monthly_title": "Rapport mensuel des leads",
+        "network": "Réseau",
+        "leads": "Leads",
+        "network_leads": "Leads réseau",
+        "point_of_sale_rows": "Leads par point de vente (somme)",
+        "previous_month": "Mois précédent",
+        "change": "Évolution",
+        "last_year": "Même mois l'an dernier",
+        "active_points_of_sale": "Points de vente actifs",
+        "copies": "Copies reçues",
+        "point_of_sale": "Point de vente",
+        "group": "Groupe",
+        "portal": "Portail",
+        "share": "Part",
+        "day": "Jour",
+        "by_point_of_sale": "Leads par point de vente",
+        "by_portal": "Leads par portail",
+        "portal_share": "Part des portails",
+        "daily": "Leads par jour",
+        "heatmap": "Leads par portail et point de vente",
+        "traffic": "Trafic hors leads et non attribué",
+        "category": "Catégorie",
+        "without_point_of_sale": "Sans point de vente",
+        "without_portal": "Sans portail",
+        "quarantined": "Messages en quarantaine (total)",
+        "no_data": "Aucune donnée pour ce mois.",
+        "unknown_portal": "(portail inconnu)",
+        "unknown_point_of_sale": "(point de vente inconnu)",
+        "generated": "Généré le",
+        "categories": {"lead": "Lead", "follow_up": "Relance", "notification": "Notification",
+                       "newsletter": "Newsletter", "auto_reply": "Réponse automatique",
+                       "spam": "Spam", "other": "Autre"},
+    },
+    "en": {
+        "monthly_title": "Monthly lead report",
+        "network": "Network",
+        "leads": "Leads",
+        "network_leads": "Network leads",
+        "point_of_sale_rows": "Leads per point of sale (sum)",
+        "previous_month": "Previous month",
+        "change": "Change",
+        "last_year": "Same month last year",
+        "active_points_of_sale": "Active points of sale",
+        "copies": "Copies received",
+        "point_of_sale": "Point of sale",
+        "group": "Group",
+        "portal": "Portal",
+        "share": "Share",
+        "day": "Day",
+        "by_point_of_sale": "Leads by point of sale",
+        "by_portal": "Leads by portal",
+        "portal_share": "Portal share",
+        "daily": "Leads per day",
+        "heatmap": "Leads by portal and point of sale",
+        "traffic": "Non-lead and unattributed traffic",
+        "category": "Category",
+        "without_point_of_sale": "Without point of sale",
+        "without_portal": "Without portal",
+        "quarantined": "Quarantined messages (all time)",
+        "no_data": "No data for this month.",
+        "unknown_portal": "(unknown portal)",
+        "unknown_point_of_sale": "(unknown point of sale)",
+        "generated": "Generated on",
+        "categories": {"lead": "Lead", "follow_up": "Follow-up", "notification": "Notification",
+                       "newsletter": "Newsletter", "auto_reply": "Auto-reply", "spam": "Spam",
+                       "other": "Other"},
+    },
+}
+
+_MONTHS = {
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+}
+
+
+def labels(language: str) -> dict:
+    return LABELS.get(language, LABELS["fr"])
+
+
+def month_name(month: str, language: str) -> str:
+    """``2026-03`` -> ``mars 2026`` / ``March 2026``."""
+    names = _MONTHS.get(language, _MONTHS["fr"])
+    return f"{names[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def number(value, language: str) -> str:
+    if value is None:
+        return "–"
+    text = f"{int(round(value)):,}"
+    return text.replace(",", "\u202f") if language == "fr" else text
+
+
+def percent(value, language: str, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+    return (text.replace(".", ",") + "\u00a0%") if language == "fr" else text + "%"
+
+
+def date(value: dt.date, language: str) -> str:
+    return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()

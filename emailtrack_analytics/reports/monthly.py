@@ -1,0 +1,257 @@
+"""The monthly report: what ``notebooks/monthly.ipynb`` shows, one method per section.
+
+The notebook stays thin (parameters, then one call per section); the figures are computed
+here, from the workspace's SQL views, so that they can be tested against the exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from ..api import Analytics
+from ..months import shift_month
+from . import html as h
+from .labels import labels, month_name, number, percent
+
+PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
+
+
+def _change(current: float, previous: float | None) -> float | None:
+    if not previous:
+        return None
+    return (current - previous) / previous
+
+
+class MonthlyReport:
+    """Figures and charts for one month, for the network or one point of sale."""
+
+    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = "fr"):
+        self.data = data
+        self.workspace = data.workspace
+        self.month = month
+        self.point_of_sale = point_of_sale or None
+        self.language = language or data.workspace.language
+        self.t = labels(self.language)
+        where, params = "month IN (?, ?, ?)", [month, shift_month(month, -1), shift_month(month, -12)]
+        if self.point_of_sale:
+            where += " AND point_of_sale = ?"
+            params.append(self.point_of_sale)
+        # the three months the report compares, loaded once
+        self.leads = data.sql(f"SELECT * FROM leads WHERE {where}", params)
+        self.current = self.leads[self.leads["month"] == month]
+
+    @classmethod
+    def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = "") -> "MonthlyReport":
+        """Open the workspace (parameter, else $EMAILTRACK_WORKSPACE, else the current folder);
+        an empty month means the latest month with leads."""
+        data = Analytics(workspace or os.environ.get("EMAILTRACK_WORKSPACE") or None)
+        if point_of_sale and data.workspace.point_of_sale(point_of_sale) is None:
+            raise ValueError(f"unknown point of sale {point_of_sale!r}")
+        if not month:
+            months = data.months()
+            month = months[-1] if months else dt.date.today().strftime("%Y-%m")
+        return cls(data, month, point_of_sale or None, language or data.workspace.language)
+
+    # ------------------------------------------------------------------ names
+    def _pos_names(self) -> dict[str, str]:
+        return {p.id: p.name for p in self.workspace.points_of_sale}
+
+    def _pos_groups(self) -> dict[str, str]:
+        return {p.id: p.group or "" for p in self.workspace.points_of_sale}
+
+    def _portal_names(self) -> dict[str, str]:
+        frame = self.data.sql("SELECT id, name FROM portals")
+        return dict(zip(frame["id"], frame["name"]))
+
+    def _portal_label(self, portal) -> str:
+        if portal is None or portal == "" or (isinstance(portal, float) and pd.isna(portal)):
+            return self.t["unknown_portal"]
+        return self._portal_names().get(portal, portal)
+
+    def _pos_label(self, pos) -> str:
+        if pos is None or (isinstance(pos, float) and pd.isna(pos)):
+            return self.t["unknown_point_of_sale"]
+        return self._pos_names().get(pos, pos)
+
+    # ------------------------------------------------------------------ figures
+    def _count(self, month: str) -> int:
+        frame = self.leads[self.leads["month"] == month]
+        if self.point_of_sale:
+            return len(frame)
+        return frame["lead_key"].nunique()
+
+    def figures(self) -> dict:
+        """The headline figures (also recorded as the report's summary)."""
+        previous, last_year = shift_month(self.month, -1), shift_month(self.month, -12)
+        current = self._count(self.month)
+        traffic = self.traffic()
+        return {
+            "month": self.month,
+            "point_of_sale": self.point_of_sale,
+            "leads": current,
+            "point_of_sale_rows": int(len(self.current)),
+            "leads_previous_month": self._count(previous),
+            "change_previous_month": _change(current, self._count(previous)),
+            "leads_same_month_last_year": self._count(last_year),
+            "change_last_year": _change(current, self._count(last_year)),
+            "active_points_of_sale": int(self.current["point_of_sale"].dropna().nunique()),
+            "copies": int(self.current["copies"].sum()) if len(self.current) else 0,
+            "leads_by_portal": {str(k): int(v) for k, v in self._by_portal_counts().items()},
+            "leads_by_point_of_sale": {str(k): int(v) for k, v in
+                                       self.current.groupby("point_of_sale")["lead_key"].count().items()},
+            "non_lead_copies": int(traffic.loc[traffic["category"] != "lead", "copies"].sum()),
+            "without_point_of_sale": int(traffic["without_point_of_sale"].sum()),
+            "quarantined": self.quarantined(),
+        }
+
+    def _by_portal_counts(self) -> pd.Series:
+        frame = self.current.assign(portal=self.current["portal"].fillna(""))
+        if self.point_of_sale:
+            return frame.groupby("portal")["lead_key"].count().sort_values(ascending=False)
+        return frame.groupby("portal")["lead_key"].nunique().sort_values(ascending=False)
+
+    def traffic(self) -> pd.DataFrame:
+        where, params = "month = ?", [self.month]
+        if self.point_of_sale:
+            where += " AND point_of_sale = ?"
+            params.append(self.point_of_sale)
+        return self.data.sql(
+            "SELECT category, count(*) AS copies, "
+            "count(*) FILTER (WHERE point_of_sale IS NULL AND channel <> 'distribution') AS without_point_of_sale, "
+            f"count(*) FILTER (WHERE portal IS NULL) AS without_portal FROM messages WHERE {where} "
+            "GROUP BY category ORDER BY copies DESC", params)
+
+    def quarantined(self) -> int:
+        return int(self.data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
+
+    # ------------------------------------------------------------------ sections
+    def setup(self) -> h.HTML:
+        """plotly.js and the report's style: call once, first."""
+        return h.plotly_js()
+
+    def title(self) -> h.HTML:
+        scope = self._pos_label(self.point_of_sale) if self.point_of_sale else \
+            f"{self.t['network']} {self.workspace.name}"
+        generated = dt.date.today().isoformat()
+        return h.heading(f"{self.t['monthly_title']} — {month_name(self.month, self.language)}",
+                         f"{scope} · {self.t['generated']} {generated}")
+
+    def has_data(self) -> bool:
+        return len(self.current) > 0
+
+    def headline(self) -> h.HTML:
+        f, lang, t = self.figures(), self.language, self.t
+        items = [
+            (t["point_of_sale_rows"] if self.point_of_sale else t["network_leads"], number(f["leads"], lang),
+             f"{t['previous_month']}: {number(f['leads_previous_month'], lang)} "
+             f"({percent(f['change_previous_month'], lang, signed=True)})", f["change_previous_month"]),
+            (t["last_year"], number(f["leads_same_month_last_year"], lang),
+             percent(f["change_last_year"], lang, signed=True), f["change_last_year"]),
+            (t["copies"], number(f["copies"], lang), None, None),
+        ]
+        if not self.point_of_sale:
+            items.insert(1, (t["point_of_sale_rows"], number(f["point_of_sale_rows"], lang), None, None))
+            items.append((t["active_points_of_sale"], number(f["active_points_of_sale"], lang), None, None))
+        if not self.has_data():
+            return h.HTML(str(h.cards(items)) + str(h.note(t["no_data"])))
+        return h.cards(items)
+
+    def by_point_of_sale_frame(self) -> pd.DataFrame:
+        t = self.t
+        previous = self.leads[self.leads["month"] == shift_month(self.month, -1)]
+        current = self.current.groupby("point_of_sale", dropna=False)["lead_key"].count()
+        before = previous.groupby("point_of_sale", dropna=False)["lead_key"].count()
+        ids = [p.id for p in self.workspace.points_of_sale
+               if not self.point_of_sale or p.id == self.point_of_sale]
+        frame = pd.DataFrame({"point_of_sale": ids})
+        frame[t["leads"]] = frame["point_of_sale"].map(current).fillna(0).astype(int)
+        frame[t["previous_month"]] = frame["point_of_sale"].map(before).fillna(0).astype(int)
+        frame[t["change"]] = [_change(a, b) for a, b in zip(frame[t["leads"]], frame[t["previous_month"]])]
+        frame.insert(1, t["group"], frame["point_of_sale"].map(self._pos_groups()))
+        frame.insert(0, t["point_of_sale"], frame["point_of_sale"].map(self._pos_label))
+        return frame.drop(columns="point_of_sale").sort_values(t["leads"], ascending=False)
+
+    def by_point_of_sale(self) -> h.HTML:
+        if not self.has_data():
+            return h.HTML("")  # the headline says there is no data
+        t, lang = self.t, self.language
+        frame = self.by_point_of_sale_frame()
+        fig = px.bar(frame, x=t["point_of_sale"], y=t["leads"], color=t["group"],
+                     color_discrete_sequence=PALETTE, title=t["by_point_of_sale"])
+        fig.update_layout(xaxis_tickangle=-45, margin=dict(b=140), legend_title_text=t["group"])
+        table = h.table(frame, numeric=(t["leads"], t["previous_month"], t["change"]),
+                        formats={t["change"]: lambda v: percent(v, lang, signed=True)})
+        return h.HTML(str(h.figure(fig, 480)) + str(table))
+
+    def by_portal(self) -> h.HTML:
+        if not self.has_data():
+            return h.HTML("")  # the headline says there is no data
+        t, lang = self.t, self.language
+        counts = self._by_portal_counts()
+        total = counts.sum() or 1
+        frame = pd.DataFrame({t["portal"]: [self._portal_label(p) for p in counts.index],
+                              t["leads"]: counts.values.astype(int),
+                              t["share"]: counts.values / total})
+        bar = px.bar(frame, x=t["portal"], y=t["leads"], title=t["by_portal"],
+                     color=t["portal"], color_discrete_sequence=PALETTE)
+        bar.update_layout(showlegend=False)
+        pie = go.Figure(go.Pie(labels=frame[t["portal"]], values=frame[t["leads"]], hole=0.45,
+                               marker=dict(colors=PALETTE), sort=False))
+        pie.update_layout(title=t["portal_share"])
+        table = h.table(frame, numeric=(t["leads"], t["share"]),
+                        formats={t["share"]: lambda v: percent(v, lang)})
+        return h.HTML(str(h.figure(bar, 420)) + str(h.figure(pie, 420)) + str(table))
+
+    def daily(self) -> h.HTML:
+        if not self.has_data():
+            return h.HTML("")  # the headline says there is no data
+        t = self.t
+        if self.point_of_sale:
+            per_day = self.current.groupby("local_date")["lead_key"].count()
+        else:
+            per_day = self.current.groupby("local_date")["lead_key"].nunique()
+        start = dt.date(int(self.month[:4]), int(self.month[5:7]), 1)
+        end = dt.date(int(shift_month(self.month, 1)[:4]), int(shift_month(self.month, 1)[5:7]), 1)
+        days = pd.date_range(start, end - dt.timedelta(days=1), freq="D").date
+        frame = pd.DataFrame({t["day"]: days, t["leads"]: [int(per_day.get(d, 0)) for d in days]})
+        fig = px.bar(frame, x=t["day"], y=t["leads"], title=t["daily"])
+        return h.figure(fig, 360)
+
+    def heatmap(self) -> h.HTML:
+        if not self.has_data():
+            return h.HTML("")  # the headline says there is no data
+        t = self.t
+        frame = self.current.assign(portal=self.current["portal"].fillna(""))
+        pivot = frame.pivot_table(index="point_of_sale", columns="portal", values="lead_key",
+                                  aggfunc="count", fill_value=0)
+        if pivot.empty:
+            return h.note(t["no_data"])
+        pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
+        pivot = pivot[pivot.sum(axis=0).sort_values(ascending=False).index]
+        fig = go.Figure(go.Heatmap(
+            z=pivot.values, x=[self._portal_label(p) for p in pivot.columns],
+            y=[self._pos_label(p) for p in pivot.index], colorscale="Blues",
+            hovertemplate="%{y} · %{x}: %{z}<extra></extra>", text=pivot.values,
+            texttemplate="%{text}"))
+        fig.update_layout(title=t["heatmap"], yaxis_autorange="reversed")
+        return h.figure(fig, max(360, 26 * len(pivot) + 140))
+
+    def traffic_section(self) -> h.HTML:
+        t, lang = self.t, self.language
+        traffic = self.traffic()
+        frame = pd.DataFrame({
+            t["category"]: [t["categories"].get(c, c) for c in traffic["category"]],
+            t["copies"]: traffic["copies"].astype(int),
+            t["without_point_of_sale"]: traffic["without_point_of_sale"].astype(int),
+            t["without_portal"]: traffic["without_portal"].astype(int),
+        })
+        table = h.table(frame, numeric=(t["copies"], t["without_point_of_sale"], t["without_portal"]))
+        return h.HTML(str(table) + str(h.note(f"{t['quarantined']}: {number(self.quarantined(), lang)}")))
+
+    def summary(self) -> h.Summary:
+        return h.Summary(self.figures())

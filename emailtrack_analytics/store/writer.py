@@ -1,0 +1,156 @@
+"""Batched writes: rows are collected in memory and inserted as Arrow tables, never one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from ..parsing.message import MessageRecord
+from .db import utcnow
+
+_LIST = pa.list_(pa.string())
+_TS = pa.timestamp("us")
+
+MESSAGE_SCHEMA = pa.schema([
+    ("message_key", pa.string()), ("message_id", pa.string()), ("received_at", _TS),
+    ("date_source", pa.string()), ("copy_at", _TS), ("sender", pa.string()),
+    ("sender_name", pa.string()), ("subject", pa.string()), ("copy_sender", pa.string()),
+    ("copy_subject", pa.string()), ("to_addrs", _LIST), ("cc_addrs", _LIST),
+    ("original_to", _LIST), ("original_cc", _LIST), ("envelope_to", _LIST),
+    ("forwarded_to", _LIST), ("resent_to", _LIST), ("resent_from", pa.string()),
+    ("original_message_id", pa.string()), ("in_reply_to", pa.string()), ("reference_ids", _LIST),
+    ("list_unsubscribe", pa.bool_()), ("precedence", pa.string()), ("auto_submitted", pa.string()),
+    ("autoreply", pa.bool_()), ("spam_flag", pa.bool_()), ("forward_kind", pa.string()),
+    ("forward_depth", pa.int32()), ("body_text", pa.string()), ("body_is_html", pa.bool_()),
+    ("body_fingerprint", pa.string()), ("content_fingerprint", pa.string()), ("size", pa.int32()),
+    ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()),
+    ("first_source", pa.string()), ("first_seen_at", _TS),
+])
+RAW_SCHEMA = pa.schema([("message_key", pa.string()), ("raw_zlib", pa.binary())])
+SIGHTING_SCHEMA = pa.schema([("source", pa.string()), ("message_key", pa.string()), ("seen_at", _TS)])
+QUARANTINE_SCHEMA = pa.schema([
+    ("source", pa.string()), ("file_path", pa.string()), ("reason", pa.string()),
+    ("detail", pa.string()), ("size", pa.int64()), ("raw_zlib", pa.binary()),
+    ("quarantined_at", _TS)])
+DISTRIBUTION_SCHEMA = pa.schema([
+    ("row_key", pa.string()), ("received_at", _TS), ("message_id", pa.string()),
+    ("sender", pa.string()), ("subject", pa.string()), ("delivered_to", pa.string()),
+    ("source", pa.string())])
+
+FILE_SCHEMA = pa.schema([
+    ("path", pa.string()), ("kind", pa.string()), ("role", pa.string()), ("size", pa.int64()),
+    ("mtime_ns", pa.int64()), ("items", pa.int32()), ("new_items", pa.int32()),
+    ("quarantined", pa.int32()), ("ingested_at", _TS)])
+
+# Quarantined bytes are kept so that nothing read is lost, up to this size per item.
+MAX_QUARANTINE_RAW = 16 * 1024 * 1024
+
+
+def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def compress(raw: bytes) -> bytes:
+    return zlib.compress(raw, 1)
+
+
+def decompress(blob: bytes) -> bytes:
+    return zlib.decompress(blob)
+
+
+class BatchWriter:
+    """Collects rows for each table and writes them in one INSERT per table per flush."""
+
+    def __init__(self, con, batch_size: int = 2000):
+        self.con = con
+        self.batch_size = batch_size
+        self._messages: list[dict] = []
+        self._raw: list[dict] = []
+        self._sightings: list[dict] = []
+        self._quarantine: list[dict] = []
+        self._distribution: list[dict] = []
+        self._files: list[dict] = []
+        self._resets: list[str] = []
+
+    def add_file(self, path: str, kind: str, role: str, size: int, mtime_ns: int,
+                 items: int, new_items: int, quarantined: int) -> None:
+        """The ledger entry of a file read in full: written with (or after) its last rows."""
+        self._files.append({"path": path, "kind": kind, "role": role, "size": size,
+                            "mtime_ns": mtime_ns, "items": items, "new_items": new_items,
+                            "quarantined": quarantined, "ingested_at": utcnow()})
+
+    def reset_file(self, path: str) -> None:
+        """Forget the quarantine entries of a file about to be read again."""
+        self._resets.append(path)
+
+    def add_message(self, record: MessageRecord, raw: bytes, source: str, role_hint: str) -> None:
+        row = record.as_row()
+        row["received_at"] = _naive_utc(record.received_at)
+        row["copy_at"] = _naive_utc(record.copy_at)
+        row["role_hint"] = role_hint
+        row["first_source"] = source
+        row["first_seen_at"] = utcnow()
+        self._messages.append(row)
+        self._raw.append({"message_key": record.message_key, "raw_zlib": compress(raw)})
+
+    def add_sighting(self, source: str, key: str) -> None:
+        self._sightings.append({"source": source, "message_key": key, "seen_at": utcnow()})
+
+    def add_quarantine(self, source: str, file_path: str, reason: str, detail: str, raw: bytes) -> None:
+        kept = compress(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else None
+        self._quarantine.append({"source": source, "file_path": file_path, "reason": reason,
+                                 "detail": detail, "size": len(raw), "raw_zlib": kept,
+                                 "quarantined_at": utcnow()})
+
+    def add_distribution_rows(self, rows: Iterable) -> None:
+        for row in rows:
+            self._distribution.append({
+                "row_key": row.row_key, "received_at": row.received_at, "message_id": row.message_id,
+                "sender": row.sender, "subject": row.subject, "delivered_to": row.delivered_to,
+                "source": row.source})
+
+    @property
+    def pending(self) -> int:
+        return (len(self._messages) + len(self._sightings) + len(self._quarantine)
+                + len(self._distribution) + len(self._files) + len(self._resets))
+
+    def flush(self) -> None:
+        """Write everything collected, in one transaction."""
+        if not self.pending:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for path in self._resets:
+                self.con.execute("DELETE FROM quarantine_items WHERE file_path = ?", [path])
+            self._insert("stored_messages", self._messages, MESSAGE_SCHEMA)
+            self._insert("raw_messages", self._raw, RAW_SCHEMA)
+            self._insert("sightings", self._sightings, SIGHTING_SCHEMA)
+            self._insert("quarantine_items", self._quarantine, QUARANTINE_SCHEMA, ignore=False)
+            self._insert("distribution_log", self._distribution, DISTRIBUTION_SCHEMA)
+            if self._files:
+                self.con.execute("DELETE FROM ingested_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
+                                 [[f["path"] for f in self._files]])
+                self._insert("ingested_files", self._files, FILE_SCHEMA)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        for rows in (self._messages, self._raw, self._sightings, self._quarantine, self._distribution,
+                     self._files, self._resets):
+            rows.clear()
+
+    def _insert(self, table: str, rows: list[dict], schema: pa.Schema, ignore: bool = True) -> None:
+        if not rows:
+            return
+        batch = pa.Table.from_pylist(rows, schema=schema)
+        self.con.register("_batch", batch)
+        try:
+            verb = "INSERT OR IGNORE" if ignore else "INSERT"
+            self.con.execute(f"{verb} INTO {table} BY NAME SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")

@@ -1,0 +1,130 @@
+"""Attribution of one copy: point of sale, portal, channel, category; and config changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from emailtrack_analytics.attribution.engine import Attributor, sender_matches
+from emailtrack_analytics.parsing.message import parse_message
+
+from .builders import attached_forward, lead, outlook_forward
+from .conftest import BASIC_CONFIG, write_config
+
+
+def attribute(workspace, raw: bytes, **extra):
+    row = parse_message(raw).as_row()
+    row.update(extra)
+    return Attributor(workspace).attribute(row)
+
+
+def test_cc_setup(workspace):
+    result = attribute(workspace, lead(cc="lyon2@track.example.net",
+                                       top={"Delivered-To": "lyon2@track.example.net"}))
+    assert (result.point_of_sale, result.portal, result.channel, result.category) == \
+        ("lyon-2", "seloger", "cc", "lead")
+
+
+def test_gmail_filter_forward_is_a_redirect(workspace):
+    raw = lead(top={"Delivered-To": "lyon2@track.example.net", "X-Forwarded-To": "lyon2@track.example.net",
+                    "X-Forwarded-For": "lyon2@agence-exemple.fr lyon2@track.example.net"})
+    result = attribute(workspace, raw)
+    assert (result.point_of_sale, result.channel) == ("lyon-2", "redirect")
+
+
+def test_resent_redirect_only_in_resent_to(workspace):
+    result = attribute(workspace, lead(top={"Resent-To": "paris11@track.example.net",
+                                            "Resent-From": "paris11@agence-exemple.fr"}))
+    assert (result.point_of_sale, result.channel) == ("paris-11", "redirect")
+
+
+def test_direct_to_a_per_portal_tracked_address(workspace):
+    result = attribute(workspace, lead(sender="contact@unknown-portal-domain.fr",
+                                       to="lyon2-seloger@track.example.net",
+                                       top={"Delivered-To": "lyon2-seloger@track.example.net"}))
+    assert (result.point_of_sale, result.portal, result.channel) == ("lyon-2", "seloger", "direct")
+    assert "portal_from_tracked_address" in result.flags
+
+
+def test_inline_forward_attributed_to_original_portal(workspace):
+    result = attribute(workspace, outlook_forward())
+    assert (result.point_of_sale, result.portal, result.channel, result.category) == \
+        ("lyon-2", "seloger", "forward", "lead")
+
+
+def test_attachment_forward(workspace):
+    result = attribute(workspace, attached_forward(lead()))
+    assert (result.point_of_sale, result.portal, result.channel) == ("lyon-2", "seloger", "forward")
+
+
+def test_website_form_by_sender_and_subject(workspace):
+    result = attribute(workspace, lead(sender="formulaire@agence-exemple.fr",
+                                       subject="Demande de contact - T3 Croix-Rousse (REF 12)",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("site-agence", "lead")
+    other = attribute(workspace, lead(sender="formulaire@agence-exemple.fr", subject="Test du formulaire",
+                                      cc="lyon2@track.example.net"))
+    assert (other.portal, other.category) == ("site-agence", "other")
+    assert "unrecognised_template" in other.flags
+
+
+def test_subdomain_matches_domain_rule():
+    assert sender_matches("abc@messagerie.leboncoin.fr", "@leboncoin.fr") == len("leboncoin.fr")
+    assert sender_matches("abc@notleboncoin.fr", "@leboncoin.fr") == 0
+    assert sender_matches("x@pap.fr", "x@pap.fr") > sender_matches("x@pap.fr", "@pap.fr")
+
+
+@pytest.mark.parametrize("subject, headers, category", [
+    ('Un nouveau contact pour "T2 Lyon" sur leboncoin', {}, "notification"),
+    ("Les bons plans de la semaine", {"List-Unsubscribe": "<mailto:u@news.leboncoin.fr>"}, "newsletter"),
+    ("Réponse automatique : Nouveau message", {}, "auto_reply"),
+    ('Nouveau message pour "T2 Lyon" sur leboncoin', {"Auto-Submitted": "auto-replied"}, "auto_reply"),
+    ('Nouveau message pour "T2 Lyon" sur leboncoin', {"X-Spam-Flag": "YES"}, "spam"),
+    ('RE: Nouveau message pour "T2 Lyon" sur leboncoin', {"In-Reply-To": "<a@b>"}, "follow_up"),
+    ('Nouveau message pour "T2 Lyon" sur leboncoin', {}, "lead"),
+    ('Nouveau message pour "T2 Lyon" sur leboncoin', {"Auto-Submitted": "auto-generated"}, "lead"),
+])
+def test_leboncoin_categories(workspace, subject, headers, category):
+    result = attribute(workspace, lead(sender='"Marc via leboncoin" <x1@messagerie.leboncoin.fr>',
+                                       subject=subject, headers=headers, cc="lyon2@track.example.net"))
+    assert result.portal == "leboncoin"
+    assert result.category == category
+
+
+def test_marketing_sender_of_a_portal_is_a_newsletter(workspace):
+    result = attribute(workspace, lead(sender="promo@news.leboncoin.fr", subject="Nouveau : boostez vos annonces",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("leboncoin", "newsletter")
+
+
+def test_portal_without_template_counts_every_message_as_lead(workspace):
+    result = attribute(workspace, lead(sender="contact@pap.fr", subject="Un particulier vous contacte",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("pap", "lead")
+
+
+def test_unknown_tracked_address_is_unknown_channel(workspace):
+    result = attribute(workspace, lead(to="someone@elsewhere.fr"))
+    assert (result.point_of_sale, result.channel) == (None, "unknown")
+
+
+def test_distribution_copy_uses_log_targets(workspace):
+    raw = lead(to="reseau@track.example.net", top={"Delivered-To": "reseau@track.example.net"})
+    attributor = Attributor(workspace, {"lead-1@lead.seloger.com": ["lyon-2", "paris-11"]})
+    result = attributor.attribute(parse_message(raw).as_row())
+    assert result.channel == "distribution"
+    assert result.targets == ["lyon-2", "paris-11"]
+    assert result.point_of_sale is None  # several points of sale: see the leads rows
+
+
+def test_mailbox_export_role(workspace):
+    result = attribute(workspace, lead(to="paris11@agence-exemple.fr"), role_hint="mailbox")
+    assert (result.role, result.point_of_sale) == ("mailbox", "paris-11")
+
+
+def test_workspace_portal_overrides_builtin_by_id(tmp_path):
+    from emailtrack_analytics.workspace import load_config
+    body = BASIC_CONFIG + '\n[[portals]]\nid = "pap"\nsubjects = ["^Contact PAP"]\n'
+    ws = load_config(write_config(tmp_path, body))
+    result = attribute(ws, lead(sender="contact@pap.fr", subject="Statistiques", cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("pap", "other")
+    assert "unrecognised_template" in result.flags

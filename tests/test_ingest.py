@@ -1,0 +1,172 @@
+"""Ingest into a real DuckDB file: once-only storage, the ledger, quarantine, config changes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import duckdb
+
+from emailtrack_analytics.ingest import ingest
+from emailtrack_analytics.store.db import connect
+from emailtrack_analytics.store.migrations import MIGRATIONS
+from emailtrack_analytics.workspace import load_config
+
+from .builders import lead, mbox, outlook_forward
+
+
+def rows(workspace, query):
+    con = duckdb.connect(str(workspace.database), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def export_csv(cli, ws_dir, table, *args) -> list[dict]:
+    result = cli("--workspace", ws_dir, "export", table, *args)
+    assert result.code == 0, result.err
+    return list(csv.DictReader(io.StringIO(result.out)))
+
+
+def sample_inputs(folder):
+    folder.mkdir()
+    tracked = {"Delivered-To": "lyon2@track.example.net"}
+    (folder / "march.mbox").write_bytes(mbox(
+        lead(cc="lyon2@track.example.net", top=tracked),
+        lead(message_id="<lead-2@lead.seloger.com>", cc="paris11@track.example.net",
+             top={"Delivered-To": "paris11@track.example.net"}),
+    ))
+    (folder / "eml").mkdir()
+    # the first message of the mbox again, exported alone with CRLF line endings
+    (folder / "eml" / "copy.eml").write_bytes(lead(cc="lyon2@track.example.net", top=tracked).replace(b"\n", b"\r\n"))
+    (folder / "eml" / "forward.eml").write_bytes(outlook_forward(body="Autre prospect.\n", sent="jeudi 12 mars 2026 20:00"))
+    (folder / "eml" / "broken.eml").write_bytes(b"\x00\x01\x02 not an email at all")
+    (folder / "eml" / "empty.eml").write_bytes(b"")
+
+
+def test_ingest_counts_and_once_only(workspace, tmp_path):
+    sample_inputs(tmp_path / "in")
+    first = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (first.new, first.already_stored, first.quarantined) == (3, 1, 2)
+    assert first.files_read == 5
+    again = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (again.new, again.already_stored, again.quarantined, again.files_skipped) == (0, 0, 0, 5)
+    assert rows(workspace, "SELECT count(*) FROM stored_messages") == [(3,)]
+    assert rows(workspace, "SELECT count(*) FROM quarantine_items") == [(2,)]
+
+
+def test_changed_file_is_read_again_without_duplicates(workspace, tmp_path):
+    sample_inputs(tmp_path / "in")
+    ingest(workspace, [tmp_path / "in"], workers=1)
+    box = tmp_path / "in" / "march.mbox"
+    box.write_bytes(box.read_bytes() + mbox(lead(message_id="<lead-3@lead.seloger.com>")))
+    (tmp_path / "in" / "eml" / "broken.eml").write_bytes(b"\x00 still broken")
+    os.utime(box, ns=(1, 1))
+    result = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (result.new, result.already_stored, result.files_read, result.files_skipped) == (1, 2, 2, 3)
+    # the changed broken file's old quarantine entry is replaced, not added to
+    assert rows(workspace, "SELECT count(*) FROM quarantine_items") == [(2,)]
+
+
+def test_quarantine_keeps_source_position_reason_and_bytes(workspace, tmp_path, cli):
+    sample_inputs(tmp_path / "in")
+    ingest(workspace, [tmp_path / "in"], workers=1)
+    exported = export_csv(cli, workspace.root, "quarantine")
+    by_reason = {r["reason"]: r["source"] for r in exported}
+    assert by_reason["not_an_email"].endswith("in/eml/broken.eml")
+    assert by_reason["empty"].endswith("in/eml/empty.eml")
+    kept = rows(workspace, "SELECT size, raw_zlib IS NOT NULL FROM quarantine_items WHERE reason = 'not_an_email'")
+    assert kept == [(len(b"\x00\x01\x02 not an email at all"), True)]
+
+
+def test_mbox_positions_in_source(workspace, tmp_path, cli):
+    sample_inputs(tmp_path / "in")
+    ingest(workspace, [tmp_path / "in" / "march.mbox"], workers=1)
+    sources = sorted(r["source"] for r in export_csv(cli, workspace.root, "messages"))
+    assert sources == [f"{(tmp_path / 'in' / 'march.mbox').as_posix()}:{n}" for n in (1, 2)]
+
+
+def test_messages_export_columns_and_values(workspace, tmp_path, cli):
+    sample_inputs(tmp_path / "in")
+    ingest(workspace, [tmp_path / "in"], workers=1)
+    result = cli("--workspace", workspace.root, "export", "messages")
+    header = result.out.splitlines()[0]
+    assert header == ("message_key,message_id,received_at,month,sender,subject,point_of_sale,portal,"
+                      "channel,category,lead_key,role,source")
+    exported = {r["message_id"]: r for r in csv.DictReader(io.StringIO(result.out))}
+    first = exported["lead-1@lead.seloger.com"]
+    assert first["received_at"] == "2026-03-12T17:04:11Z"
+    assert first["month"] == "2026-03"
+    assert (first["point_of_sale"], first["portal"], first["channel"], first["category"], first["role"]) == \
+        ("lyon-2", "seloger", "cc", "lead", "tracking")
+    forward = exported["fwd-1@agence-exemple.fr"]
+    assert (forward["sender"], forward["channel"], forward["portal"]) == \
+        ("noreply@lead.seloger.com", "forward", "seloger")
+
+
+def test_leads_export_counts_each_lead_once_per_point_of_sale(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tracked = {"Delivered-To": "lyon2@track.example.net"}
+    # the same lead through CC and through a Gmail filter forward: two copies, one lead
+    (folder / "cc.eml").write_bytes(lead(cc="lyon2@track.example.net", top=tracked))
+    (folder / "gmail.eml").write_bytes(lead(top={**tracked, "X-Forwarded-To": "lyon2@track.example.net"}))
+    ingest(workspace, [folder], workers=1)
+    leads = export_csv(cli, workspace.root, "leads")
+    assert len(leads) == 1
+    assert (leads[0]["point_of_sale"], leads[0]["portal"], leads[0]["copies"]) == ("lyon-2", "seloger", "2")
+    assert list(leads[0]) == ["lead_key", "received_at", "month", "portal", "point_of_sale", "channel", "copies"]
+
+
+def test_config_change_applies_without_reingest(workspace_dir, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(lead(sender="leads@new-portal.example", subject="Nouveau contact", to="lyon3@agence-lyon3.fr",
+                                        cc="lyon3@track.example.net",
+                                        top={"Delivered-To": "lyon3@track.example.net"}))
+    assert cli("--workspace", workspace_dir, "ingest", folder).code == 0
+    before = export_csv(cli, workspace_dir, "messages")[0]
+    assert (before["point_of_sale"], before["portal"]) == ("", "")
+    config = workspace_dir / "emailtrack.toml"
+    config.write_text(config.read_text() + """
+[[points_of_sale]]
+id = "lyon-3"
+tracked_addresses = ["lyon3@track.example.net"]
+
+[[portals]]
+id = "new-portal"
+senders = ["@new-portal.example"]
+""")
+    after = export_csv(cli, workspace_dir, "messages")[0]
+    assert (after["point_of_sale"], after["portal"], after["category"]) == ("lyon-3", "new-portal", "lead")
+
+
+def test_migrations_are_recorded_once(workspace):
+    connect(workspace.database).close()
+    connect(workspace.database).close()
+    names = rows(workspace, "SELECT name FROM schema_migrations ORDER BY name")
+    assert names == [(name,) for name, _ in MIGRATIONS]
+
+
+def test_database_is_private(workspace):
+    connect(workspace.database).close()
+    assert os.stat(workspace.database).st_mode & 0o077 == 0
+
+
+def test_parallel_workers_store_the_same_rows(workspace_dir, tmp_path):
+    many = [lead(message_id=f"<m{i}@lead.seloger.com>", cc="lyon2@track.example.net",
+                 body=f"Prospect {i} s'intéresse à ce bien.\n") for i in range(450)]
+    (tmp_path / "big.mbox").write_bytes(mbox(*many))
+    results = {}
+    for workers in (1, 2):
+        ws_dir = tmp_path / f"ws{workers}"
+        ws_dir.mkdir()
+        (ws_dir / "emailtrack.toml").write_text((workspace_dir / "emailtrack.toml").read_text())
+        ws = load_config(ws_dir / "emailtrack.toml")
+        summary = ingest(ws, [tmp_path / "big.mbox"], workers=workers)
+        assert summary.new == 450
+        results[workers] = rows(ws, "SELECT m.message_key, a.point_of_sale, a.category, a.lead_key "
+                                    "FROM stored_messages m JOIN attribution a USING (message_key) ORDER BY 1")
+    assert results[1] == results[2]

@@ -1,0 +1,158 @@
+"""Parsing: encodings, dates and their fallbacks, addresses, keys, forward unwrapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from emailtrack_analytics.parsing.message import Unparseable, message_key, parse_message
+
+from .builders import attached_forward, lead, outlook_forward
+
+UTC = dt.timezone.utc
+
+
+def test_lead_fields():
+    record = parse_message(lead(to="Agence <LYON2@Agence-Exemple.FR>",
+                                top={"Delivered-To": "Lyon2@Track.Example.NET"}))
+    assert record.sender == "noreply@lead.seloger.com"
+    assert record.to_addrs == ["lyon2@agence-exemple.fr"]
+    assert record.envelope_to == ["lyon2@track.example.net"]
+    assert record.subject == "Un acquéreur est intéressé par un de vos biens"
+    assert record.message_id == "lead-1@lead.seloger.com"
+    assert record.received_at == dt.datetime(2026, 3, 12, 17, 4, 11, tzinfo=UTC)
+    assert record.date_source == "date"
+    assert record.forward_kind is None
+
+
+def test_rfc2047_character_split_across_encoded_words():
+    # "é" is C3 A9 in UTF-8: the two bytes are in two encoded-words
+    raw = (b"From: a@b.fr\nDate: Thu, 12 Mar 2026 18:04:11 +0100\n"
+           b"Subject: =?UTF-8?Q?Int=C3?= =?UTF-8?Q?=A9ress=C3=A9?=\n\nbody\n")
+    assert parse_message(raw).subject == "Intéressé"
+
+
+def test_undeclared_8bit_latin1_header():
+    raw = ("From: Agn\xe8s <a@b.fr>\nDate: Thu, 12 Mar 2026 18:04:11 +0100\n"
+           "Subject: Int\xe9ress\xe9 par votre annonce\n\nbody\n").encode("latin-1")
+    record = parse_message(raw)
+    assert record.subject == "Intéressé par votre annonce"
+    assert record.sender_name == "Agnès"
+
+
+def test_wrong_declared_charset_does_not_crash():
+    raw = (b"From: a@b.fr\nDate: Thu, 12 Mar 2026 18:04:11 +0100\nSubject: =?x-bogus?Q?caf=E9?=\n"
+           b"Content-Type: text/plain; charset=invalid-charset\n\ncaf\xe9\n")
+    record = parse_message(raw)
+    assert record.body_text.strip() == "café"
+
+
+def test_date_with_zone_comment():
+    record = parse_message(lead(date="Thu, 12 Mar 2026 18:04:11 +0200 (CEST)"))
+    assert record.received_at == dt.datetime(2026, 3, 12, 16, 4, 11, tzinfo=UTC)
+
+
+def test_no_date_falls_back_to_last_received_hop():
+    raw = lead(date=None, top={
+        "Received": "from mx2 by mx1; Fri, 13 Mar 2026 09:00:00 +0100",
+    }).replace(b"\nReceived:", b"\nX-Old:")
+    raw = b"Received: from relay by mx3; Fri, 13 Mar 2026 10:30:00 +0100\n" + raw
+    record = parse_message(raw)
+    assert record.date_source == "received"
+    assert record.received_at == dt.datetime(2026, 3, 13, 9, 30, tzinfo=UTC)  # the topmost: last hop
+
+
+def test_unparseable_date_falls_back_to_mbox_from_line():
+    raw = lead().replace(b"Date: Thu, 12 Mar 2026 18:04:11 +0100", b"Date: RANDOM_DATE")
+    record = parse_message(raw, from_line="From x@y Sat Mar 14 08:15:00 2026")
+    assert record.date_source == "mbox_from"
+    assert record.received_at == dt.datetime(2026, 3, 14, 8, 15, tzinfo=UTC)
+    assert "UnparseableDate" in record.defects
+
+
+def test_no_date_anywhere_is_quarantined_with_reason():
+    with pytest.raises(Unparseable) as caught:
+        parse_message(lead(date=None))
+    assert caught.value.reason == "no_date"
+
+
+def test_not_an_email():
+    with pytest.raises(Unparseable) as caught:
+        parse_message(b"\x89PNG\r\n\x1a\n\x00\x00 binary garbage")
+    assert caught.value.reason == "not_an_email"
+    with pytest.raises(Unparseable) as caught:
+        parse_message(b"   \n")
+    assert caught.value.reason == "empty"
+
+
+def test_key_ignores_line_endings_and_mailbox_state_headers():
+    raw = lead()
+    crlf = raw.replace(b"\n", b"\r\n")
+    with_state = b"Status: RO\nX-Mozilla-Status: 0001\n" + raw
+    assert message_key(raw) == message_key(crlf) == message_key(with_state)
+    assert message_key(raw) != message_key(lead(message_id="<other@x>"))
+
+
+def test_outlook_inline_forward_is_unwrapped():
+    record = parse_message(outlook_forward())
+    assert record.forward_kind == "inline"
+    assert record.sender == "noreply@lead.seloger.com"
+    assert record.copy_sender == "lyon2@agence-exemple.fr"
+    assert record.subject == "Un acquéreur est intéressé par un de vos biens"
+    assert record.copy_subject.startswith("TR: ")
+    # "Envoyé : jeudi 12 mars 2026 18:04" read in the forward's own offset (+0100)
+    assert record.received_at == dt.datetime(2026, 3, 12, 17, 4, tzinfo=UTC)
+    assert record.date_source == "forward_header"
+    assert "Jean Dupont" in record.body_text
+
+
+def test_gmail_inline_forward_is_unwrapped():
+    raw = (b"From: Agence <lyon2@agence-exemple.fr>\nTo: lyon2@track.example.net\n"
+           b"Subject: Fwd: Nouveau message pour \"T3 Lyon\" sur leboncoin\nDate: Thu, 12 Mar 2026 19:00:00 +0100\n"
+           b"Content-Type: text/plain; charset=utf-8\n\n"
+           b"---------- Forwarded message ---------\nDe : Marc via leboncoin <abc123@messagerie.leboncoin.fr>\n"
+           b"Date: jeu. 12 mars 2026 \xc3\xa0 18:04\nSubject: Nouveau message pour \"T3 Lyon\" sur leboncoin\n"
+           b"To: <lyon2@agence-exemple.fr>\n\nBonjour, je suis int\xc3\xa9ress\xc3\xa9.\n")
+    record = parse_message(raw)
+    assert record.forward_kind == "inline"
+    assert record.sender == "abc123@messagerie.leboncoin.fr"
+    assert record.subject == 'Nouveau message pour "T3 Lyon" sur leboncoin'
+    assert record.received_at == dt.datetime(2026, 3, 12, 17, 4, tzinfo=UTC)
+
+
+def test_forward_as_attachment_keeps_original_message_id():
+    original = lead()
+    record = parse_message(attached_forward(original))
+    assert record.forward_kind == "attachment"
+    assert record.sender == "noreply@lead.seloger.com"
+    assert record.original_message_id == "lead-1@lead.seloger.com"
+    assert record.received_at == dt.datetime(2026, 3, 12, 17, 4, 11, tzinfo=UTC)
+    # the same lead received directly has the same identity fingerprint
+    assert record.content_fingerprint == parse_message(original).content_fingerprint
+
+
+def test_forward_of_forward_takes_innermost_original():
+    inner = attached_forward(lead(), subject="TR: Un acquéreur est intéressé par un de vos biens")
+    outer = attached_forward(inner, subject="Fwd: TR: Un acquéreur est intéressé par un de vos biens",
+                             message_id="<outer@x>")
+    record = parse_message(outer)
+    assert record.forward_depth == 2
+    assert record.sender == "noreply@lead.seloger.com"
+
+
+def test_reply_quoting_a_lead_is_not_a_forward():
+    raw = outlook_forward().replace(b"Subject: TR: ", b"Subject: RE: ")
+    record = parse_message(raw)
+    assert record.forward_kind is None
+    assert record.sender == "lyon2@agence-exemple.fr"
+
+
+def test_redirect_keeps_original_and_records_resent_headers():
+    raw = lead(top={"Delivered-To": "lyon2@track.example.net", "Resent-From": "lyon2@agence-exemple.fr",
+                    "Resent-To": "lyon2@track.example.net", "Resent-Date": "Thu, 12 Mar 2026 18:05:00 +0100"})
+    record = parse_message(raw)
+    assert record.forward_kind is None
+    assert record.resent_to == ["lyon2@track.example.net"]
+    assert record.resent_from == "lyon2@agence-exemple.fr"
+    assert record.sender == "noreply@lead.seloger.com"

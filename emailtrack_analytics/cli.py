@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write one of the contract's tables; CSV to stdout by default.")
     p.add_argument("table", choices=TABLE_NAMES, metavar="TABLE", help=", ".join(TABLE_NAMES))
     p.add_argument("--month", metavar="YYYY-MM", help="only this month (or 'last')")
-    p.add_argument("--format", default="csv", choices=FORMATS, dest="fmt")
+    p.add_argument("--format", default="csv", choices=FORMATS, dest="fmt", help="csv (default), json or parquet")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     p = sub.add_parser("report", parents=[common], help="run a report notebook and write HTML",

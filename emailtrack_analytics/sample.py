@@ -1,0 +1,969 @@
+"""A realistic, deterministic demo data set and the ground truth to test the product against.
+
+``write_sample(root)`` writes, for a fictitious network of 24 real-estate agencies, a year of the
+copies that their tracked addresses received (mbox files, ``.eml`` files, one Maildir), the
+multi-distribution system's log, the matching ``emailtrack.toml`` and, under ``data/sample-truth/``,
+what the product should find for every message file occurrence. The same (end_month, seed,
+scale) always gives byte-identical files.
+
+How copies reach tracking follows ``shared/DOMAIN.md``: each point of sale has one main set-up
+(portal CC, Gmail filter forwarding, redirect, Outlook-style forward), a few have a second one
+(so some leads arrive twice), three have a tracked address reserved for one portal, and the
+Île-de-France group's website and part of its leboncoin leads go through the multi-distribution
+system. One point of sale's forwarding rule stops in month 7 (see ``sample_facts.json``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import random
+import re
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from . import sample_templates as tpl
+from .sample_templates import PARIS, UTC, Composed, Listing, Prospect
+
+
+TRACK_DOMAIN = "track.example.net"
+TRACKING_MX = "mx1.track.example.net"
+AGENCY_DOMAIN = "agence-exemple.fr"
+DISTRIBUTION_ADDRESS = f"reseau@{TRACK_DOMAIN}"
+CENTRAL_INBOX = f"leads-idf@{AGENCY_DOMAIN}"
+DISTRIBUTION_GROUP = "Île-de-France"
+CC_PORTALS = ("leboncoin", "seloger", "bienici", "site-agence")
+CHANNEL_OF_SETUP = {"cc": "cc", "gmail-forward": "redirect", "redirect": "redirect",
+                    "outlook-forward": "forward", "direct": "direct", "distribution": "distribution"}
+STOPPED_POINT_OF_SALE = "bordeaux-chartrons"
+MAILDIR_GROUP = "Gironde"
+
+GROUND_TRUTH_COLUMNS = ["source", "message_id", "point_of_sale", "portal", "category", "channel",
+                        "lead_id", "distribution_points", "duplicate_of", "expected_quarantine"]
+DISTRIBUTION_LOG_COLUMNS = ["received_at", "message_id", "sender", "subject", "delivered_to"]
+
+
+# --------------------------------------------------------------------------- the network
+
+@dataclass(frozen=True)
+class PointOfSale:
+    id: str
+    name: str
+    group: str
+    city: str
+    postcode: str
+    quarters: tuple[str, ...]
+    size: float                          # relative lead volume
+    setup: str                           # cc | gmail-forward | redirect | outlook-forward
+    provider: str                        # who hosts its mailbox: google | microsoft | ovh
+    forward_style: str = ""              # outlook-web | outlook-desktop | gmail | apple | thunderbird
+    fallback_setup: str = ""             # for a cc set-up: the rule used for portals without CC
+    second_setup: str = ""               # a second route that duplicates some leads ...
+    second_portals: tuple[str, ...] = ()  # ... from these portals ...
+    second_share: float = 0.0            # ... this often
+    direct_portal: str = ""              # portal writing to a tracked address of its own
+    portal_boost: tuple[tuple[str, float], ...] = ()
+    mailboxes: tuple[str, ...] = ()
+
+    @property
+    def tracked_address(self) -> str:
+        return f"{self.id}@{TRACK_DOMAIN}"
+
+    @property
+    def direct_address(self) -> str:
+        return f"{self.id}-{self.direct_portal}@{TRACK_DOMAIN}"
+
+    @property
+    def mailbox(self) -> str:
+        return self.mailboxes[0] if self.mailboxes else f"{self.id}@{AGENCY_DOMAIN}"
+
+
+def _pos(id_, name, group, city, postcode, quarters, size, setup, provider, **options) -> PointOfSale:
+    return PointOfSale(id_, name, group, city, postcode, tuple(quarters), size, setup, provider, **options)
+
+
+NETWORK: tuple[PointOfSale, ...] = (
+    _pos("lyon-2", "Agence Lyon 2e – Bellecour", "Rhône", "Lyon 2e", "69002",
+         ["Bellecour", "Confluence", "Ainay"], 3.0, "cc", "ovh", fallback_setup="redirect", direct_portal="seloger"),
+    _pos("lyon-3", "Agence Lyon 3e – Part-Dieu", "Rhône", "Lyon 3e", "69003",
+         ["Part-Dieu", "Montchat", "Guillotière"], 2.6, "gmail-forward", "google"),
+    _pos("lyon-6", "Agence Lyon 6e – Brotteaux", "Rhône", "Lyon 6e", "69006",
+         ["Brotteaux", "Foch", "Parc de la Tête d'Or"], 2.0, "outlook-forward", "microsoft",
+         forward_style="outlook-web", portal_boost=(("bienici", 1.5),)),
+    _pos("villeurbanne", "Agence Villeurbanne Gratte-Ciel", "Rhône", "Villeurbanne", "69100",
+         ["Gratte-Ciel", "Charpennes", "Cusset"], 1.6, "redirect", "ovh"),
+    _pos("caluire", "Agence Caluire-et-Cuire", "Rhône", "Caluire-et-Cuire", "69300",
+         ["Montessuy", "Saint-Clair", "Vassieux"], 1.2, "cc", "google", fallback_setup="gmail-forward",
+         second_setup="gmail-forward", second_portals=CC_PORTALS, second_share=0.6),
+    _pos("ecully", "Agence Écully", "Rhône", "Écully", "69130",
+         ["Centre", "Le Pérollier", "Les Sources"], 0.9, "outlook-forward", "google", forward_style="gmail"),
+    _pos("paris-11", "Agence Paris 11e – Oberkampf", "Île-de-France", "Paris 11e", "75011",
+         ["Oberkampf", "Bastille", "Voltaire"], 3.6, "gmail-forward", "google",
+         portal_boost=(("figaro", 2.0), ("greenacres", 0.3)),
+         mailboxes=("paris-11@agence-exemple.fr", "direction.paris11@agence-exemple.fr")),
+    _pos("paris-15", "Agence Paris 15e – Commerce", "Île-de-France", "Paris 15e", "75015",
+         ["Commerce", "Convention", "Beaugrenelle"], 3.4, "outlook-forward", "microsoft",
+         forward_style="outlook-desktop", second_setup="cc", second_portals=("seloger",), second_share=0.4,
+         portal_boost=(("figaro", 2.5), ("greenacres", 0.3))),
+    _pos("paris-17", "Agence Paris 17e – Batignolles", "Île-de-France", "Paris 17e", "75017",
+         ["Batignolles", "Ternes", "Monceau"], 2.4, "cc", "microsoft", fallback_setup="redirect",
+         portal_boost=(("figaro", 2.0), ("pap", 0.4), ("logicimmo", 0.4))),
+    _pos("boulogne", "Agence Boulogne-Billancourt", "Île-de-France", "Boulogne-Billancourt", "92100",
+         ["Centre", "Silly-Gallieni", "Point-du-Jour"], 2.2, "redirect", "microsoft"),
+    _pos("vincennes", "Agence Vincennes", "Île-de-France", "Vincennes", "94300",
+         ["Centre", "Diderot", "Bérault"], 1.4, "outlook-forward", "ovh", forward_style="apple"),
+    _pos("saint-germain", "Agence Saint-Germain-en-Laye", "Île-de-France", "Saint-Germain-en-Laye", "78100",
+         ["Centre", "Le Bel-Air", "Grandes Terres"], 1.0, "gmail-forward", "google"),
+    _pos("bordeaux-chartrons", "Agence Bordeaux Chartrons", "Gironde", "Bordeaux", "33000",
+         ["Chartrons", "Jardin Public", "Bassins à flot"], 2.4, "outlook-forward", "microsoft",
+         forward_style="outlook-desktop", mailboxes=("contact@chartrons-immobilier.fr",)),
+    _pos("bordeaux-saint-pierre", "Agence Bordeaux Saint-Pierre", "Gironde", "Bordeaux", "33000",
+         ["Saint-Pierre", "Saint-Michel", "Victoire"], 2.0, "cc", "google", fallback_setup="gmail-forward"),
+    _pos("merignac", "Agence Mérignac Centre", "Gironde", "Mérignac", "33700",
+         ["Centre", "Arlac", "Capeyron"], 1.5, "gmail-forward", "google"),
+    _pos("pessac", "Agence Pessac", "Gironde", "Pessac", "33600",
+         ["Centre", "Saige", "Cap de Bos"], 1.1, "redirect", "ovh"),
+    _pos("arcachon", "Agence Arcachon – Ville d'Hiver", "Gironde", "Arcachon", "33120",
+         ["Ville d'Hiver", "Le Moulleau", "Aiguillon"], 1.3, "outlook-forward", "ovh",
+         forward_style="thunderbird", direct_portal="greenacres", portal_boost=(("greenacres", 6.0),)),
+    _pos("libourne", "Agence Libourne", "Gironde", "Libourne", "33500",
+         ["Centre", "Les Dagueys", "Condat"], 0.8, "gmail-forward", "google"),
+    _pos("marseille-8", "Agence Marseille 8e – Prado", "Bouches-du-Rhône", "Marseille 8e", "13008",
+         ["Prado", "Bonneveine", "Pointe-Rouge"], 3.2, "gmail-forward", "google", direct_portal="leboncoin"),
+    _pos("marseille-6", "Agence Marseille 6e – Castellane", "Bouches-du-Rhône", "Marseille 6e", "13006",
+         ["Castellane", "Notre-Dame-du-Mont", "Préfecture"], 2.0, "outlook-forward", "microsoft",
+         forward_style="outlook-web"),
+    _pos("aix-en-provence", "Agence Aix-en-Provence Mazarin", "Bouches-du-Rhône", "Aix-en-Provence", "13100",
+         ["Mazarin", "Jas de Bouffan", "Centre historique"], 2.2, "redirect", "ovh",
+         second_setup="cc", second_portals=("leboncoin",), second_share=0.9),
+    _pos("la-ciotat", "Agence La Ciotat", "Bouches-du-Rhône", "La Ciotat", "13600",
+         ["Centre", "Saint-Jean", "Liouquet"], 1.0, "cc", "ovh", fallback_setup="redirect"),
+    _pos("aubagne", "Agence Aubagne", "Bouches-du-Rhône", "Aubagne", "13400",
+         ["Centre", "Les Passons", "Beaudinard"], 0.8, "gmail-forward", "google"),
+    _pos("cassis", "Agence Cassis – Port", "Bouches-du-Rhône", "Cassis", "13260",
+         ["Port", "Les Calanques", "Bestouan"], 0.8, "outlook-forward", "microsoft",
+         forward_style="outlook-web", portal_boost=(("greenacres", 5.0),), mailboxes=("agence@cassis-immobilier.fr",)),
+)
+POINTS_OF_SALE = {pos.id: pos for pos in NETWORK}
+GROUP_TOWNS = {
+    "Rhône": ["Lyon", "Villeurbanne", "Vénissieux", "Caluire-et-Cuire", "Bron", "Oullins", "Écully"],
+    "Île-de-France": ["Paris", "Montreuil", "Boulogne-Billancourt", "Vincennes", "Levallois-Perret",
+                      "Issy-les-Moulineaux"],
+    "Gironde": ["Bordeaux", "Mérignac", "Pessac", "Talence", "Bègles", "Arcachon", "Libourne"],
+    "Bouches-du-Rhône": ["Marseille", "Aix-en-Provence", "Aubagne", "La Ciotat", "Cassis", "Martigues"],
+}
+SETUP_NOTES = {  # what the config's comment says about each set-up
+    "cc": "Cc on leboncoin, SeLoger, Bien'ici and the site form",
+    "gmail-forward": "Gmail filter forwards the portals' mail",
+    ("redirect", "ovh"): "Apple Mail rule redirects the leads",
+    ("redirect", "microsoft"): "Outlook rule redirects the leads",
+    "outlook-web": "Outlook on the web rule forwards the leads (TR:)",
+    "outlook-desktop": "Outlook rule forwards the leads (TR:); runs only while Outlook is open",
+    "gmail": "the assistant forwards each lead by hand from Gmail (Fwd:)",
+    "apple": "Apple Mail rule forwards the leads",
+    "thunderbird": "Thunderbird filter forwards the leads",
+}
+
+# --------------------------------------------------------------------------- volume model
+
+BASE_MONTHLY_LEADS = 15.0                 # per unit of point-of-sale size
+MONTHLY_GROWTH = 0.012
+SEASONALITY = {1: 0.85, 2: 0.95, 3: 1.15, 4: 1.2, 5: 1.2, 6: 1.12, 7: 0.9, 8: 0.55, 9: 1.2,
+               10: 1.05, 11: 0.95, 12: 0.78}
+WEEKDAY_WEIGHTS = (1.1, 1.05, 1.0, 1.0, 0.95, 0.8, 1.0)
+HOUR_WEIGHTS_WEEKDAY = (3, 2, 1, 1, 1, 2, 4, 8, 12, 15, 16, 15, 14, 15, 16, 16, 17, 19, 24, 27, 28, 25, 17, 8)
+HOUR_WEIGHTS_SATURDAY = (3, 2, 1, 1, 1, 1, 3, 6, 12, 17, 19, 18, 15, 14, 16, 16, 16, 16, 17, 17, 17, 15, 11, 6)
+HOUR_WEIGHTS_SUNDAY = (4, 2, 1, 1, 1, 1, 2, 4, 7, 11, 14, 14, 12, 13, 15, 17, 19, 22, 28, 33, 35, 31, 20, 9)
+BASE_PORTAL_MIX = {"leboncoin": 30, "seloger": 24, "bienici": 12, "logicimmo": 8, "pap": 3, "figaro": 5,
+                   "greenacres": 3, "site-agence": 15}
+HOLIDAYS = {(1, 1): 0.4, (5, 1): 0.6, (7, 14): 0.6, (8, 15): 0.5, (11, 1): 0.7, (12, 25): 0.3}
+NON_LEAD_RATES = {"favourite": 0.8, "notice": 0.5}       # per month per unit of size
+NON_LEAD_FLAT_RATES = {"newsletter": 1.2, "spam": 0.8, "other": 0.5}   # per month per point of sale
+AUTO_REPLY_SHARE, FOLLOW_UP_SHARE = 0.025, 0.25          # of leads, of Green-Acres leads
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, product, count = math.exp(-mean), rng.random(), 0
+    while product > limit:
+        product *= rng.random()
+        count += 1
+    return count
+
+
+def _local(day: dt.date, hour: int, minute: int, second: int) -> dt.datetime:
+    """A Paris wall-clock time, moved past the spring-forward gap when it falls in it."""
+    naive = dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=PARIS)
+    return naive.astimezone(UTC).astimezone(PARIS)
+
+
+def _month_days(month: str) -> tuple[list[dt.date], list[float]]:
+    year, number = map(int, month.split("-"))
+    first = dt.date(year, number, 1)
+    days = [first + dt.timedelta(d) for d in range(31) if (first + dt.timedelta(d)).month == number]
+    weights = []
+    for day in days:
+        weight = WEEKDAY_WEIGHTS[day.weekday()] * HOLIDAYS.get((day.month, day.day), 1.0)
+        if day.month == 12 and day.day >= 22 or day.month == 8 and 8 <= day.day <= 22:
+            weight *= 0.5
+        weights.append(weight)
+    return days, weights
+
+
+def _hour_weights(day: dt.date) -> tuple[int, ...]:
+    return {5: HOUR_WEIGHTS_SATURDAY, 6: HOUR_WEIGHTS_SUNDAY}.get(day.weekday(), HOUR_WEIGHTS_WEEKDAY)
+
+
+def _months_ending(end_month: str) -> list[str]:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end_month):
+        raise ValueError(f"end_month must be YYYY-MM, got {end_month!r}")
+    year, month = map(int, end_month.split("-"))
+    index = year * 12 + month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - 11, index + 1)]
+
+
+def last_complete_month(today: dt.date, tz: str = "Europe/Paris") -> str:
+    """The month before ``today``'s month as ``YYYY-MM``; an aware datetime is read in ``tz``."""
+    if isinstance(today, dt.datetime) and today.tzinfo is not None:
+        today = today.astimezone(ZoneInfo(tz))
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass
+class Lead:
+    """A prospect's contact request, and how its copies travel to tracking (``routes``)."""
+
+    lead_id: str
+    point_of_sale: PointOfSale
+    portal: str
+    sent_at: dt.datetime
+    prospect: Prospect
+    listing: Listing
+    composed: Composed
+    routes: list[str] = field(default_factory=list)
+    distribution_points: tuple[str, ...] = ()
+    traps: set[str] = field(default_factory=set)
+    message_id: str = ""
+
+
+@dataclass
+class Original:
+    """An e-mail as its sender sent it (before any delivery added trace headers)."""
+
+    composed: Composed
+    to: list[str]
+    cc: list[str]
+    sent_at: dt.datetime
+    message_id: str
+    raw: bytes
+
+
+@dataclass
+class Copy:
+    """One message that a tracked address received, with what the product should find in it."""
+
+    raw: bytes
+    received_at: dt.datetime
+    group: str
+    message_id: str
+    point_of_sale: str
+    portal: str
+    category: str
+    channel: str
+    lead_id: str = ""
+    distribution_points: str = ""
+    placement: str = ""                  # forced placement: "mbox", or "" to let chance decide
+    trap: str = ""
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What :func:`write_sample` wrote; ``messages`` counts every message file occurrence
+    (ground-truth rows, quarantined files included)."""
+
+    root: Path
+    config_text: str
+    data_dir: Path        # what to ingest: root/data/sample
+    truth_dir: Path       # ground truth, kept apart so that ingesting data_dir reads only mail
+    months: list[str]
+    messages: int
+    expected_quarantined: int
+
+
+# --------------------------------------------------------------------------- delivery
+
+FORWARDING_HOSTS = {  # who hands a forwarded or redirected copy to the tracking server
+    "google": ("mail-sor-f41.google.com", "192.0.2.41"),
+    "microsoft": ("mail-am6eur05on2070.outbound.protection.outlook.com", "192.0.2.70"),
+    "ovh": ("mo552.mail-out.ovh.net", "192.0.2.52"),
+}
+DISPATCHER = ("dispatch.agence-exemple.fr", "192.0.2.30")
+
+
+def _tracking_delivery(rcpt: str, when: dt.datetime, sender_host: tuple[str, str], ids: tpl.Ids) -> bytes:
+    """What the tracking service's server puts on top of every copy it receives."""
+    return (f"Delivered-To: {rcpt}\n" + tpl.received(TRACKING_MX, rcpt, when, sender_host, ids)).encode()
+
+
+def _office_time(moment: dt.datetime, rng: random.Random, max_minutes: int) -> dt.datetime:
+    """When someone (or a client-side rule that runs only while the mail client is open) acts
+    on a message received at ``moment``: within opening hours, else at the next opening."""
+    local = moment.astimezone(PARIS)
+    for offset in range(6):
+        day = local.date() + dt.timedelta(days=offset)
+        if day.weekday() == 6:
+            continue
+        opens, closes = ((8, 30), (19, 0)) if day.weekday() < 5 else ((9, 0), (12, 30))
+        start, end = _local(day, *opens, 0), _local(day, *closes, 0)
+        if offset == 0 and start <= local < end:
+            return local + dt.timedelta(seconds=rng.randint(20, 60 * max_minutes))
+        if local < start:
+            return start + dt.timedelta(seconds=rng.randint(60, 60 * 45))
+    return local + dt.timedelta(minutes=5)
+
+
+# --------------------------------------------------------------------------- the generator
+
+class _SampleBuilder:
+    """Draws leads and non-leads for the 12 months and renders every tracking copy."""
+
+    def __init__(self, months: list[str], seed: int, scale: float):
+        self.months, self.seed, self.scale = months, seed, scale
+        year, month = map(int, months[0].split("-"))
+        self.window_start = dt.datetime(year, month, 1, tzinfo=PARIS)
+        year, month = map(int, months[-1].split("-"))
+        self.window_end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=PARIS)
+        self.ids = tpl.Ids(self._rng("ids"))
+        self.rng = self._rng("render")
+        stop = self._rng("stop")
+        year, month = map(int, months[6].split("-"))
+        self.stop_at = _local(dt.date(year, month, stop.randint(9, 22)), stop.randint(9, 17), stop.randrange(60), 0)
+        self.listings = {
+            pos.id: tpl.make_listings(self._rng("listings", pos.id), _listing_code(pos), pos.group, pos.city,
+                                      pos.postcode, list(pos.quarters), 12 + round(6 * pos.size))
+            for pos in NETWORK}
+        self.copies: list[Copy] = []
+        self.distribution_log: list[tuple[dt.datetime, str, str, str, str]] = []
+        self.lost_distribution_copies = 0
+
+    def _rng(self, *names) -> random.Random:
+        return random.Random(":".join(map(str, (self.seed, *names))))
+
+    def _clamp(self, when: dt.datetime, earliest: dt.datetime) -> dt.datetime:
+        latest = self.window_end - dt.timedelta(seconds=1)
+        return max(earliest, min(when, latest)).astimezone(PARIS)
+
+    def _stopped(self, pos: PointOfSale, when: dt.datetime) -> bool:
+        return pos.id == STOPPED_POINT_OF_SALE and when >= self.stop_at
+
+    # ---- leads
+
+    def make_leads(self) -> list[Lead]:
+        """Every lead of the year, oldest first, with the routes its copies take to tracking."""
+        rng = self._rng("leads")
+        drafts = []
+        for index, month in enumerate(self.months):
+            days, day_weights = _month_days(month)
+            level = BASE_MONTHLY_LEADS * SEASONALITY[int(month[5:])] * (1 + MONTHLY_GROWTH * index) * self.scale
+            for pos in NETWORK:
+                mix = _portal_mix(pos)
+                for _ in range(_poisson(rng, level * pos.size)):
+                    day = rng.choices(days, day_weights)[0]
+                    sent = _local(day, rng.choices(range(24), _hour_weights(day))[0], rng.randrange(60),
+                                  rng.randrange(60))
+                    portal = rng.choices(list(mix), list(mix.values()))[0]
+                    drafts.append((sent, len(drafts), pos, portal, index))
+        drafts.sort(key=lambda draft: draft[:2])
+        return [self._lead(f"L{number:05d}", pos, portal, sent, index, rng)
+                for number, (sent, _, pos, portal, index) in enumerate(drafts, 1)]
+
+    def _lead(self, lead_id: str, pos: PointOfSale, portal: str, sent: dt.datetime, month_index: int,
+              rng: random.Random) -> Lead:
+        listings = self.listings[pos.id]
+        if portal == "greenacres":  # a buyers' portal: its leads are about listings for sale
+            listings = [listing for listing in listings if listing.transaction == "vente"]
+        listing = rng.choice(listings)
+        prospect = tpl.make_prospect(rng, rng.choice(GROUP_TOWNS[pos.group]),
+                                     foreign=portal == "greenacres" and rng.random() < 0.8)
+        # leboncoin's labelled body replaced the older one in month 5 (template drift)
+        newer = rng.random() < (0.1 if month_index < 4 else 0.95)
+        attachment = (tpl.pdf_blob(rng, rng.randrange(2500, 6000))
+                      if portal == "site-agence" and rng.random() < 0.05 else None)
+        composed = tpl.compose_lead(portal, prospect, listing, rng, agency=pos.name, newer_template=newer,
+                                    attachment=attachment)
+        lead = Lead(lead_id, pos, portal, sent, prospect, listing, composed)
+        lead.routes = self._routes(lead, rng)
+        if lead.routes == ["distribution"]:
+            others = [p.id for p in NETWORK if p.group == pos.group and p.id != pos.id]
+            lead.distribution_points = (pos.id, *rng.sample(others, rng.choices([0, 1, 2], [55, 30, 15])[0]))
+        return lead
+
+    def _routes(self, lead: Lead, rng: random.Random) -> list[str]:
+        pos, portal = lead.point_of_sale, lead.portal
+        if pos.group == DISTRIBUTION_GROUP and (
+                portal == "site-agence" or portal == "leboncoin" and rng.random() < 0.5):
+            return ["distribution"]
+        if self._stopped(pos, lead.sent_at):
+            return []
+        if portal == pos.direct_portal:
+            return ["direct"]
+        main = pos.fallback_setup if pos.setup == "cc" and portal not in CC_PORTALS else pos.setup
+        routes = [main]
+        if portal in pos.second_portals and pos.second_setup != main and rng.random() < pos.second_share:
+            routes.append(pos.second_setup)
+        return routes
+
+    def assign_traps(self, leads: list[Lead]) -> None:
+        """Mark a few single-copy leads with the encoding and header defects of DOMAIN.md."""
+        rng = self._rng("traps")
+
+        def pick(trap: str, count: int, accept) -> None:
+            candidates = [lead for lead in leads if len(lead.routes) == 1 and not lead.traps and accept(lead)]
+            for lead in rng.sample(candidates, min(count, len(candidates))):
+                lead.traps.add(trap)
+
+        def website(lead: Lead) -> bool:
+            return lead.portal == "site-agence" and lead.routes[0] in ("cc", "distribution")
+
+        pick("no_date_no_received", 2, website)
+        pick("no_date", 3, website)
+        pick("no_message_id", 4, lambda lead: website(lead) and lead.routes == ["cc"])  # the log joins on it
+        pick("latin1_headers", 3, lambda lead: website(lead) and not lead.composed.subject.isascii())
+        pick("split_encoded_word", 4, lambda lead: lead.portal == "bienici" and lead.routes[0] != "outlook-forward")
+        pick("from_line", 3, lambda lead: lead.portal in ("greenacres", "leboncoin")
+             and lead.routes[0] != "outlook-forward")
+        for lead in leads:
+            if "from_line" in lead.traps:
+                lead.composed = tpl.compose_lead(lead.portal, lead.prospect, lead.listing, rng,
+                                                 agency=lead.point_of_sale.name, message=tpl.LEAD_MESSAGES_EN[1])
+
+    # ---- rendering
+
+    def original(self, c: Composed, to: list[str], cc: list[str], sent_at: dt.datetime,
+                 traps: set[str] = frozenset()) -> Original:
+        """The e-mail as its sender sent it; ``traps`` remove or spoil headers on purpose."""
+        message_id = "" if "no_message_id" in traps else self.ids.message_id(c.message_id_domain, sent_at)
+        headers: list[tuple[str, tpl.HeaderValue]] = []
+        if "no_date_no_received" not in traps and self.rng.random() < 0.5:
+            headers.append(("Received", f"from localhost (localhost [127.0.0.1])\n\tby {c.mta[0]} (Postfix) "
+                                        f"with ESMTP id {self.ids.queue_id()};\n\t{tpl.rfc_date(sent_at, 'comment')}"))
+        latin1 = "latin1_headers" in traps
+        name, addr = c.sender
+        headers.append(("From", f'"{name}" <{addr}>'.encode("latin-1", "replace") if latin1 and not name.isascii()
+                        else tpl.address(name, addr, encoding=c.word_encoding)))
+        headers.append(("To", ", ".join(to)))
+        if cc:
+            headers.append(("Cc", ", ".join(cc)))
+        if c.reply_to:
+            name, addr = c.reply_to
+            headers.append(("Reply-To", f'"{name}" <{addr}>'.encode("latin-1", "replace") if latin1
+                            else tpl.address(name, addr, encoding=c.word_encoding)))
+        headers.append(("Subject", c.subject.encode("latin-1", "replace") if latin1 else tpl.unstructured(
+            "Subject", c.subject, encoding=c.word_encoding, partial=c.partial_encoding,
+            split_character="split_encoded_word" in traps)))
+        if not traps & {"no_date", "no_date_no_received"}:
+            headers.append(("Date", tpl.rfc_date(sent_at, c.date_style)))
+        if message_id:
+            headers.append(("Message-ID", message_id))
+        headers.extend(c.headers)
+        raw = tpl.render_message(headers, tpl.body_of(c, self.rng))
+        return Original(c, list(to), list(cc), sent_at, message_id, raw)
+
+    def in_mailbox(self, original: Original, provider: str, mailbox: str, when: dt.datetime) -> bytes:
+        """The original as it sits in a mailbox: its provider's trace headers on top."""
+        c = original.composed
+        return tpl.mailbox_delivery(provider, mailbox, when, c.mta, c.sender[1].split("@")[1],
+                                    self.ids) + original.raw
+
+    def arrival(self, route: str, pos: PointOfSale, sent: dt.datetime) -> dt.datetime:
+        """When the copy taking ``route`` reaches tracking."""
+        rng = self.rng
+        if route == "outlook-forward" and pos.forward_style != "outlook-web":
+            # a client-side rule acts within minutes while the client is open; a person, within the hour
+            max_minutes = 4 if pos.forward_style == "outlook-desktop" else 90
+            when = _office_time(sent + dt.timedelta(seconds=30), rng, max_minutes)
+        else:
+            low, high = {"cc": (2, 40), "direct": (2, 40), "gmail-forward": (5, 90), "redirect": (10, 240),
+                         "distribution": (20, 180), "outlook-forward": (10, 120)}[route]
+            when = sent + dt.timedelta(seconds=rng.randint(low, high))
+        return self._clamp(when, sent)
+
+    def copy_via(self, route: str, original: Original, pos: PointOfSale, when: dt.datetime,
+                 month_index: int) -> tuple[bytes, str]:
+        """The bytes a tracked address receives through ``route``, and the copy's Message-ID."""
+        ids, rcpt = self.ids, _recipient(route, pos)
+        delay = min(self.rng.randint(2, 20), max(1, (when - original.sent_at).total_seconds() // 2))
+        received_by_mailbox = original.sent_at + dt.timedelta(seconds=delay)
+        if route == "outlook-forward":
+            return self.forward(original, pos, when, rcpt, received_by_mailbox)
+        if route in ("cc", "direct"):
+            top, inner = _tracking_delivery(rcpt, when, original.composed.mta, ids), original.raw
+        elif route == "gmail-forward":
+            top = _tracking_delivery(rcpt, when, FORWARDING_HOSTS["google"], ids) + tpl.render_headers(
+                [("X-Forwarded-To", rcpt), ("X-Forwarded-For", f"{pos.mailbox} {rcpt}")])
+            inner = self.in_mailbox(original, pos.provider, pos.mailbox, received_by_mailbox)
+        elif route == "redirect":
+            top = _tracking_delivery(rcpt, when, FORWARDING_HOSTS[pos.provider], ids) + tpl.render_headers([
+                ("Resent-From", tpl.address(pos.name, pos.mailbox)), ("Resent-To", rcpt),
+                ("Resent-Date", tpl.rfc_date(when)),
+                ("Resent-Message-ID", ids.message_id(pos.mailbox.split("@")[1], when))])
+            inner = self.in_mailbox(original, pos.provider, pos.mailbox, received_by_mailbox)
+        else:  # distribution
+            top = _tracking_delivery(rcpt, when, DISPATCHER, ids) + tpl.render_headers([("X-Dispatch-Id", ids.hex(64))])
+            if month_index < 6:  # until mid-year the system re-sent the message To the tracked address
+                inner = original.raw.replace(f"\nTo: {CENTRAL_INBOX}\n".encode(), f"\nTo: {rcpt}\n".encode(), 1)
+            else:
+                inner = self.in_mailbox(original, "ovh", CENTRAL_INBOX, received_by_mailbox)
+        return top + inner, original.message_id
+
+    def forward(self, original: Original, pos: PointOfSale, when: dt.datetime, rcpt: str,
+                received_by_mailbox: dt.datetime) -> tuple[bytes, str]:
+        """A new message from the point of sale's mailbox wrapping the original (inline or attached)."""
+        rng, style = self.rng, pos.forward_style
+        quoted, attached, logo = "", b"", b""
+        if style.startswith("outlook") and rng.random() < 0.26:  # Outlook's "forward as attachment"
+            attached = self.in_mailbox(original, pos.provider, pos.mailbox, received_by_mailbox)
+        else:
+            quoted = tpl.forward_block(style, original.composed, original.sent_at, original.to, original.cc)
+            if style == "outlook-desktop" and rng.random() < 0.3:  # the signature's image
+                logo = tpl.jpeg_blob(rng, rng.randrange(2000, 5000))
+        raw, message_id = tpl.forward_message(
+            style, sender=(pos.name, pos.mailbox), rcpt=rcpt, when=when, subject=original.composed.subject,
+            quoted=quoted, attached=attached, logo=logo, rng=rng, ids=self.ids)
+        return _tracking_delivery(rcpt, when, FORWARDING_HOSTS[pos.provider], self.ids) + raw, message_id
+
+    # ---- copies
+
+    def add_lead_copies(self, lead: Lead, month_index: int) -> None:
+        """Render the lead once as sent, then one copy per route that reached tracking."""
+        pos, rng = lead.point_of_sale, self.rng
+        to, cc = [pos.mailbox], []
+        if "cc" in lead.routes:
+            second_to = rng.random() < 0.3  # some portals take the tracked address as a second To
+            to, cc = ([pos.mailbox, pos.tracked_address], []) if second_to else ([pos.mailbox], [pos.tracked_address])
+        elif lead.routes == ["direct"]:
+            to = [pos.direct_address]
+        elif lead.routes == ["distribution"]:
+            to = [CENTRAL_INBOX]
+        original = self.original(lead.composed, to, cc, lead.sent_at, lead.traps)
+        lead.message_id = original.message_id
+        for route in lead.routes:
+            when = self.arrival(route, pos, lead.sent_at)
+            if route != "distribution" and self._stopped(pos, when):
+                continue
+            if route == "distribution":
+                self._log_distribution(lead, original, when)
+                if rng.random() < 0.02:  # dispatched, logged, but the tracking copy never arrived
+                    self.lost_distribution_copies += 1
+                    continue
+            if "no_date_no_received" in lead.traps:  # exported without trace headers: only the mbox line dates it
+                raw = f"Delivered-To: {_recipient(route, pos)}\n".encode() + original.raw
+                message_id = original.message_id
+            else:
+                raw, message_id = self.copy_via(route, original, pos, when, month_index)
+            distribution = route == "distribution"
+            self.copies.append(Copy(
+                raw, when, pos.group, message_id, _distribution_point(lead) if distribution else pos.id,
+                lead.portal, "lead",
+                CHANNEL_OF_SETUP[route], lead.lead_id, ";".join(lead.distribution_points) if distribution else "",
+                "mbox" if lead.traps & {"no_date_no_received", "from_line"} else "", min(lead.traps, default="")))
+
+    def _log_distribution(self, lead: Lead, original: Original, tracking_at: dt.datetime) -> None:
+        dispatched = lead.sent_at + dt.timedelta(seconds=self.rng.randint(5, 15))
+        sender, subject = lead.composed.sender[1], lead.composed.subject
+        for offset, point in enumerate(lead.distribution_points):
+            self.distribution_log.append((dispatched + dt.timedelta(seconds=2 * offset), original.message_id,
+                                          sender, subject, POINTS_OF_SALE[point].mailbox))
+        self.distribution_log.append((tracking_at, original.message_id, sender, subject, DISTRIBUTION_ADDRESS))
+
+    def add_non_leads(self, leads: list[Lead]) -> None:
+        """Notices, newsletters, auto-replies, follow-ups, spam and internal mail (~15-20 %)."""
+        rng = self._rng("non-leads")
+        for lead in leads:
+            pos = lead.point_of_sale
+            if rng.random() < AUTO_REPLY_SHARE:
+                when = lead.sent_at + dt.timedelta(minutes=rng.randint(40, 60 * 30))
+                self._non_lead(pos, "auto_reply", when, rng, tpl.compose_auto_reply(
+                    lead.prospect, lead.listing, when, rng))
+            if lead.portal == "greenacres" and lead.routes and rng.random() < FOLLOW_UP_SHARE:
+                when = lead.sent_at + dt.timedelta(days=rng.randint(1, 8), minutes=rng.randint(0, 600))
+                self._non_lead(pos, "follow_up", when, rng, tpl.compose_follow_up(
+                    lead.composed.subject, lead.message_id or "<unknown@green-acres.com>", lead.composed.reply_to,
+                    pos.mailbox.split("@")[1], rng))
+        for month in self.months:
+            days, day_weights = _month_days(month)
+            for pos in NETWORK:
+                plan = [("favourite", NON_LEAD_RATES["favourite"] * pos.size),
+                        ("notice", NON_LEAD_RATES["notice"] * pos.size),
+                        *NON_LEAD_FLAT_RATES.items()]
+                for kind, rate in plan:
+                    for _ in range(_poisson(rng, rate * self.scale)):
+                        day = rng.choices(days, day_weights)[0]
+                        hour = rng.randrange(24) if kind == "spam" else rng.randint(7, 21)
+                        when = _local(day, hour, rng.randrange(60), rng.randrange(60))
+                        self._periodic(kind, pos, when, rng)
+
+    def _periodic(self, kind: str, pos: PointOfSale, when: dt.datetime, rng: random.Random) -> None:
+        listing = rng.choice(self.listings[pos.id])
+        if kind == "favourite":
+            self._non_lead(pos, "notification", when, rng, tpl.compose_favourite(listing))
+        elif kind == "notice":
+            portal = rng.choice(["seloger", "bienici"])
+            self._non_lead(pos, "notification", when, rng, tpl.compose_portal_notice(portal, listing, when, rng))
+        elif kind == "newsletter":
+            self._non_lead(pos, "newsletter", when, rng, tpl.compose_newsletter(when, rng))
+        elif kind == "spam":
+            self._non_lead(pos, "spam", when, rng, tpl.compose_spam(rng))
+        else:
+            self._non_lead(pos, "other", when, rng, tpl.compose_internal(listing, pos.mailbox.split("@")[1], rng))
+
+    def _non_lead(self, pos: PointOfSale, category: str, sent: dt.datetime, rng: random.Random,
+                  composed: Composed) -> None:
+        if sent >= self.window_end:
+            return
+        if category == "spam" and rng.random() < 0.4:
+            route = "direct"
+        elif pos.setup == "cc":
+            route = ("cc" if category == "notification" else "direct" if category == "newsletter"
+                     else pos.fallback_setup)
+        else:
+            route = pos.setup
+        to, cc = [pos.mailbox], []
+        if route == "cc":
+            cc = [pos.tracked_address]
+        elif route == "direct":
+            to = [pos.tracked_address]
+        elif category == "spam" and rng.random() < 0.5:
+            to = ["undisclosed-recipients:;"]
+        traps = set()
+        if category == "auto_reply" and not composed.subject.isascii() and rng.random() < 0.02:
+            traps.add("latin1_headers")  # an old mail server that writes raw Latin-1 headers
+        original = self.original(composed, to, cc, sent, traps)
+        when = self.arrival(route, pos, sent)
+        if self._stopped(pos, when):
+            return
+        copy_route = "cc" if route == "direct" else route  # a non-lead to the tracked address: delivered as is
+        raw, message_id = self.copy_via(copy_route, original, pos, when, 0)
+        if category == "spam":
+            raw = tpl.insert_below_first_received(raw, tpl.spam_filter_headers(rng))
+        self.copies.append(Copy(raw, when, pos.group, message_id, pos.id, composed.portal, category,
+                                CHANNEL_OF_SETUP[route], trap=min(traps, default="")))
+
+
+def _recipient(route: str, pos: PointOfSale) -> str:
+    if route == "distribution":
+        return DISTRIBUTION_ADDRESS
+    return pos.direct_address if route == "direct" else pos.tracked_address
+
+
+def _listing_code(pos: PointOfSale) -> str:
+    parts = pos.id.split("-")
+    return parts[0][:3].upper() + "".join(p if p.isdigit() else p[:2].upper() for p in parts[1:])
+
+
+def _portal_mix(pos: PointOfSale) -> dict[str, float]:
+    boost = dict(pos.portal_boost)
+    mix = {portal: weight * boost.get(portal, 1.0) for portal, weight in BASE_PORTAL_MIX.items()}
+    if pos.setup == "cc":  # agencies that chose CC rely mostly on the portals that allow it
+        mix = {portal: w if portal in CC_PORTALS else w * 0.5 for portal, w in mix.items()}
+    return mix
+
+
+# --------------------------------------------------------------------------- the config
+
+def _setup_note(pos: PointOfSale) -> str:
+    if pos.setup == "cc":
+        rest = "Gmail filter" if pos.fallback_setup == "gmail-forward" else "redirect rule"
+        note = f"{SETUP_NOTES['cc']}; {rest} for the rest"
+    elif pos.setup == "outlook-forward":
+        note = SETUP_NOTES[pos.forward_style]
+    else:
+        note = SETUP_NOTES.get((pos.setup, pos.provider)) or SETUP_NOTES[pos.setup]
+    if pos.second_setup == "cc":
+        note += f"; also Cc on {tpl.PORTAL_NAMES[pos.second_portals[0]]} (those leads arrive twice)"
+    elif pos.second_setup:
+        note += "; the filter also catches Cc'd leads (twice)"
+    if pos.direct_portal:
+        note += f"; {tpl.PORTAL_NAMES[pos.direct_portal]} writes to its own tracked address"
+    return note
+
+
+def config_text() -> str:
+    """The ``emailtrack.toml`` of the sample network, commented like a hand-written one."""
+    out = ["# emailtrack.toml - the sample workspace written by `emailtrack init --sample`.",
+           "# A fictitious network of 24 real-estate agencies in four regions; the copies its tracked",
+           "# addresses received over a year are in data/sample/ (ingest them with",
+           "# `emailtrack ingest data/sample/tracking data/sample/distribution`).",
+           "", "[workspace]", 'name = "Réseau Exemple"',
+           'timezone = "Europe/Paris"            # days and months are cut in this zone',
+           'database = "data/emailtrack.duckdb"', ""]
+    group = ""
+    for pos in NETWORK:
+        if pos.group != group:
+            group = pos.group
+            out += [f"# {'-' * 20} {group} {'-' * (60 - len(group))}", ""]
+            if group == DISTRIBUTION_GROUP:
+                out += ["# The website's leads, and about half of leboncoin's, reach this region through the",
+                        "# multi-distribution system (see the last [[tracked_addresses]]).", ""]
+        mailboxes = ", ".join(f'"{m}"' for m in (pos.mailboxes or (pos.mailbox,)))
+        out += [f"# {clause}" for clause in _setup_note(pos).split("; ")]
+        out += ["[[points_of_sale]]", f'id = "{pos.id}"', f'name = "{pos.name}"',
+                f'group = "{pos.group}"', f'tracked_addresses = ["{pos.tracked_address}"]',
+                f"mailboxes = [{mailboxes}]", ""]
+    out += ["# The network's own website: its contact form writes from one address.",
+            "[[portals]]", 'id = "site-agence"', 'name = "Site Internet"', 'kind = "website"',
+            f'senders = ["{tpl.WEBSITE_SENDER}"]', 'subjects = ["^Demande de contact"]', "",
+            "# Addresses reserved for one portal of one agency: the portal writes to them directly."]
+    for pos in NETWORK:
+        if pos.direct_portal:
+            out += ["[[tracked_addresses]]", f'address = "{pos.direct_address}"',
+                    f'point_of_sale = "{pos.id}"', f'portal = "{pos.direct_portal}"', ""]
+    out += ["# The multi-distribution system sends its tracking copy here; which agencies got each lead",
+            "# is in its log (data/sample/distribution/distribution-log.csv).",
+            "[[tracked_addresses]]", f'address = "{DISTRIBUTION_ADDRESS}"', "distribution = true", ""]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- writing files
+
+EML_SHARE = 0.03           # of copies saved as single .eml files rather than in a monthly mbox
+CRLF_SHARE = 0.4           # of those .eml files written with CRLF line endings
+REEXPORTS_AT_SCALE_1 = 12  # mbox messages also saved as an .eml (to be stored once)
+
+
+def _distribution_point(lead: Lead) -> str:
+    """A distribution copy's point of sale in ``messages``: the one it was sent to, if only one."""
+    return lead.distribution_points[0] if len(lead.distribution_points) == 1 else ""
+
+
+def _mbox_entry(copy: Copy) -> bytes:
+    """One mboxrd entry: ``From `` line (UTC), body ``From `` lines escaped, blank line after."""
+    stamp = time.asctime(copy.received_at.astimezone(UTC).timetuple())
+    return f"From MAILER-DAEMON {stamp}\n".encode() + re.sub(rb"(?m)^(>*From )", rb">\1", copy.raw) + b"\n"
+
+
+def _row(source: str, copy: Copy | None, *, message_id: str = "", duplicate_of: str = "",
+         quarantine: str = "") -> list[str]:
+    if copy is None:
+        return [source, message_id, "", "", "", "", "", "", duplicate_of, quarantine]
+    return [source, copy.message_id, copy.point_of_sale, copy.portal, copy.category, copy.channel,
+            copy.lead_id, copy.distribution_points, duplicate_of, quarantine]
+
+
+def _write_tracking(builder: _SampleBuilder, root: Path, data_dir: Path) -> tuple[list[list[str]], dict]:
+    """Write every copy (mbox, Maildir, .eml) plus re-exports and malformed files; return the
+    ground-truth rows and where each trap landed."""
+    rng = builder._rng("placement")
+    tracking = data_dir / "tracking"
+    copies = sorted(builder.copies, key=lambda copy: copy.received_at)
+    maildir_month = builder.months[-2]
+    mboxes: dict[str, list[Copy]] = {month: [] for month in builder.months}
+    maildir: list[Copy] = []
+    emls: list[tuple[int, Copy]] = []
+    for number, copy in enumerate(copies, 1):
+        month = copy.received_at.strftime("%Y-%m")
+        if copy.placement == "mbox":
+            mboxes[month].append(copy)
+        elif copy.group == MAILDIR_GROUP and month == maildir_month:
+            maildir.append(copy)
+        elif rng.random() < EML_SHARE:
+            emls.append((number, copy))
+        else:
+            mboxes[month].append(copy)
+
+    def source(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
+    rows, file_rows, traps = [], [], {}
+    tracking.mkdir(parents=True)
+    mbox_sources: list[tuple[str, Copy]] = []
+    for month, items in mboxes.items():
+        path = tracking / f"{month}.mbox"
+        path.write_bytes(b"".join(_mbox_entry(copy) for copy in items))
+        for index, copy in enumerate(items, 1):
+            mbox_sources.append((f"{source(path)}:{index}", copy))
+    for name, copy in mbox_sources:
+        rows.append(_row(name, copy))
+        if copy.trap:
+            traps.setdefault(copy.trap, []).append(name)
+
+    box = tracking / "maildir"
+    for folder in ("cur", "new", "tmp"):
+        (box / folder).mkdir(parents=True)
+    written: list[tuple[Path, Copy]] = []
+    for copy in maildir:
+        name = f"{int(copy.received_at.timestamp())}.M{rng.randrange(10**5, 10**6)}P{rng.randrange(1000, 99999)}.mx1"
+        if rng.random() < 0.15:  # not yet seen by a mail client
+            path = box / "new" / name
+        else:
+            path = box / "cur" / f"{name}:2,{rng.choice(['S', 'S', 'RS', 'FS'])}"
+        path.write_bytes(copy.raw)
+        written.append((path, copy))
+    # A Maildir's messages are numbered as the contract's PATH:N, in the order of their unique
+    # names (the part before ":2,FLAGS", which a mail client never changes).
+    written.sort(key=lambda item: (item[0].name.split(":", 1)[0], item[0].name))
+    for number, (path, copy) in enumerate(written, 1):
+        file_rows.append(_row(f"{source(box)}:{number}", copy))
+        if copy.trap:
+            traps.setdefault(copy.trap, []).append(f"{source(box)}:{number}")
+
+    for number, copy in emls:
+        path = tracking / "eml" / f"{copy.received_at:%Y}" / f"{copy.received_at:%m}" / (
+            f"{'lead' if copy.category == 'lead' else 'msg'}-{number:06d}.eml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(copy.raw.replace(b"\n", b"\r\n") if rng.random() < CRLF_SHARE else copy.raw)
+        file_rows.append(_row(source(path), copy))
+        if copy.trap:
+            traps.setdefault(copy.trap, []).append(source(path))
+
+    plain = [(name, copy) for name, copy in mbox_sources if not copy.trap]
+    count = min(len(plain), max(2, round(REEXPORTS_AT_SCALE_1 * builder.scale)))
+    for name, copy in sorted(rng.sample(plain, count), key=lambda item: item[0]):
+        path = tracking / "eml" / "reexport" / (Path(name.rsplit(":", 1)[0]).stem + f"-{name.rsplit(':', 1)[1]}.eml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(copy.raw)
+        file_rows.append(_row(source(path), copy, duplicate_of=name))
+
+    for offset, (reason, data, message_id) in enumerate(_malformed(builder, rng)):
+        month = builder.months[rng.randrange(12)]
+        path = tracking / "eml" / month[:4] / month[5:] / f"msg-{len(copies) + offset + 1:06d}.eml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        file_rows.append(_row(source(path), None, message_id=message_id, quarantine=reason))
+        traps.setdefault(f"quarantine_{reason}", []).append(source(path))
+    return rows + sorted(file_rows, key=lambda row: row[0]), traps
+
+
+def _malformed(builder: _SampleBuilder, rng: random.Random) -> list[tuple[str, bytes, str]]:
+    """Files the product must quarantine: (reason, bytes, Message-ID if any)."""
+    files = []
+    for _ in range(2):  # a lead saved without its Date and without any Received header
+        pos = rng.choice([p for p in NETWORK if p.setup == "cc"])
+        listing = rng.choice(builder.listings[pos.id])
+        composed = tpl.compose_lead("site-agence", tpl.make_prospect(rng, pos.city), listing, rng, agency=pos.name)
+        original = builder.original(composed, [pos.mailbox], [pos.tracked_address],
+                                    builder.window_start, {"no_date_no_received"})
+        files.append(("no_date", f"Delivered-To: {pos.tracked_address}\n".encode() + original.raw,
+                      original.message_id))
+    files += [("empty", b"", ""), ("empty", b"", "")]
+    files += [("not_an_email", rng.randbytes(rng.randrange(2000, 6000)), ""),
+              ("not_an_email", tpl.jpeg_blob(rng, rng.randrange(3000, 8000)), ""),
+              ("not_an_email", b"PK\x03\x04\x14\x00\x06\x00" + rng.randbytes(rng.randrange(1500, 4000)), "")]
+    return files
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+GROUND_TRUTH_README = """\
+# Ground truth of the sample data set
+
+`messages.csv` has one row per message file occurrence under `data/sample/tracking/`:
+
+- `source`: as the product's `source` column: `PATH:N` for the N-th message (from 1) of an mbox
+  or a Maildir (Maildir messages numbered in the order of their unique file names), the file
+  path for an `.eml` file; paths are relative to the workspace folder.
+- `message_id`: the copy's own Message-ID header, angle brackets included (a forward has a new
+  one); empty when the message has none.
+- `point_of_sale`: who the copy is attributed to; for a distribution copy, the one point of sale
+  it was dispatched to, or empty when it went to several (see next).
+- `distribution_points`: for a `distribution` copy, the `;`-separated points of sale it was
+  dispatched to (from `distribution/distribution-log.csv`).
+- `portal`: portal id of the ORIGINAL sender (after unwrapping a forward); empty when none.
+- `category`, `channel`: the contract's values.
+- `lead_id`: the same for every copy of one lead (two set-ups, or an mbox message re-exported
+  as `.eml`); empty for non-leads.
+- `duplicate_of`: for a file that repeats an mbox message byte for byte, that message's source.
+- `expected_quarantine`: `no_date`, `empty` or `not_an_email` for files to quarantine (the other
+  columns are then empty). `sample_facts.json` has the counts and where each trap is.
+"""
+
+
+def _facts(builder: _SampleBuilder, rows: list[list[str]], traps: dict, seed: int, end_month: str) -> dict:
+    stored = [row for row in rows if not row[8] and not row[9]]
+    lead_points = {(row[6], point) for row in stored if row[6]
+                   for point in (row[7].split(";") if row[7] else [row[2]])}
+    last_copy = max((c.received_at for c in builder.copies if c.point_of_sale == STOPPED_POINT_OF_SALE),
+                    default=None)
+    return {
+        "seed": seed, "end_month": end_month, "scale": builder.scale, "months": builder.months,
+        "messages": len(rows), "stored_messages": len(stored),
+        "file_duplicates": sum(1 for row in rows if row[8]),
+        "expected_quarantined": sum(1 for row in rows if row[9]),
+        "leads": len({row[6] for row in stored if row[6]}),
+        "lead_points_of_sale": len(lead_points),
+        "by_category": dict(sorted(Counter(row[4] for row in stored).items())),
+        "by_channel": dict(sorted(Counter(row[5] for row in stored).items())),
+        "leads_by_point_of_sale": dict(sorted(Counter(point for _, point in lead_points).items())),
+        "stopped_forwarding": {
+            "point_of_sale": STOPPED_POINT_OF_SALE,
+            "stopped_on": builder.stop_at.date().isoformat(),
+            "stopped_at": builder.stop_at.isoformat(),
+            "last_copy_at": last_copy.isoformat() if last_copy else None},
+        "maildir": {"group": MAILDIR_GROUP, "month": builder.months[-2]},
+        "distribution": {"address": DISTRIBUTION_ADDRESS, "group": DISTRIBUTION_GROUP,
+                         "log_rows": len(builder.distribution_log),
+                         "copies": sum(1 for row in stored if row[5] == "distribution"),
+                         "dispatched_without_tracking_copy": builder.lost_distribution_copies},
+        "traps": dict(sorted(traps.items())),
+    }
+
+
+def write_sample(root: Path, *, end_month: str | None = None, seed: int = 7, scale: float = 1.0) -> SampleInfo:
+    """Write the demo data set under ``root/data/sample/`` and its config as ``root/emailtrack.toml``.
+
+    The same (end_month, seed, scale) gives byte-identical files. ``end_month`` defaults to the
+    last complete month in Europe/Paris. A ``data/sample`` folder left by an earlier call is
+    replaced; any other existing folder there is refused (FileExistsError).
+    """
+    root = Path(root)
+    end_month = end_month or last_complete_month(dt.datetime.now(PARIS))
+    months = _months_ending(end_month)
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    data_dir = root / "data" / "sample"
+    truth_dir = root / "data" / "sample-truth"
+    if data_dir.exists():
+        if any(data_dir.iterdir()) and not (truth_dir / "sample_facts.json").exists():
+            raise FileExistsError(f"{data_dir} exists and was not written by write_sample")
+        shutil.rmtree(data_dir)
+    shutil.rmtree(truth_dir, ignore_errors=True)
+
+    builder = _SampleBuilder(months, seed, scale)
+    leads = builder.make_leads()
+    builder.assign_traps(leads)
+    for lead in leads:
+        builder.add_lead_copies(lead, months.index(lead.sent_at.strftime("%Y-%m")))
+    builder.add_non_leads(leads)
+
+    rows, traps = _write_tracking(builder, root, data_dir)
+    log = sorted(builder.distribution_log, key=lambda entry: entry[0])
+    _write_csv(data_dir / "distribution" / "distribution-log.csv", DISTRIBUTION_LOG_COLUMNS,
+               [[when.isoformat(timespec="seconds"), *rest] for when, *rest in log])
+    _write_csv(truth_dir / "messages.csv", GROUND_TRUTH_COLUMNS, rows)
+    (truth_dir / "README.md").write_text(GROUND_TRUTH_README, encoding="utf-8")
+    facts = _facts(builder, rows, traps, seed, end_month)
+    (truth_dir / "sample_facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=2) + "\n",
+                                                 encoding="utf-8")
+    config = config_text()
+    (root / "emailtrack.toml").write_text(config, encoding="utf-8")
+    return SampleInfo(root, config, data_dir, truth_dir, months, len(rows), facts["expected_quarantined"])

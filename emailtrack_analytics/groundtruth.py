@@ -27,6 +27,13 @@ class Comparison:
     quarantine_expected: int = 0
     quarantine_right: int = 0
     mistakes: list[tuple[str, str, str, str]] = field(default_factory=list)  # source, field, expected, got
+    lead_cells: int = 0                    # (month, point of sale, portal) cells with leads, expected
+    lead_cells_equal: int = 0              # of those (and any extra found), cells with the same count
+    lead_count_differences: dict = field(default_factory=dict)  # cell -> (expected, got)
+    leads_expected: int = 0                # lead x point-of-sale rows
+    leads_found: int = 0
+    leads_split: int = 0                   # ground-truth leads whose copies got several lead keys
+    leads_merged: int = 0                  # lead keys shared by several ground-truth leads
 
     def accuracy(self, name: str | None = None) -> float:
         if not self.messages:
@@ -37,6 +44,9 @@ class Comparison:
         out = [f"messages {self.messages}, found {self.found}, all fields right {self.accuracy():.4%}"]
         out += [f"  {name:<14} {self.accuracy(name):.4%}" for name in FIELDS]
         out.append(f"quarantine {self.quarantine_right}/{self.quarantine_expected} as expected")
+        out.append(f"leads per (month, point of sale, portal): {self.lead_cells_equal}/{self.lead_cells} cells "
+                   f"equal; rows expected {self.leads_expected}, found {self.leads_found}")
+        out.append(f"lead identity: {self.leads_split} leads split, {self.leads_merged} lead keys merging leads")
         return out
 
 
@@ -47,10 +57,14 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
     con = connect(workspace.database)
     try:
         refresh_attribution(con, workspace)
-        got = {row[0]: row[1:] for row in con.execute(
-            "SELECT s.source, a.point_of_sale, a.portal, a.category, a.channel "
+        got = {row[0]: row[1:5] for row in con.execute(
+            "SELECT s.source, a.point_of_sale, a.portal, a.category, a.channel, a.lead_key "
             "FROM sightings s JOIN attribution a USING (message_key)").fetchall()}
+        keys = dict(con.execute("SELECT s.source, a.lead_key FROM sightings s "
+                                "JOIN attribution a USING (message_key) WHERE a.category = 'lead'").fetchall())
         quarantined = dict(con.execute("SELECT source, reason FROM quarantine_items").fetchall())
+        found_cells = {(m, p or "", q or ""): n for m, p, q, n in con.execute(
+            "SELECT month, point_of_sale, portal, count(*) FROM leads GROUP BY ALL").fetchall()}
     finally:
         con.close()
     result = Comparison()
@@ -74,4 +88,39 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
                 right = False
                 result.mistakes.append((source, name, row[name], value or ""))
         result.all_fields += right
+    _compare_lead_counts(expected, found_cells, result)
+    _compare_lead_identity(expected, keys, result)
     return result
+
+
+def _compare_lead_identity(expected: list[dict], keys: dict, result: Comparison) -> None:
+    by_lead: dict[str, set] = {}
+    by_key: dict[str, set] = {}
+    for row in expected:
+        key = keys.get(row["source"])
+        if row["lead_id"] and key:
+            by_lead.setdefault(row["lead_id"], set()).add(key)
+            by_key.setdefault(key, set()).add(row["lead_id"])
+    result.leads_split = sum(1 for found in by_lead.values() if len(found) > 1)
+    result.leads_merged = sum(1 for found in by_key.values() if len(found) > 1)
+
+
+def _compare_lead_counts(expected: list[dict], found: dict, result: Comparison) -> None:
+    pairs = {}
+    for row in expected:
+        if row["expected_quarantine"] or not row["lead_id"]:
+            continue
+        points = [p for p in row["distribution_points"].split(";") if p] or [row["point_of_sale"]]
+        for point in points:
+            pairs.setdefault((row["lead_id"], point), (row["lead_month"], row["portal"]))
+    cells: Counter = Counter()
+    for (_, point), (month, portal) in pairs.items():
+        cells[(month, point, portal)] += 1
+    result.leads_expected = sum(cells.values())
+    result.leads_found = sum(found.values())
+    result.lead_cells = len(cells)
+    for cell in set(cells) | set(found):
+        if cells.get(cell, 0) == found.get(cell, 0):
+            result.lead_cells_equal += cell in cells
+        else:
+            result.lead_count_differences[cell] = (cells.get(cell, 0), found.get(cell, 0))

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .parsing.message import MessageRecord, Unparseable, message_key, parse_message
+from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message_key, parse_message
 from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
                       read_distribution, read_messages)
 from .sources.distribution import BadRow
 from .store.db import connect
-from .store.writer import BatchWriter
+from .store.writer import MESSAGE_SCHEMA, BatchWriter, decompress, message_row
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
@@ -38,10 +38,13 @@ class IngestSummary:
     already_stored: int = 0
     quarantined: int = 0
     log_rows: int = 0
+    reparsed: int = 0               # stored copies read again by a newer parser
 
     def line(self) -> str:
         parts = [f"{self.new} new", f"{self.already_stored} already stored",
                  f"{self.quarantined} quarantined"]
+        if self.reparsed:
+            parts.append(f"{self.reparsed} re-parsed")
         if self.log_rows:
             parts.append(f"{self.log_rows} log rows")
         parts.append(f"{self.files_read} files read")
@@ -100,6 +103,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
     parser = _Parser(default_workers() if workers is None else workers)
     writer = BatchWriter(con)
     try:
+        summary.reparsed = reparse_stale(con, parser)
         ledger = {row[0]: (row[1], row[2]) for row in
                   con.execute("SELECT path, size, mtime_ns FROM ingested_files").fetchall()}
         seen: set[str] = set()
@@ -142,6 +146,54 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
     return summary
 
 
+def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
+    """Parse again, from their stored bytes, the copies a previous parser version stored.
+
+    The bytes are the same, so the key is the same: the row is replaced in place, keeping
+    where and when the copy was first seen. Returns how many were re-parsed.
+    """
+    stale = [r[0] for r in con.execute("SELECT message_key FROM stored_messages WHERE parser_version < ? "
+                                       "ORDER BY message_key", [PARSER_VERSION]).fetchall()]
+    done = 0
+    for start in range(0, len(stale), chunk):
+        keys = stale[start:start + chunk]
+        rows = con.execute(
+            "SELECT m.message_key, r.raw_zlib, m.from_line, m.role_hint, m.first_source, m.first_seen_at "
+            "FROM stored_messages m JOIN raw_messages r USING (message_key) "
+            "WHERE m.message_key IN (SELECT unnest(?::VARCHAR[]))", [keys]).fetchall()
+        raws = [decompress(blob) for _, blob, *_ in rows]
+        results = parser.map([(raw, from_line) for raw, (_, _, from_line, *_) in zip(raws, rows)])
+        replaced = []
+        for (key, _, from_line, role_hint, first_source, first_seen_at), result in zip(rows, results):
+            if not isinstance(result, MessageRecord) or result.message_key != key:
+                # kept as it was stored: marked current so it is not retried on every run
+                con.execute("UPDATE stored_messages SET parser_version = ?, defects = list_append(defects, ?) "
+                            "WHERE message_key = ?", [PARSER_VERSION, "ReparseFailed", key])
+                continue
+            row = message_row(result)
+            row.update(role_hint=role_hint, from_line=from_line, first_source=first_source,
+                       first_seen_at=first_seen_at)
+            replaced.append(row)
+        if replaced:
+            import pyarrow as pa
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.register("_reparsed", pa.Table.from_pylist(replaced, schema=MESSAGE_SCHEMA))
+                con.execute("DELETE FROM stored_messages WHERE message_key IN (SELECT message_key FROM _reparsed)")
+                con.execute("DELETE FROM attribution WHERE message_key IN (SELECT message_key FROM _reparsed)")
+                con.execute("DELETE FROM attribution_targets WHERE message_key IN "
+                            "(SELECT message_key FROM _reparsed)")
+                con.execute("INSERT INTO stored_messages BY NAME SELECT * FROM _reparsed")
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_reparsed")
+        done += len(replaced)
+    return done
+
+
 def _chunks(iterator: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
     while True:
         chunk = list(itertools.islice(iterator, size))
@@ -175,7 +227,7 @@ def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter,
                 waiting.append(raw)
         for raw, result in zip(waiting, parser.map(to_parse)):
             if isinstance(result, MessageRecord):
-                writer.add_message(result, raw.data, raw.source, role)
+                writer.add_message(result, raw.data, raw.source, role, raw.from_line)
                 writer.add_sighting(raw.source, result.message_key)
                 new += 1
             else:

@@ -115,7 +115,11 @@ def send(settings: SmtpSettings, message: EmailMessage, timeout: float = 30) -> 
 
 def _smtp_reason(exc: smtplib.SMTPException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "recipients refused: " + ", ".join(sorted(exc.recipients))
+        answers = []
+        for address, (code, detail) in sorted(exc.recipients.items()):
+            text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+            answers.append(f"{address} ({code} {text})")
+        return "recipients refused: " + ", ".join(answers)
     if isinstance(exc, smtplib.SMTPResponseException):
         detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return f"{exc.smtp_code} {detail}"

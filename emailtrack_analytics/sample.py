@@ -46,7 +46,7 @@ STOPPED_POINT_OF_SALE = "bordeaux-chartrons"
 MAILDIR_GROUP = "Gironde"
 
 GROUND_TRUTH_COLUMNS = ["source", "message_id", "point_of_sale", "portal", "category", "channel",
-                        "lead_id", "distribution_points", "duplicate_of", "expected_quarantine"]
+                        "lead_id", "distribution_points", "duplicate_of", "expected_quarantine", "lead_month"]
 DISTRIBUTION_LOG_COLUMNS = ["received_at", "message_id", "sender", "subject", "delivered_to"]
 
 
@@ -287,6 +287,7 @@ class Copy:
     distribution_points: str = ""
     placement: str = ""                  # forced placement: "mbox", or "" to let chance decide
     trap: str = ""
+    sent_at: dt.datetime | None = None   # when the lead was sent (its month is the lead's month)
 
 
 @dataclass(frozen=True)
@@ -579,7 +580,8 @@ class _SampleBuilder:
                 raw, when, pos.group, message_id, _distribution_point(lead) if distribution else pos.id,
                 lead.portal, "lead",
                 CHANNEL_OF_SETUP[route], lead.lead_id, ";".join(lead.distribution_points) if distribution else "",
-                "mbox" if lead.traps & {"no_date_no_received", "from_line"} else "", min(lead.traps, default="")))
+                "mbox" if lead.traps & {"no_date_no_received", "from_line"} else "", min(lead.traps, default=""),
+                lead.sent_at))
 
     def _log_distribution(self, lead: Lead, original: Original, tracking_at: dt.datetime) -> None:
         dispatched = lead.sent_at + dt.timedelta(seconds=self.rng.randint(5, 15))
@@ -758,9 +760,10 @@ def _mbox_entry(copy: Copy) -> bytes:
 def _row(source: str, copy: Copy | None, *, message_id: str = "", duplicate_of: str = "",
          quarantine: str = "") -> list[str]:
     if copy is None:
-        return [source, message_id, "", "", "", "", "", "", duplicate_of, quarantine]
+        return [source, message_id, "", "", "", "", "", "", duplicate_of, quarantine, ""]
+    month = copy.sent_at.astimezone(PARIS).strftime("%Y-%m") if copy.sent_at else ""
     return [source, copy.message_id, copy.point_of_sale, copy.portal, copy.category, copy.channel,
-            copy.lead_id, copy.distribution_points, duplicate_of, quarantine]
+            copy.lead_id, copy.distribution_points, duplicate_of, quarantine, month]
 
 
 def _write_tracking(builder: _SampleBuilder, root: Path, data_dir: Path) -> tuple[list[list[str]], dict]:
@@ -893,6 +896,7 @@ GROUND_TRUTH_README = """\
 - `lead_id`: the same for every copy of one lead (two set-ups, or an mbox message re-exported
   as `.eml`); empty for non-leads.
 - `duplicate_of`: for a file that repeats an mbox message byte for byte, that message's source.
+- `lead_month`: for a lead copy, the month (Europe/Paris) the lead was sent: the month it counts in.
 - `expected_quarantine`: `no_date`, `empty` or `not_an_email` for files to quarantine (the other
   columns are then empty). `sample_facts.json` has the counts and where each trap is.
 """

@@ -124,3 +124,23 @@ def sample_workspace(tmp_path_factory) -> Path:
     result = run_cli("--workspace", root, "ingest", root / "data" / "sample", "--workers", "2")
     assert result.code == 0, result.err
     return root
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def smtp_server(handler):
+    """A real SMTP server (aiosmtpd) on a free loopback port; yields the port."""
+    from aiosmtpd.controller import Controller
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,16 @@ from ..parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
 from ..workspace import Workspace
 from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals
 
-ATTRIBUTION_VERSION = 1
+def _code_fingerprint() -> str:
+    """A hash of the attribution code itself: changing a rule re-attributes stored messages."""
+    folder = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("engine.py", "identity.py", "catalogue.py"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE_FINGERPRINT = _code_fingerprint()
 
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
 CATEGORIES = ("lead", "follow_up", "notification", "newsletter", "auto_reply", "spam", "other")
@@ -101,7 +111,7 @@ class Attributor:
     def fingerprint(self) -> str:
         """Changes whenever anything that attribution depends on changes."""
         ws = self.workspace
-        basis = repr((ATTRIBUTION_VERSION, ws.timezone, ws.points_of_sale, ws.portals,
+        basis = repr((CODE_FINGERPRINT, ws.timezone, ws.points_of_sale, ws.portals,
                       ws.tracked_addresses, catalogue_text(), sorted(self.distribution_targets.items())))
         return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
 
@@ -126,7 +136,8 @@ class Attributor:
         """The portal whose sender rule matches most specifically; else a subject-only portal."""
         best, best_score = None, 0
         for compiled in self.portals:
-            for rule in compiled.portal.senders:
+            # a portal's marketing and alert senders identify it too
+            for rule in compiled.portal.senders + compiled.newsletters + compiled.alerts:
                 score = sender_matches(sender or "", rule)
                 if score > best_score:
                     best, best_score = compiled, score
@@ -180,6 +191,9 @@ class Attributor:
             return "distribution"
         if row.get("forward_kind"):
             return "forward"
+        relayed = list(row.get("forwarded_to") or ()) + list(row.get("resent_to") or ())
+        if any(a in self.tracked for a in relayed):
+            return "redirect"  # this copy was re-sent to tracking, whatever the original's recipients
         recipients = list(row.get("to_addrs") or ()) + list(row.get("cc_addrs") or ())
         tracked_visible = [a for a in recipients if a in self.tracked]
         if tracked_visible:

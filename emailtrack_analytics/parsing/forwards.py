@@ -36,7 +36,7 @@ _SEPARATOR = re.compile(
 _LABELS = {
     "from": "from|de|von|da|van|exp[ée]diteur|remitente|afzender|mittente",
     "date": "date|envoy[ée]|sent|gesendet|datum|inviato|enviado|verzonden|data|fecha|envoy[ée] le",
-    "to": "to|[àa]|an|para|aan|destinataire|destinatario",
+    "to": "to|[àa]|an|para|aan|destinataire|destinatario|pour",
     "cc": "cc|kopie|copia",
     "subject": "subject|objet|betreff|oggetto|asunto|onderwerp|assunto|sujet",
     "reply_to": "reply-to|r[ée]pondre [àa]",
@@ -80,13 +80,14 @@ def _strip_quote(line: str, quote: str) -> str:
 def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | None:
     """The first forwarded header block in ``text`` and the text after it, or None.
 
-    A block is a From-like line followed within a few lines by a Subject-like line; it must
+    A block is a run of labelled lines (``De :``, ``From:``, ``Sujet :``, ``Date:`` … in any
+    order: Thunderbird puts the subject first) holding at least a sender and a subject. It must
     follow a separator line, or the subject must carry a forward prefix.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
         field_ = _labelled(line)
-        if not field_ or field_[0] != "from":
+        if not field_:
             continue
         before = [l for l in lines[max(0, i - 3):i] if l.strip(" >\t")]
         after_separator = any(_SEPARATOR.match(l) for l in before)
@@ -96,7 +97,7 @@ def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | Non
         block: dict[str, str] = {}
         last = None
         end = i
-        for j in range(i, min(len(lines), i + 14)):
+        for j in range(i, min(len(lines), i + 16)):
             current = _strip_quote(lines[j], quote) if quote else lines[j]
             labelled = _labelled(current)
             if labelled and labelled[0] not in block:
@@ -104,18 +105,18 @@ def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | Non
                 block[last] = labelled[2]
                 end = j
             elif not current.strip():
-                if "subject" in block:
+                if "subject" in block and "from" in block:
                     break
                 end = j
             elif last in ("to", "cc") and ("@" in current or "," in current):
                 block[last] += " " + current.strip()
                 end = j
-            elif last == "subject" and not block["subject"]:
-                block["subject"] = current.strip()
+            elif last in ("subject", "from") and not block[last]:
+                block[last] = current.strip()
                 end = j
             else:
                 break
-        if "subject" not in block:
+        if "subject" not in block or "from" not in block:
             continue
         rest = [_strip_quote(l, quote) for l in lines[end + 1:]]
         return block, "\n".join(rest).strip("\n")
@@ -151,6 +152,36 @@ def _month(word: str) -> int | None:
     return None
 
 
+_WEEKDAY_WORDS = {
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo",
+    "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica",
+    "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
+}
+# "12 mars 2026", "12. März 2026", "jeu. 12 mars 2026"; and "March 12, 2026"
+_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]{3,})\.?\s+(?:de\s+)?(\d{4})\b", re.UNICODE)
+_MONTH_DAY_YEAR = re.compile(r"\b([^\W\d_]{3,})\.?\s+(\d{1,2}),?\s+(\d{4})\b", re.UNICODE)
+
+
+def _worded_date(text: str) -> tuple[int | None, int | None, int | None]:
+    """(year, month, day) from a date with a month name; a weekday is never read as a month
+    ("mardi" is not March)."""
+    for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
+        for match in pattern.finditer(text):
+            if order == "dmy":
+                day, word, year = match.groups()
+            else:
+                word, day, year = match.groups()
+            if word.lower().rstrip(".") in _WEEKDAY_WORDS:
+                continue
+            month = _month(word)
+            if month:
+                return int(year), month, int(day)
+    return None, None, None
+
+
 def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.datetime | None:
     """A date as mail clients print it in forward headers, in several languages, as UTC.
 
@@ -159,7 +190,7 @@ def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.date
     """
     if not value:
         return None
-    parsed = h.parse_date(value)
+    parsed = h.parse_rfc_date(value)  # a full RFC 5322 date carries its zone
     if parsed is not None:
         return parsed
     text = value.replace("\u202f", " ").replace("\xa0", " ")
@@ -186,15 +217,7 @@ def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.date
             if year < 100:
                 year += 2000
     else:
-        words = re.findall(r"[^\W\d_]+\.?|\d+", text_no_time, re.UNICODE)
-        numbers = [int(w) for w in words if w.isdigit()]
-        for w in words:
-            if not w.isdigit() and len(w.rstrip(".")) >= 3 and month is None:
-                month = _month(w)
-        years = [n for n in numbers if n >= 1900]
-        days = [n for n in numbers if 1 <= n <= 31]
-        if years and days:
-            year, day = years[0], days[0]
+        year, month, day = _worded_date(text_no_time)
     if not (year and month and day):
         return None
     zone = _ZONE.search(text)

@@ -73,17 +73,25 @@ def address_list(values: list[str]) -> list[str]:
     return seen
 
 
+def parse_rfc_date(value: str | None) -> dt.datetime | None:
+    """A strict RFC 5322 date (zone required, obsolete forms and comments allowed), as UTC."""
+    if not value:
+        return None
+    try:
+        result = parse_mail_date(unfold(recover_text(value)).strip())
+    except Exception:
+        return None
+    return result.value.astimezone(UTC) if result.value is not None else None
+
+
 def parse_date(value: str | None) -> dt.datetime | None:
     """An RFC 5322 date (obsolete forms, comments such as ``(CEST)``) as an aware UTC datetime."""
     if not value:
         return None
+    parsed = parse_rfc_date(value)
+    if parsed is not None:
+        return parsed
     text = unfold(recover_text(value)).strip()
-    try:
-        result = parse_mail_date(text)
-        if result.value is not None:
-            return result.value.astimezone(UTC)
-    except Exception:
-        pass
     try:  # the stdlib is more lenient with some broken forms (missing seconds, odd spacing)
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -18,7 +18,9 @@ from . import headers as h
 from .body import readable_text
 from .forwards import FORWARD_PREFIX, unwrap
 
-PARSER_VERSION = 1
+# Raise when parsing changes what it extracts: stored copies are then parsed again from their
+# bytes at the next ingest.
+PARSER_VERSION = 2
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,

@@ -45,6 +45,7 @@ CREATE TABLE stored_messages (
     defects VARCHAR[],
     parser_version INTEGER,
     role_hint VARCHAR,
+    from_line VARCHAR,
     first_source VARCHAR,
     first_seen_at TIMESTAMP
 );

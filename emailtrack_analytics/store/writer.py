@@ -26,7 +26,7 @@ MESSAGE_SCHEMA = pa.schema([
     ("autoreply", pa.bool_()), ("spam_flag", pa.bool_()), ("forward_kind", pa.string()),
     ("forward_depth", pa.int32()), ("body_text", pa.string()), ("body_is_html", pa.bool_()),
     ("body_fingerprint", pa.string()), ("content_fingerprint", pa.string()), ("size", pa.int32()),
-    ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()),
+    ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()), ("from_line", pa.string()),
     ("first_source", pa.string()), ("first_seen_at", _TS),
 ])
 RAW_SCHEMA = pa.schema([("message_key", pa.string()), ("raw_zlib", pa.binary())])
@@ -53,6 +53,14 @@ def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def message_row(record: MessageRecord) -> dict:
+    """A record as a ``stored_messages`` row (times as naive UTC)."""
+    row = record.as_row()
+    row["received_at"] = _naive_utc(record.received_at)
+    row["copy_at"] = _naive_utc(record.copy_at)
+    return row
 
 
 def compress(raw: bytes) -> bytes:
@@ -88,13 +96,10 @@ class BatchWriter:
         """Forget the quarantine entries of a file about to be read again."""
         self._resets.append(path)
 
-    def add_message(self, record: MessageRecord, raw: bytes, source: str, role_hint: str) -> None:
-        row = record.as_row()
-        row["received_at"] = _naive_utc(record.received_at)
-        row["copy_at"] = _naive_utc(record.copy_at)
-        row["role_hint"] = role_hint
-        row["first_source"] = source
-        row["first_seen_at"] = utcnow()
+    def add_message(self, record: MessageRecord, raw: bytes, source: str, role_hint: str,
+                    from_line: str | None = None) -> None:
+        row = message_row(record)
+        row.update(role_hint=role_hint, from_line=from_line, first_source=source, first_seen_at=utcnow())
         self._messages.append(row)
         self._raw.append({"message_key": record.message_key, "raw_zlib": compress(raw)})
 

@@ -1,0 +1,173 @@
+"""Reports: a real kernel through papermill, figures equal to the exports, offline HTML, email."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from email import message_from_bytes, policy
+
+import nbformat
+import pytest
+
+from .conftest import SAMPLE_END_MONTH, free_port, smtp_server
+
+MONTH = SAMPLE_END_MONTH
+
+
+@pytest.fixture(scope="module")
+def monthly(sample_workspace):
+    from .conftest import run_cli
+    result = run_cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH)
+    assert result.code == 0, result.err
+    return sample_workspace / "reports" / MONTH
+
+
+def export(cli, ws, table, *args):
+    result = cli("--workspace", ws, "export", table, *args)
+    assert result.code == 0, result.err
+    return list(csv.DictReader(io.StringIO(result.out)))
+
+
+def test_report_files(monthly, sample_workspace, cli):
+    assert sorted(p.name for p in monthly.iterdir()) == ["monthly.html", "monthly.ipynb", "monthly.summary.json"]
+    nb = nbformat.read(str(monthly / "monthly.ipynb"), as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert f'month = "{MONTH}"' in injected.source
+
+
+def test_summary_figures_equal_the_exports(monthly, sample_workspace, cli):
+    summary = json.loads((monthly / "monthly.summary.json").read_text())
+    leads = export(cli, sample_workspace, "leads", "--month", MONTH)
+    assert summary["leads"] == len({r["lead_key"] for r in leads})
+    assert summary["point_of_sale_rows"] == len([r for r in leads])
+    by_pos = {}
+    for row in leads:
+        if row["point_of_sale"]:
+            by_pos[row["point_of_sale"]] = by_pos.get(row["point_of_sale"], 0) + 1
+    assert summary["leads_by_point_of_sale"] == by_pos
+    by_portal = {}
+    for portal, keys in _group(leads, "portal").items():
+        by_portal[portal] = len(keys)
+    assert summary["leads_by_portal"] == by_portal
+    previous = export(cli, sample_workspace, "leads", "--month", "2026-09")
+    assert summary["leads_previous_month"] == len({r["lead_key"] for r in previous})
+
+
+def _group(rows, column):
+    groups: dict[str, set] = {}
+    for row in rows:
+        groups.setdefault(row[column], set()).add(row["lead_key"])
+    return groups
+
+
+def test_html_is_self_contained(monthly):
+    page = (monthly / "monthly.html").read_text()
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page)
+    assert page.count("Plotly.newPlot") >= 5
+    assert "def " not in page.split("<body", 1)[1][:2000]  # code cells are hidden
+    assert "Rapport mensuel des leads" in page
+
+
+def test_point_of_sale_report(sample_workspace, cli):
+    result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                 "--point-of-sale", "lyon-2", "--lang", "en")
+    assert result.code == 0, result.err
+    folder = sample_workspace / "reports" / MONTH
+    summary = json.loads((folder / "monthly-lyon-2.summary.json").read_text())
+    leads = export(cli, sample_workspace, "leads", "--month", MONTH)
+    assert summary["leads"] == sum(1 for r in leads if r["point_of_sale"] == "lyon-2")
+    assert "Monthly lead report" in (folder / "monthly-lyon-2.html").read_text()
+
+
+def test_month_without_data_renders_a_no_data_page(sample_workspace, cli, tmp_path):
+    result = cli("--workspace", sample_workspace, "report", "monthly", "--month", "2019-01", "--out", tmp_path)
+    assert result.code == 0, result.err
+    page = (tmp_path / "2019-01" / "monthly.html").read_text()
+    assert "Aucune donnée pour ce mois." in page
+    assert json.loads((tmp_path / "2019-01" / "monthly.summary.json").read_text())["leads"] == 0
+
+
+def test_failing_cell_fails_the_command(sample_workspace, cli, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
+    (ws / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('the portal table is empty')")]
+    nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
+    result = cli("--workspace", ws, "report", "broken", "--month", MONTH)
+    assert result.code == 1
+    assert "ValueError: the portal table is empty" in result.err
+    assert result.err.count("\n") == 1
+
+
+@pytest.mark.chromium
+def test_charts_render_in_headless_chromium(monthly, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
+         (monthly / "monthly.html").as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    # plotly draws each chart as an SVG with class "main-svg" once its script has run
+    charts = len(re.findall(r'class="plot-container plotly"', dom))
+    assert charts >= 5, charts
+    assert dom.count('class="main-svg"') >= charts
+
+
+def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypatch):
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    with smtp_server(Handler()) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+        result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                     "--send-to", "analyst@example.net", "boss@example.net")
+    assert result.code == 0, result.err
+    (envelope,) = received
+    assert envelope.rcpt_tos == ["analyst@example.net", "boss@example.net"]
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    assert message["Subject"].startswith(f"emailtrack monthly {MONTH}")
+    attachments = [p.get_filename() for p in message.iter_attachments()]
+    assert attachments == ["monthly.html"]
+    summary = json.loads((sample_workspace / "reports" / MONTH / "monthly.summary.json").read_text())
+    body = message.get_body(("html",)).get_content()
+    assert f">{summary['leads']}<" in body
+
+
+def test_refused_email_exits_1(sample_workspace, cli, monkeypatch):
+    class Refuser:
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            return "550 mailbox unavailable"
+
+    with smtp_server(Refuser()) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+        result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                     "--send-to", "nobody@example.net")
+    assert result.code == 1
+    assert "550" in result.err and "nobody@example.net" in result.err
+
+
+def test_unreachable_smtp_server_error_hides_the_password(sample_workspace, cli, monkeypatch):
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://reports:s3cr3t-pw@127.0.0.1:{port}")
+    monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+    result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                 "--send-to", "analyst@example.net")
+    assert result.code == 1
+    assert "cannot reach the SMTP server 127.0.0.1" in result.err
+    assert "s3cr3t-pw" not in result.err + result.out

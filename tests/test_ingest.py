@@ -170,3 +170,18 @@ def test_parallel_workers_store_the_same_rows(workspace_dir, tmp_path):
         results[workers] = rows(ws, "SELECT m.message_key, a.point_of_sale, a.category, a.lead_key "
                                     "FROM stored_messages m JOIN attribution a USING (message_key) ORDER BY 1")
     assert results[1] == results[2]
+
+
+def test_copies_stored_by_an_older_parser_are_parsed_again(workspace, tmp_path):
+    sample_inputs(tmp_path / "in")
+    ingest(workspace, [tmp_path / "in"], workers=1)
+    con = duckdb.connect(str(workspace.database))
+    con.execute("UPDATE stored_messages SET parser_version = 0, sender = 'stale@example.net'")
+    con.close()
+    result = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (result.reparsed, result.new, result.files_skipped) == (3, 0, 5)
+    assert rows(workspace, "SELECT count(*) FROM stored_messages WHERE sender = 'stale@example.net'") == [(0,)]
+    # where each copy was first seen is kept
+    assert sorted(r[0].rsplit("/", 1)[-1] for r in rows(workspace, "SELECT first_source FROM stored_messages")) == \
+        ["forward.eml", "march.mbox:1", "march.mbox:2"]
+    assert rows(workspace, "SELECT count(*) FROM attribution") == [(3,)]

@@ -81,6 +81,8 @@ def test_point_of_sale_report(sample_workspace, cli):
     summary = json.loads((folder / "monthly-lyon-2.summary.json").read_text())
     leads = export(cli, sample_workspace, "leads", "--month", MONTH)
     assert summary["leads"] == sum(1 for r in leads if r["point_of_sale"] == "lyon-2")
+    assert sum(summary["leads_by_day"].values()) == summary["leads"]  # the daily chart has every lead
+    assert all(day.startswith(MONTH) for day in summary["leads_by_day"])
     assert "Monthly lead report" in (folder / "monthly-lyon-2.html").read_text()
 
 

@@ -28,7 +28,9 @@ STYLE = """
 .et-card .et-label { color: #52606d; font-size: 0.85em; }
 .et-card .et-delta.up { color: #1f7a3d; } .et-card .et-delta.down { color: #b42318; }
 table.et-table { border-collapse: collapse; margin: 8px 0; font-size: 0.9em; }
+.jp-RenderedHTMLCommon table.et-table th, .jp-RenderedHTMLCommon table.et-table td,
 table.et-table th, table.et-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; text-align: left; }
+.jp-RenderedHTMLCommon table.et-table td.num, .jp-RenderedHTMLCommon table.et-table th.num,
 table.et-table td.num, table.et-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .et-note { color: #52606d; font-size: 0.85em; }
 </style>

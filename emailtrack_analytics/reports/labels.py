@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 LABELS = {
     "fr": {
@@ -93,15 +94,19 @@ def month_name(month: str, language: str) -> str:
     return f"{names[int(month[5:7]) - 1]} {month[:4]}"
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def number(value, language: str) -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     text = f"{int(round(value)):,}"
     return text.replace(",", "\u202f") if language == "fr" else text
 
 
 def percent(value, language: str, signed: bool = False) -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
     return (text.replace(".", ",") + "\u00a0%") if language == "fr" else text + "%"

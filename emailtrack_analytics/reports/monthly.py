@@ -104,6 +104,7 @@ class MonthlyReport:
             "leads_by_portal": {str(k): int(v) for k, v in self._by_portal_counts().items()},
             "leads_by_point_of_sale": {str(k): int(v) for k, v in
                                        self.current.groupby("point_of_sale")["lead_key"].count().items()},
+            "leads_by_day": {d.isoformat(): int(n) for d, n in self.per_day().items()},
             "non_lead_copies": int(traffic.loc[traffic["category"] != "lead", "copies"].sum()),
             "without_point_of_sale": int(traffic["without_point_of_sale"].sum()),
             "quarantined": self.quarantined(),
@@ -135,8 +136,7 @@ class MonthlyReport:
         return h.plotly_js()
 
     def title(self) -> h.HTML:
-        scope = self._pos_label(self.point_of_sale) if self.point_of_sale else \
-            f"{self.t['network']} {self.workspace.name}"
+        scope = self._pos_label(self.point_of_sale) if self.point_of_sale else self.workspace.name
         generated = dt.date.today().isoformat()
         return h.heading(f"{self.t['monthly_title']} — {month_name(self.month, self.language)}",
                          f"{scope} · {self.t['generated']} {generated}")
@@ -207,14 +207,17 @@ class MonthlyReport:
                         formats={t["share"]: lambda v: percent(v, lang)})
         return h.HTML(str(h.figure(bar, 420)) + str(h.figure(pie, 420)) + str(table))
 
+    def per_day(self) -> pd.Series:
+        """Leads per local day of the month (network: distinct leads)."""
+        dates = pd.to_datetime(self.current["local_date"]).dt.date
+        grouped = self.current.groupby(dates)["lead_key"]
+        return grouped.count() if self.point_of_sale else grouped.nunique()
+
     def daily(self) -> h.HTML:
         if not self.has_data():
             return h.HTML("")  # the headline says there is no data
         t = self.t
-        if self.point_of_sale:
-            per_day = self.current.groupby("local_date")["lead_key"].count()
-        else:
-            per_day = self.current.groupby("local_date")["lead_key"].nunique()
+        per_day = self.per_day()
         start = dt.date(int(self.month[:4]), int(self.month[5:7]), 1)
         end = dt.date(int(shift_month(self.month, 1)[:4]), int(shift_month(self.month, 1)[5:7]), 1)
         days = pd.date_range(start, end - dt.timedelta(days=1), freq="D").date

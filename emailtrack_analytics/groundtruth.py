@@ -16,6 +16,7 @@ from .store.db import connect
 from .workspace import Workspace
 
 FIELDS = ("point_of_sale", "portal", "category", "channel")
+DETAIL_FIELDS = ("name", "email", "email_is_relay", "phone", "listing_reference")
 
 
 @dataclass
@@ -34,6 +35,9 @@ class Comparison:
     leads_found: int = 0
     leads_split: int = 0                   # ground-truth leads whose copies got several lead keys
     leads_merged: int = 0                  # lead keys shared by several ground-truth leads
+    detail_copies: int = 0                 # lead copies compared on their prospect details
+    detail_agree: Counter = field(default_factory=Counter)
+    detail_mistakes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def accuracy(self, name: str | None = None) -> float:
         if not self.messages:
@@ -47,6 +51,9 @@ class Comparison:
         out.append(f"leads per (month, point of sale, portal): {self.lead_cells_equal}/{self.lead_cells} cells "
                    f"equal; rows expected {self.leads_expected}, found {self.leads_found}")
         out.append(f"lead identity: {self.leads_split} leads split, {self.leads_merged} lead keys merging leads")
+        if self.detail_copies:
+            out.append("lead details over %d copies: %s" % (self.detail_copies, ", ".join(
+                f"{name} {self.detail_agree[name] / self.detail_copies:.2%}" for name in DETAIL_FIELDS)))
         return out
 
 
@@ -63,6 +70,9 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
         keys = dict(con.execute("SELECT s.source, a.lead_key FROM sightings s "
                                 "JOIN attribution a USING (message_key) WHERE a.category = 'lead'").fetchall())
         quarantined = dict(con.execute("SELECT source, reason FROM quarantine_items").fetchall())
+        details = {row[0]: row[1:] for row in con.execute(
+            "SELECT s.source, d.name, d.email, d.email_is_relay, d.phone, d.listing_reference "
+            "FROM sightings s LEFT JOIN lead_details d USING (message_key)").fetchall()}
         found_cells = {(m, p or "", q or ""): n for m, p, q, n in con.execute(
             "SELECT month, point_of_sale, portal, count(*) FROM leads GROUP BY ALL").fetchall()}
     finally:
@@ -90,7 +100,31 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
         result.all_fields += right
     _compare_lead_counts(expected, found_cells, result)
     _compare_lead_identity(expected, keys, result)
+    leads_file = truth.parent / "leads.csv"
+    if leads_file.exists():
+        with open(leads_file, encoding="utf-8", newline="") as handle:
+            _compare_details(expected, {r["lead_id"]: r for r in csv.DictReader(handle)}, details, result)
     return result
+
+
+def _detail_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _compare_details(expected: list[dict], leads: dict, found: dict, result: Comparison) -> None:
+    for row in expected:
+        truth = leads.get(row["lead_id"])
+        if not truth or row["expected_quarantine"] or row["source"] not in found:
+            continue
+        result.detail_copies += 1
+        for name, value in zip(DETAIL_FIELDS, found[row["source"]]):
+            got = _detail_text(value if value is not None or name != "email_is_relay" else False)
+            if got == truth[name]:
+                result.detail_agree[name] += 1
+            else:
+                result.detail_mistakes.append((row["source"], name, truth[name], got))
 
 
 def _compare_lead_identity(expected: list[dict], keys: dict, result: Comparison) -> None:

@@ -22,7 +22,7 @@ from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessag
                       read_distribution, read_messages)
 from .sources.distribution import BadRow
 from .store.db import connect
-from .store.writer import MESSAGE_SCHEMA, BatchWriter, decompress, message_row
+from .store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, decompress, message_row
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
@@ -163,7 +163,7 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
             "WHERE m.message_key IN (SELECT unnest(?::VARCHAR[]))", [keys]).fetchall()
         raws = [decompress(blob) for _, blob, *_ in rows]
         results = parser.map([(raw, from_line) for raw, (_, _, from_line, *_) in zip(raws, rows)])
-        replaced = []
+        replaced, details = [], []
         for (key, _, from_line, role_hint, first_source, first_seen_at), result in zip(rows, results):
             if not isinstance(result, MessageRecord) or result.message_key != key:
                 # kept as it was stored: marked current so it is not retried on every run
@@ -174,16 +174,23 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
             row.update(role_hint=role_hint, from_line=from_line, first_source=first_source,
                        first_seen_at=first_seen_at)
             replaced.append(row)
+            if result.details:
+                details.append({"message_key": key, **result.details})
         if replaced:
             import pyarrow as pa
             con.execute("BEGIN TRANSACTION")
             try:
                 con.register("_reparsed", pa.Table.from_pylist(replaced, schema=MESSAGE_SCHEMA))
                 con.execute("DELETE FROM stored_messages WHERE message_key IN (SELECT message_key FROM _reparsed)")
+                con.execute("DELETE FROM lead_details WHERE message_key IN (SELECT message_key FROM _reparsed)")
                 con.execute("DELETE FROM attribution WHERE message_key IN (SELECT message_key FROM _reparsed)")
                 con.execute("DELETE FROM attribution_targets WHERE message_key IN "
                             "(SELECT message_key FROM _reparsed)")
                 con.execute("INSERT INTO stored_messages BY NAME SELECT * FROM _reparsed")
+                if details:
+                    con.register("_details", pa.Table.from_pylist(details, schema=DETAILS_SCHEMA))
+                    con.execute("INSERT INTO lead_details BY NAME SELECT * FROM _details")
+                    con.unregister("_details")
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")

@@ -93,6 +93,7 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
             _insert(con, "attribution", rows, _ATTRIBUTION_SCHEMA)
             _insert(con, "attribution_targets", targets, _TARGET_SCHEMA)
             count += len(rows)
+        mark_follow_ups(con)
         _assign_lead_keys(con)
         sync_config_tables(con, workspace)
         con.execute("DELETE FROM attribution_state")
@@ -102,6 +103,28 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         con.execute("ROLLBACK")
         raise
     return RefreshResult(count, full, fingerprint)
+
+
+def mark_follow_ups(con) -> int:
+    """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
+    'other', whatever their subject says. Returns how many were changed."""
+    changed = con.execute("""
+        WITH lead_ids AS (
+            SELECT coalesce(m.original_message_id, m.message_id) AS id
+            FROM stored_messages m JOIN attribution a USING (message_key)
+            WHERE a.category = 'lead' AND coalesce(m.original_message_id, m.message_id) IS NOT NULL
+        ),
+        replies AS (
+            SELECT DISTINCT m.message_key
+            FROM stored_messages m
+            JOIN attribution a USING (message_key)
+            CROSS JOIN LATERAL (SELECT unnest(list_append(coalesce(m.reference_ids, []), m.in_reply_to)) AS id) r
+            WHERE a.category = 'other' AND r.id IN (SELECT id FROM lead_ids)
+        )
+        UPDATE attribution SET category = 'follow_up'
+        WHERE message_key IN (SELECT message_key FROM replies)
+    """).fetchone()
+    return changed[0] if changed else 0
 
 
 def _assign_lead_keys(con) -> None:

@@ -47,6 +47,7 @@ MAILDIR_GROUP = "Gironde"
 
 GROUND_TRUTH_COLUMNS = ["source", "message_id", "point_of_sale", "portal", "category", "channel",
                         "lead_id", "distribution_points", "duplicate_of", "expected_quarantine", "lead_month"]
+LEAD_DETAIL_COLUMNS = ["lead_id", "name", "email", "email_is_relay", "phone", "listing_reference"]
 DISTRIBUTION_LOG_COLUMNS = ["received_at", "message_id", "sender", "subject", "delivered_to"]
 
 
@@ -746,6 +747,12 @@ CRLF_SHARE = 0.4           # of those .eml files written with CRLF line endings
 REEXPORTS_AT_SCALE_1 = 12  # mbox messages also saved as an .eml (to be stored once)
 
 
+def _detail_cell(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value or ""
+
+
 def _distribution_point(lead: Lead) -> str:
     """A distribution copy's point of sale in ``messages``: the one it was sent to, if only one."""
     return lead.distribution_points[0] if len(lead.distribution_points) == 1 else ""
@@ -897,6 +904,11 @@ GROUND_TRUTH_README = """\
   as `.eml`); empty for non-leads.
 - `duplicate_of`: for a file that repeats an mbox message byte for byte, that message's source.
 - `lead_month`: for a lead copy, the month (Europe/Paris) the lead was sent: the month it counts in.
+
+`leads.csv` has one row per lead that reached tracking, with what a reader of its e-mail can
+recover about the prospect (all invented): `name`, `email` (`email_is_relay` when it is a
+portal's relay address), `phone` in E.164 (empty when the e-mail shows none), and the
+`listing_reference` the e-mail gives.
 - `expected_quarantine`: `no_date`, `empty` or `not_an_email` for files to quarantine (the other
   columns are then empty). `sample_facts.json` has the counts and where each trap is.
 """
@@ -964,6 +976,10 @@ def write_sample(root: Path, *, end_month: str | None = None, seed: int = 7, sca
     _write_csv(data_dir / "distribution" / "distribution-log.csv", DISTRIBUTION_LOG_COLUMNS,
                [[when.isoformat(timespec="seconds"), *rest] for when, *rest in log])
     _write_csv(truth_dir / "messages.csv", GROUND_TRUTH_COLUMNS, rows)
+    tracked_leads = {row[6] for row in rows if row[6]}
+    _write_csv(truth_dir / "leads.csv", LEAD_DETAIL_COLUMNS,
+               [[lead.lead_id] + [_detail_cell(lead.composed.details.get(k)) for k in LEAD_DETAIL_COLUMNS[1:]]
+                for lead in leads if lead.lead_id in tracked_leads])
     (truth_dir / "README.md").write_text(GROUND_TRUTH_README, encoding="utf-8")
     facts = _facts(builder, rows, traps, seed, end_month)
     (truth_dir / "sample_facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=2) + "\n",

@@ -446,6 +446,9 @@ class Composed:
     word_encoding: str = "Q"             # how its mailer writes non-ASCII headers
     partial_encoding: bool = False
     attachment: tuple[str, str, bytes] | None = None   # (filename, content type, data)
+    # what a reader of this lead e-mail can recover about the prospect (the ground truth of
+    # lead details): name, email, email_is_relay, phone (E.164), listing_reference
+    details: dict = field(default_factory=dict)
 
 
 PORTAL_NAMES = {"seloger": "SeLoger", "leboncoin": "leboncoin", "bienici": "Bien'ici",
@@ -482,12 +485,15 @@ def _leboncoin(p: Prospect, li: Listing, message: str, rng: random.Random, newer
     text = (f"Bonjour,\n\n{intro}\n\n{quoted}\n\n{details}\nRéférence : {li.portal_id}\nLien : {link}\n\n"
             "Pour répondre, répondez simplement à cet e-mail : votre réponse sera transmise.\n\n"
             "L'équipe leboncoin\n")
-    return Composed("leboncoin", (f"{p.pseudo} via leboncoin", relay),
-                    f'Nouveau message pour "{li.title}" sur leboncoin', text,
-                    _html([html_lines(block) for block in text.split("\n\n")], "leboncoin - 2026"),
-                    message_id_domain="messagerie.leboncoin.fr",
-                    mta=("mta-out-07.leboncoin.fr", "198.51.100.27"), date_style="utc-comment",
-                    word_encoding="B")
+    composed = Composed("leboncoin", (f"{p.pseudo} via leboncoin", relay),
+                        f'Nouveau message pour "{li.title}" sur leboncoin', text,
+                        _html([html_lines(block) for block in text.split("\n\n")], "leboncoin - 2026"),
+                        message_id_domain="messagerie.leboncoin.fr",
+                        mta=("mta-out-07.leboncoin.fr", "198.51.100.27"), date_style="utc-comment",
+                        word_encoding="B")
+    composed.details = {"name": p.full_name if newer else p.pseudo, "email": p.email, "email_is_relay": False,
+                        "phone": e164(p.phone) if newer else "", "listing_reference": li.portal_id}
+    return composed
 
 
 def _seloger(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -511,11 +517,14 @@ def _seloger(p: Prospect, li: Listing, message: str, rng: random.Random) -> Comp
                  "SeLoger - Service Relation Clients Pro : 01 53 42 56 00")
     sender = "contact@lead.seloger.com" if rng.random() < 0.25 else "noreply@lead.seloger.com"
     who = "Un locataire" if li.transaction == "location" else "Un acquéreur"
-    return Composed("seloger", ("SeLoger", sender), f"{who} est intéressé par un de vos biens",
-                    text, html, reply_to=(p.full_name, p.email),
-                    html_encoding=rng.choice(["quoted-printable", "base64"]),
-                    message_id_domain="lead.seloger.com", mta=("mail-out-3.seloger.com", "203.0.113.53"),
-                    date_style="comment", word_encoding="Q")
+    composed = Composed("seloger", ("SeLoger", sender), f"{who} est intéressé par un de vos biens",
+                        text, html, reply_to=(p.full_name, p.email),
+                        html_encoding=rng.choice(["quoted-printable", "base64"]),
+                        message_id_domain="lead.seloger.com", mta=("mail-out-3.seloger.com", "203.0.113.53"),
+                        date_style="comment", word_encoding="Q")
+    composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
+                        "phone": e164(phone) if phone else "", "listing_reference": li.ref}
+    return composed
 
 
 def _bienici(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -533,10 +542,13 @@ def _bienici(p: Prospect, li: Listing, message: str, rng: random.Random) -> Comp
                       f"Message : {html_lines(message or 'Aucun message.')}"]
     html = _html(paragraphs, "Bien'ici - l'immobilier nouvelle génération")
     text = "\n\n".join(paragraphs).replace("<br>", "\n").replace("<b>", "").replace("</b>", "")
-    return Composed("bienici", ("Bien'ici", "noreply@bienici.com"), subject, text, html, layout="html",
-                    reply_to=(p.full_name, p.email) if not missed_call else None,
-                    message_id_domain="bienici.com", mta=("smtp-out.bienici.com", "198.51.100.81"),
-                    date_style="utc", word_encoding="Q", partial_encoding=rng.random() < 0.5)
+    composed = Composed("bienici", ("Bien'ici", "noreply@bienici.com"), subject, text, html, layout="html",
+                        reply_to=(p.full_name, p.email) if not missed_call else None,
+                        message_id_domain="bienici.com", mta=("smtp-out.bienici.com", "198.51.100.81"),
+                        date_style="utc", word_encoding="Q", partial_encoding=rng.random() < 0.5)
+    composed.details = {"name": p.full_name, "email": "" if missed_call else p.email, "email_is_relay": False,
+                        "phone": e164(p.phone), "listing_reference": li.ref}
+    return composed
 
 
 def _figaro(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -547,10 +559,13 @@ def _figaro(p: Prospect, li: Listing, message: str, rng: random.Random) -> Compo
             f"Annonce : {li.ref} - {li.title}\nVille : {li.city}\nPrix : {li.price_text}\n\n"
             f"Nom : {p.last_name}\nPrénom : {p.first_name}\nEmail : {p.email}\nTéléphone : {p.phone}\n\n"
             f"Message :\n{message or '-'}\n\n{brand} - https://{host}\n")
-    return Composed("figaro", (brand, f"contact@{host}"), f"{brand} vous adresse un contact - Annonce {li.ref}",
-                    text, layout="text", text_encoding="8bit", reply_to=(p.full_name, p.email),
-                    message_id_domain=host, mta=(f"mx-out.{host}", "203.0.113.120"), date_style="comment",
-                    word_encoding="B")
+    composed = Composed("figaro", (brand, f"contact@{host}"), f"{brand} vous adresse un contact - Annonce {li.ref}",
+                        text, layout="text", text_encoding="8bit", reply_to=(p.full_name, p.email),
+                        message_id_domain=host, mta=(f"mx-out.{host}", "203.0.113.120"), date_style="comment",
+                        word_encoding="B")
+    composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
+                        "phone": e164(p.phone), "listing_reference": li.ref}
+    return composed
 
 
 def _greenacres(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -562,11 +577,14 @@ def _greenacres(p: Prospect, li: Listing, message: str, rng: random.Random) -> C
             f"Contact :\nNom : {p.full_name}\nPays : {p.country}\nE-mail : {relay}\n"
             f"Téléphone : {p.phone}\n\nMessage :\n{message}\n\n"
             "Votre réponse à l'adresse ci-dessus sera transmise à l'acheteur.\nGreen-Acres\n")
-    return Composed("greenacres", ("Green-Acres", "noreply@email.green-acres.com"), subject, text,
-                    _html([html_lines(b) for b in text.split("\n\n")], "Green-Acres"),
-                    text_encoding="8bit", reply_to=(p.full_name, relay),
-                    message_id_domain="email.green-acres.com", mta=("mta2.email.green-acres.com", "198.51.100.140"),
-                    word_encoding="Q")
+    composed = Composed("greenacres", ("Green-Acres", "noreply@email.green-acres.com"), subject, text,
+                        _html([html_lines(b) for b in text.split("\n\n")], "Green-Acres"),
+                        text_encoding="8bit", reply_to=(p.full_name, relay),
+                        message_id_domain="email.green-acres.com",
+                        mta=("mta2.email.green-acres.com", "198.51.100.140"), word_encoding="Q")
+    composed.details = {"name": p.full_name, "email": relay, "email_is_relay": True,
+                        "phone": e164(p.phone), "listing_reference": li.ref}
+    return composed
 
 
 def _logicimmo(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -574,12 +592,15 @@ def _logicimmo(p: Prospect, li: Listing, message: str, rng: random.Random) -> Co
             f"Annonce : {li.title}\nRéférence agence : {li.ref}\n\n"
             f"Coordonnées du visiteur :\n{p.full_name}\n{p.email}\n{p.phone}\n\nSon message :\n{message or '-'}\n\n"
             "Logic-Immo.com - votre espace professionnel\n")
-    return Composed("logicimmo", ("Logic-Immo", "no-reply@logic-immo.com"),
-                    f"Nouveau contact pour votre annonce {li.ref} - {li.kind} {li.rooms} pièces {li.city}",
-                    text, _html([html_lines(b) for b in text.split("\n\n")], "Logic-Immo.com"),
-                    text_encoding="base64", html_encoding="base64", reply_to=(p.full_name, p.email),
-                    message_id_domain="logic-immo.com", mta=("out.mailer.logic-immo.com", "203.0.113.77"),
-                    word_encoding="B")
+    composed = Composed("logicimmo", ("Logic-Immo", "no-reply@logic-immo.com"),
+                        f"Nouveau contact pour votre annonce {li.ref} - {li.kind} {li.rooms} pièces {li.city}",
+                        text, _html([html_lines(b) for b in text.split("\n\n")], "Logic-Immo.com"),
+                        text_encoding="base64", html_encoding="base64", reply_to=(p.full_name, p.email),
+                        message_id_domain="logic-immo.com", mta=("out.mailer.logic-immo.com", "203.0.113.77"),
+                        word_encoding="B")
+    composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
+                        "phone": e164(p.phone), "listing_reference": li.ref}
+    return composed
 
 
 def _pap(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed:
@@ -587,10 +608,13 @@ def _pap(p: Prospect, li: Listing, message: str, rng: random.Random) -> Composed
             f"{li.kind} {li.rooms} pièces - {li.surface} m² - {li.city}\n\n"
             f"Nom : {p.full_name}\nTéléphone : {p.phone}\nE-mail : {p.email}\n\nMessage :\n{message or '-'}\n\n"
             "PAP - De Particulier à Particulier\n")
-    return Composed("pap", ("PAP.fr", "ne-pas-repondre@pap.fr"),
-                    f"Réponse à votre annonce n° r{li.portal_id[:9]} : {li.kind} {li.rooms} pièces",
-                    text, layout="text", charset="iso-8859-1", reply_to=(p.full_name, p.email),
-                    message_id_domain="pap.fr", mta=("smtp2.pap.fr", "198.51.100.200"), word_encoding="Q")
+    composed = Composed("pap", ("PAP.fr", "ne-pas-repondre@pap.fr"),
+                        f"Réponse à votre annonce n° r{li.portal_id[:9]} : {li.kind} {li.rooms} pièces",
+                        text, layout="text", charset="iso-8859-1", reply_to=(p.full_name, p.email),
+                        message_id_domain="pap.fr", mta=("smtp2.pap.fr", "198.51.100.200"), word_encoding="Q")
+    composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
+                        "phone": e164(p.phone), "listing_reference": f"r{li.portal_id[:9]}"}
+    return composed
 
 
 def _website(p: Prospect, li: Listing, message: str, rng: random.Random, agency: str,
@@ -605,6 +629,8 @@ def _website(p: Prospect, li: Listing, message: str, rng: random.Random, agency:
                         f"Demande de contact - {li.title} ({li.ref})", text, layout="text",
                         reply_to=(p.full_name, p.email), message_id_domain=WEBSITE,
                         mta=("web1.agence-exemple.fr", "192.0.2.10"), word_encoding="B")
+    composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
+                        "phone": e164(p.phone), "listing_reference": li.ref}
     if attachment:
         composed.text += "\nPièce jointe : dossier.pdf\n"
         composed.attachment = ("dossier.pdf", "application/pdf", attachment)

@@ -128,3 +128,18 @@ def test_workspace_portal_overrides_builtin_by_id(tmp_path):
     result = attribute(ws, lead(sender="contact@pap.fr", subject="Statistiques", cc="lyon2@track.example.net"))
     assert (result.portal, result.category) == ("pap", "other")
     assert "unrecognised_template" in result.flags
+
+
+def test_reply_to_a_non_lead_thread_is_not_a_follow_up(workspace):
+    result = attribute(workspace, lead(sender="collegue@agence-exemple.fr", subject="RE: Réunion lundi",
+                                       headers={"In-Reply-To": "<meeting@agence-exemple.fr>"},
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == (None, "other")
+
+
+def test_reply_through_a_portal_relay_is_a_follow_up(workspace):
+    result = attribute(workspace, lead(sender="Marc <x1@messagerie.leboncoin.fr>",
+                                       subject='Re: Nouveau message pour "T2 Lyon" sur leboncoin',
+                                       headers={"References": "<abc@agence-exemple.fr>"},
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("leboncoin", "follow_up")

@@ -185,3 +185,63 @@ def test_copies_stored_by_an_older_parser_are_parsed_again(workspace, tmp_path):
     assert sorted(r[0].rsplit("/", 1)[-1] for r in rows(workspace, "SELECT first_source FROM stored_messages")) == \
         ["forward.eml", "march.mbox:1", "march.mbox:2"]
     assert rows(workspace, "SELECT count(*) FROM attribution") == [(3,)]
+
+
+def test_reply_referencing_a_stored_lead_is_a_follow_up(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "lead.eml").write_bytes(lead(cc="lyon2@track.example.net"))
+    (folder / "reply.eml").write_bytes(lead(
+        sender="jeanne.martin@example.fr", subject="Re: votre réponse", message_id="<reply-1@example.fr>",
+        cc="lyon2@track.example.net", headers={"In-Reply-To": "<lead-1@lead.seloger.com>"}))
+    ingest(workspace, [folder], workers=1)
+    categories = {r["message_id"]: r["category"] for r in export_csv(cli, workspace.root, "messages")}
+    assert categories == {"lead-1@lead.seloger.com": "lead", "reply-1@example.fr": "follow_up"}
+
+
+def test_two_prospects_same_listing_same_minute_stay_two_leads(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for number, name in enumerate(["Jeanne Martin", "Paul Durand"]):
+        # forwarded inline: no Message-ID to tell them apart, same sender, minute and subject
+        (folder / f"{number}.eml").write_bytes(outlook_forward(
+            body=f"{name} s'intéresse à ce bien.\nRef. de l'annonce : A123\n", message_id=f"<fwd-{number}@x>"))
+    ingest(workspace, [folder], workers=1)
+    leads = export_csv(cli, workspace.root, "leads")
+    assert len(leads) == 2 and len({r["lead_key"] for r in leads}) == 2
+
+
+def test_forward_and_cc_copies_of_one_lead_are_one_lead(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "cc.eml").write_bytes(lead(cc="lyon2@track.example.net", date="Thu, 12 Mar 2026 18:04:11 +0100"))
+    (folder / "fwd.eml").write_bytes(outlook_forward(sent="jeudi 12 mars 2026 18:04"))
+    ingest(workspace, [folder], workers=1)
+    leads = export_csv(cli, workspace.root, "leads")
+    assert [(r["point_of_sale"], r["copies"], r["channel"]) for r in leads] == [("lyon-2", "2", "cc")]
+
+
+def test_distribution_log_dispatches_one_copy_to_several_points_of_sale(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "copy.eml").write_bytes(lead(sender="formulaire@agence-exemple.fr",
+                                           subject="Demande de contact - T3 (LYO2-1)",
+                                           message_id="<web-1@agence-exemple.fr>", to="reseau@track.example.net",
+                                           top={"Delivered-To": "reseau@track.example.net"}))
+    (folder / "dispatch.csv").write_text(
+        "received_at,message_id,sender,subject,delivered_to\n"
+        "2026-03-12T18:04:20+01:00,<web-1@agence-exemple.fr>,formulaire@agence-exemple.fr,Demande,lyon2@agence-exemple.fr\n"
+        "2026-03-12T18:04:22+01:00,<web-1@agence-exemple.fr>,formulaire@agence-exemple.fr,Demande,paris11@agence-exemple.fr\n"
+        "2026-03-12T18:04:24+01:00,<web-1@agence-exemple.fr>,formulaire@agence-exemple.fr,Demande,reseau@track.example.net\n"
+        "2026-03-12T19:00:00,<never-tracked@x>,a@b.fr,Other,paris11@agence-exemple.fr\n"
+        "not a date,<x>,a@b.fr,Broken,paris11@agence-exemple.fr\n")
+    summary = ingest(workspace, [folder], workers=1)
+    assert (summary.new, summary.log_rows, summary.quarantined) == (1, 4, 1)
+    messages = export_csv(cli, workspace.root, "messages")
+    assert [(m["channel"], m["point_of_sale"], m["portal"]) for m in messages] == [("distribution", "", "site-agence")]
+    leads = export_csv(cli, workspace.root, "leads")
+    assert sorted(r["point_of_sale"] for r in leads) == ["lyon-2", "paris-11"]
+    assert len({r["lead_key"] for r in leads}) == 1
+    assert rows(workspace, "SELECT count(*) FROM distribution_log WHERE message_id = 'never-tracked@x'") == [(1,)]
+    quarantined = export_csv(cli, workspace.root, "quarantine")
+    assert [(q["source"].rsplit("/", 1)[-1], q["reason"]) for q in quarantined] == [("dispatch.csv:6", "bad_log_row")]

@@ -49,3 +49,11 @@ def test_status_reflects_what_was_ingested(sample_workspace, cli):
     assert f"messages   {stored} stored copies" in out
     assert "quarantined 7 (" in out or "quarantined" in out
     assert "2026-10" in out
+
+
+def test_lead_details_match_ground_truth(sample_workspace):
+    from emailtrack_analytics.groundtruth import DETAIL_FIELDS
+    result = compare(open_workspace(sample_workspace))
+    assert result.detail_copies > 1000
+    for name in DETAIL_FIELDS:
+        assert result.detail_agree[name] / result.detail_copies >= 0.99, (name, result.detail_mistakes[:10])

@@ -157,14 +157,10 @@ class Attributor:
                 or _AUTO_REPLY_SUBJECT.match(subject):
             return "auto_reply"
         bulk = bool(row.get("list_unsubscribe")) or (row.get("precedence") or "") in _BULK_PRECEDENCE
-        is_reply = bool(REPLY_PREFIX.match(subject)) and not FORWARD_PREFIX.match(subject)
-        if compiled is None:
-            if is_reply and (row.get("in_reply_to") or row.get("reference_ids")):
-                return "follow_up"
-            return "newsletter" if bulk else "other"
-        if any(p.search(subject) for p in compiled.follow_ups) or \
-                (is_reply and (row.get("in_reply_to") or row.get("reference_ids"))):
+        if self._is_follow_up(row, subject, compiled):
             return "follow_up"
+        if compiled is None:
+            return "newsletter" if bulk else "other"
         if _any_sender(sender, compiled.newsletters):
             return "newsletter"
         if _any_sender(sender, compiled.alerts):
@@ -181,6 +177,20 @@ class Attributor:
         if any(p.search(subject) for p in compiled.notifications):
             return "notification"
         return "newsletter" if bulk else "lead"
+
+    def _is_follow_up(self, row: dict, subject: str, compiled: _CompiledPortal | None) -> bool:
+        """A reply within a lead's conversation: the portal's follow-up pattern, or a reply
+        (prefix and In-Reply-To/References) to a subject that is a lead template. Replies that
+        reference a stored lead are found after attribution (``refresh.mark_follow_ups``)."""
+        if compiled is not None and any(p.search(subject) for p in compiled.follow_ups):
+            return True
+        if not REPLY_PREFIX.match(subject) or FORWARD_PREFIX.match(subject):
+            return False
+        if not (row.get("in_reply_to") or row.get("reference_ids")):
+            return False
+        replied = REPLY_PREFIX.sub("", subject)
+        candidates = [compiled] if compiled is not None else self.portals
+        return any(p.search(replied) for c in candidates for p in c.subjects)
 
     def channel_for(self, row: dict, place: str | None, tracked: _Tracked | None, role: str) -> str:
         if role == "mailbox":

@@ -16,11 +16,12 @@ from email.parser import BytesParser
 
 from . import headers as h
 from .body import readable_text
+from .details import extract_details
 from .forwards import FORWARD_PREFIX, unwrap
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -81,9 +82,12 @@ class MessageRecord:
     size: int
     defects: list[str] = field(default_factory=list)
     parser_version: int = PARSER_VERSION
+    details: dict | None = None          # prospect details (personal data: stored apart)
 
     def as_row(self) -> dict:
-        return asdict(self)
+        row = asdict(self)
+        row.pop("details")
+        return row
 
 
 # --------------------------------------------------------------------------- keys
@@ -234,6 +238,14 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
                    + h.decode_text(_first(message, "x-spam-status"))).strip().lower()
     spam_flag = spam_status.startswith("yes") or " yes" in f" {spam_status.split(',')[0]}"
     body_text = orig_body[:MAX_BODY_CHARS]
+    if original is None:
+        reply_to = h.addresses(_all(message, "reply-to"))
+    elif original.message is not None:
+        reply_to = h.addresses(original.message.get_all("Reply-To") or [])
+    else:
+        reply_to = []
+    details = extract_details(orig_body, orig_subject, reply_to=reply_to[0] if reply_to else None,
+                              sender_name=sender_name, sender=sender)
 
     return MessageRecord(
         message_key=message_key(raw),
@@ -271,4 +283,5 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
         content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body),
         size=len(raw),
         defects=defects,
+        details=details.as_row() if details.found() else None,
     )

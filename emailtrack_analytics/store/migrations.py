@@ -49,6 +49,16 @@ CREATE TABLE stored_messages (
     first_source VARCHAR,
     first_seen_at TIMESTAMP
 );
+-- personal data of prospects, apart so that it can be purged or pseudonymised
+CREATE TABLE lead_details (
+    message_key VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    email VARCHAR,
+    email_is_relay BOOLEAN,
+    phone VARCHAR,
+    listing_reference VARCHAR,
+    message_length INTEGER
+);
 CREATE TABLE raw_messages (
     message_key VARCHAR PRIMARY KEY,
     raw_zlib BLOB

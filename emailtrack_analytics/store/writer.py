@@ -29,6 +29,10 @@ MESSAGE_SCHEMA = pa.schema([
     ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()), ("from_line", pa.string()),
     ("first_source", pa.string()), ("first_seen_at", _TS),
 ])
+DETAILS_SCHEMA = pa.schema([
+    ("message_key", pa.string()), ("name", pa.string()), ("email", pa.string()),
+    ("email_is_relay", pa.bool_()), ("phone", pa.string()), ("listing_reference", pa.string()),
+    ("message_length", pa.int32())])
 RAW_SCHEMA = pa.schema([("message_key", pa.string()), ("raw_zlib", pa.binary())])
 SIGHTING_SCHEMA = pa.schema([("source", pa.string()), ("message_key", pa.string()), ("seen_at", _TS)])
 QUARANTINE_SCHEMA = pa.schema([
@@ -78,6 +82,7 @@ class BatchWriter:
         self.con = con
         self.batch_size = batch_size
         self._messages: list[dict] = []
+        self._details: list[dict] = []
         self._raw: list[dict] = []
         self._sightings: list[dict] = []
         self._quarantine: list[dict] = []
@@ -101,6 +106,8 @@ class BatchWriter:
         row = message_row(record)
         row.update(role_hint=role_hint, from_line=from_line, first_source=source, first_seen_at=utcnow())
         self._messages.append(row)
+        if record.details:
+            self._details.append({"message_key": record.message_key, **record.details})
         self._raw.append({"message_key": record.message_key, "raw_zlib": compress(raw)})
 
     def add_sighting(self, source: str, key: str) -> None:
@@ -133,6 +140,7 @@ class BatchWriter:
             for path in self._resets:
                 self.con.execute("DELETE FROM quarantine_items WHERE file_path = ?", [path])
             self._insert("stored_messages", self._messages, MESSAGE_SCHEMA)
+            self._insert("lead_details", self._details, DETAILS_SCHEMA)
             self._insert("raw_messages", self._raw, RAW_SCHEMA)
             self._insert("sightings", self._sightings, SIGHTING_SCHEMA)
             self._insert("quarantine_items", self._quarantine, QUARANTINE_SCHEMA, ignore=False)
@@ -145,7 +153,7 @@ class BatchWriter:
         except Exception:
             self.con.execute("ROLLBACK")
             raise
-        for rows in (self._messages, self._raw, self._sightings, self._quarantine, self._distribution,
+        for rows in (self._messages, self._details, self._raw, self._sightings, self._quarantine, self._distribution,
                      self._files, self._resets):
             rows.clear()
 

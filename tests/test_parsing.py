@@ -156,3 +156,59 @@ def test_redirect_keeps_original_and_records_resent_headers():
     assert record.resent_to == ["lyon2@track.example.net"]
     assert record.resent_from == "lyon2@agence-exemple.fr"
     assert record.sender == "noreply@lead.seloger.com"
+
+
+def _forward(subject: str, body: str, date: str = "Tue, 03 Nov 2025 09:10:00 +0100") -> bytes:
+    return (f"From: Agence <lyon2@agence-exemple.fr>\nTo: lyon2@track.example.net\nSubject: {subject}\n"
+            f"Date: {date}\nMessage-ID: <f@x>\nContent-Type: text/plain; charset=utf-8\n\n{body}").encode()
+
+
+def test_weekday_mardi_is_not_march():
+    record = parse_message(_forward("TR: Offre", "________________________________\nDe : SeLoger <noreply@lead.seloger.com>\n"
+                                    "Envoyé : mardi 3 novembre 2025 08:50\nÀ : lyon2@agence-exemple.fr\nObjet : Offre\n\nTexte\n"))
+    assert record.received_at == dt.datetime(2025, 11, 3, 7, 50, tzinfo=UTC)
+
+
+def test_thunderbird_block_with_subject_first_and_tabs():
+    record = parse_message(_forward("Fwd: Offre", "\n-------- Message transféré --------\nSujet : \tOffre T3\n"
+                                    "Date : \tMon, 2 Nov 2025 13:33:18 +0100\nDe : \tMarc via leboncoin <m1@messagerie.leboncoin.fr>\n"
+                                    "Pour : \tlyon2@agence-exemple.fr\n\n\nBonjour\n"))
+    assert (record.sender, record.subject) == ("m1@messagerie.leboncoin.fr", "Offre T3")
+    assert record.received_at == dt.datetime(2025, 11, 2, 12, 33, 18, tzinfo=UTC)
+
+
+def test_yahoo_block_glued_on_one_line():
+    record = parse_message(_forward("Fw: Offre", "  ----- Message transmis ----- De : Marc <m@example.fr>À : "
+                                    "\"lyon2@agence-exemple.fr\" <lyon2@agence-exemple.fr>Envoyé : mardi 2 novembre 2021, "
+                                    "09:26:50 UTC+1Objet : Offre T3\n Bonjour\n"))
+    assert (record.sender, record.subject) == ("m@example.fr", "Offre T3")
+    assert record.received_at == dt.datetime(2021, 11, 2, 8, 26, 50, tzinfo=UTC)
+
+
+def test_outlook_2013_mailto_in_brackets():
+    record = parse_message(_forward("FW: Offre", "From: SeLoger [mailto:noreply@lead.seloger.com]\n"
+                                    "Sent: 25 October 2021 11:17\nTo: lyon2@agence-exemple.fr\nSubject: Offre T3\n\n\nHello\n"))
+    assert (record.sender, record.subject) == ("noreply@lead.seloger.com", "Offre T3")
+
+
+def test_outlook_2019_attribution_line_forward():
+    record = parse_message(_forward("TR: Offre T3", "\nLe 28/10/2025 12:46, « SeLoger » <noreply@lead.seloger.com> a écrit :\n\n"
+                                    "    Jeanne Martin s'intéresse à ce bien.\n"))
+    assert (record.sender, record.subject, record.forward_kind) == ("noreply@lead.seloger.com", "Offre T3", "inline")
+    assert record.received_at == dt.datetime(2025, 10, 28, 11, 46, tzinfo=UTC)
+    assert record.body_text.startswith("Jeanne Martin")
+
+
+def test_reply_with_original_message_separator_is_not_a_forward():
+    record = parse_message(_forward("Running a script", "Thanks!\n\n----- Original Message -----\n"
+                                    "From: <a@example.org>\nTo: <b@example.org>\nSent: Wednesday, July 10, 2002 10:00 AM\n"
+                                    "Subject: question\n\n> text\n"))
+    assert record.forward_kind is None
+
+
+def test_bounce_quoting_the_original_is_not_a_forward():
+    raw = (b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: lyon2@track.example.net\n"
+           b"Subject: Delivery Status Notification (Failure)\nDate: Tue, 03 Nov 2025 09:10:00 +0100\n\n"
+           b"Delivery failed.\n\n----- Original message -----\n\nFrom: Agence <lyon2@agence-exemple.fr>\n"
+           b"Subject: Visite\nTo: x@example.org\n\nBonjour\n")
+    assert parse_message(raw).forward_kind is None

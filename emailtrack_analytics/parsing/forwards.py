@@ -4,46 +4,39 @@ A mail client forward is a new message (new From, new Message-ID, subject ``TR:`
 that carries the original either inline, after a separator and a localised header block, or
 as an attached ``message/rfc822`` part. Forwards of forwards are unwrapped to the innermost
 original. Redirects (``Resent-*``) keep the original message and need no unwrapping.
+
+A reply quotes its parent with the same header block as a forward (Outlook), so a subject
+with a reply prefix is never unwrapped; without a forward prefix in the subject, a block is
+only taken after a separator or intro line that says "forwarded" in some language.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.message import Message
 
 from . import headers as h
 from .body import attached_messages, readable_text
+from .forward_words import FORWARD_WORDS, LABELS, MONTH_ABBREVIATIONS, MONTHS, WEEKDAYS, ZONES
 
 FORWARD_PREFIX = re.compile(
-    r"^\s*(?:\[?(?:tr|trs|fwd?|fw|wg|rv|enc|doorst|vs|vb|i|pd|fwrd)\s*:\s*\]?\s*)+",
+    r"^\s*(?:\[?(?:tr|trs|fwd?|fw|wg|rv|enc|doorst|vs|vb|i|pd|fwrd|videresend|vl|redir\.|İlt|ilt)\s*:\s*\]?\s*)+",
     re.IGNORECASE)
-REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r|r[ée]p|aw|sv|antw|rif|res)\s*:\s*)+", re.IGNORECASE)
+REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r|r[ée]p|aw|sv|antw|rif|res|odp|ynt|отв|vá)\s*:\s*)+", re.IGNORECASE)
 
-# Lines that announce a forwarded block, in the languages of the clients we see.
-_SEPARATOR = re.compile(
-    r"^[\s>]*(?:"
-    r"-{2,}\s*(?:original message|message d'origine|ursprüngliche nachricht|mensaje original|"
-    r"messaggio originale|oorspronkelijk bericht|mensagem original|forwarded message|"
-    r"message transf[ée]r[ée]|mensaje reenviado|weitergeleitete nachricht|messaggio inoltrato|"
-    r"doorgestuurd bericht|mensagem encaminhada|message réexpédié|forwarded message)\s*-{2,}"
-    r"|_{10,}"
-    r"|(?:d[ée]but du message r[ée]exp[ée]di[ée]|begin forwarded message|anfang der weitergeleiteten nachricht|"
-    r"inicio del mensaje reenviado|inizio messaggio inoltrato|begin doorgestuurd bericht)\s*:"
-    r")\s*$", re.IGNORECASE)
-
-_LABELS = {
-    "from": "from|de|von|da|van|exp[ée]diteur|remitente|afzender|mittente",
-    "date": "date|envoy[ée]|sent|gesendet|datum|inviato|enviado|verzonden|data|fecha|envoy[ée] le",
-    "to": "to|[àa]|an|para|aan|destinataire|destinatario|pour",
-    "cc": "cc|kopie|copia",
-    "subject": "subject|objet|betreff|oggetto|asunto|onderwerp|assunto|sujet",
-    "reply_to": "reply-to|r[ée]pondre [àa]",
-}
+_LABEL_ALTERNATIVES = "|".join(
+    f"(?P<{field_}>{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})"
+    for field_, words in LABELS.items())
 _FIELD = re.compile(
-    r"^(?P<quote>(?:>\s?)*)\s*\*?(?P<label>" + "|".join(f"(?P<{k}>{v})" for k, v in _LABELS.items())
-    + r")\*?\s*:\s*\*?(?P<value>.*)$", re.IGNORECASE)
+    r"^(?P<quote>(?:>[ \t]?)*)[ \t]*\*?(?:" + _LABEL_ALTERNATIVES + r")\*?[ \t\u00a0]*[:：]\*?[ \t\u00a0]*(?P<value>.*)$",
+    re.IGNORECASE)
+_DASHED = re.compile(r"^[\s>]*-{2,}\s*(?P<text>[^-].{1,60}?)\s*-{2,}\s*(?P<rest>.*)$")
+_INTRO = re.compile(r"^[\s>]*(?P<text>[^:]{5,70})\s*:\s*$")
+_MAILTO_TAIL = re.compile(r"(<?[\w.+'-]+@[\w.-]+)<mailto:[^>]+>>?", re.IGNORECASE)
+_BRACKET_MAILTO = re.compile(r"\[mailto:([^\]]+)\]", re.IGNORECASE)
 
 
 @dataclass
@@ -63,127 +56,200 @@ class Original:
     message: Message | None = None  # the attached message, for attachment forwards
 
 
+def _says_forward(text: str) -> bool:
+    folded = text.casefold()
+    return any(word in folded for word in FORWARD_WORDS)
+
+
+def _is_separator(line: str) -> bool:
+    """A line announcing a forwarded message (not a reply's "Original Message" or underscores)."""
+    dashed = _DASHED.match(line)
+    if dashed:
+        return _says_forward(dashed.group("text"))
+    intro = _INTRO.match(line)
+    return bool(intro) and _says_forward(intro.group("text")) and "@" not in line
+
+
 def _labelled(line: str):
-    match = _FIELD.match(line)
+    match = _FIELD.match(line.replace("\u00a0", " "))
     if not match:
         return None
-    kind = next(k for k in _LABELS if match.group(k) is not None)
+    kind = next(k for k in LABELS if match.group(k) is not None)
     return kind, match.group("quote"), match.group("value").strip()
 
 
 def _strip_quote(line: str, quote: str) -> str:
-    if quote and line.startswith(">"):
-        return re.sub(r"^(?:>\s?){1,%d}" % max(1, quote.count(">")), "", line)
+    if quote and line.lstrip().startswith(">"):
+        return re.sub(r"^\s*(?:>[ \t]?){1,%d}" % max(1, quote.count(">")), "", line)
     return line
+
+
+# Yahoo glues capitalised labels to the previous value ("…<a@b>To: …", "…CETSubject: …").
+_GLUED_LABEL = re.compile(
+    r"(?<=\S)(?=(?:" + "|".join(re.escape(w[:1].upper() + w[1:]) for w in sorted(
+        {w for words in LABELS.values() for w in words}, key=len, reverse=True)) + r")\s?[:：]\s)")
+
+
+def _unglue(text: str) -> str:
+    """Yahoo writes the separator and every field on one line (``----- Forwarded Message -----
+    From: a <b>To: c Sent: …Subject: x``): put each on a line of its own."""
+    lines = text.split("\n")
+    out = []
+    for line in lines:
+        dashed = _DASHED.match(line)
+        if dashed and dashed.group("rest") and _says_forward(dashed.group("text")):
+            out.append(line[:line.index(dashed.group("rest"))].rstrip())
+            rest = dashed.group("rest")
+            starts = [0] + [m.start() for m in _GLUED_LABEL.finditer(rest)]
+            out += [rest[a:b].strip() for a, b in zip(starts, starts[1:] + [len(rest)]) if rest[a:b].strip()]
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | None:
     """The first forwarded header block in ``text`` and the text after it, or None.
 
     A block is a run of labelled lines (``De :``, ``From:``, ``Sujet :``, ``Date:`` … in any
-    order: Thunderbird puts the subject first) holding at least a sender and a subject. It must
-    follow a separator line, or the subject must carry a forward prefix.
+    order: Thunderbird puts the subject first; blank lines between them are allowed) holding at
+    least a sender and a subject. It must follow a separator or intro line, or the subject must
+    carry a forward prefix.
     """
-    lines = text.split("\n")
+    lines = _unglue(text).split("\n")
     for i, line in enumerate(lines):
         field_ = _labelled(line)
         if not field_:
             continue
         before = [l for l in lines[max(0, i - 3):i] if l.strip(" >\t")]
-        after_separator = any(_SEPARATOR.match(l) for l in before)
+        after_separator = any(_is_separator(l) for l in before)
         if not (after_separator or subject_says_forward):
             continue
-        quote = field_[1]
-        block: dict[str, str] = {}
-        last = None
-        end = i
-        for j in range(i, min(len(lines), i + 16)):
-            current = _strip_quote(lines[j], quote) if quote else lines[j]
-            labelled = _labelled(current)
-            if labelled and labelled[0] not in block:
-                last = labelled[0]
-                block[last] = labelled[2]
-                end = j
-            elif not current.strip():
-                if "subject" in block and "from" in block:
-                    break
-                end = j
-            elif last in ("to", "cc") and ("@" in current or "," in current):
-                block[last] += " " + current.strip()
-                end = j
-            elif last in ("subject", "from") and not block[last]:
-                block[last] = current.strip()
-                end = j
-            else:
-                break
-        if "subject" not in block or "from" not in block:
+        block = _read_block(lines, i, field_[1])
+        if block is None:
             continue
-        rest = [_strip_quote(l, quote) for l in lines[end + 1:]]
-        return block, "\n".join(rest).strip("\n")
+        fields, end = block
+        rest = [_strip_quote(l, field_[1]) for l in lines[end + 1:]]
+        return fields, "\n".join(rest).strip("\n")
     return None
 
 
-_MONTH_NAMES = {
-    # prefixes are enough and cover "févr.", "mär", "sept"
-    "jan": 1, "janv": 1, "ene": 1, "gen": 1, "jän": 1,
-    "feb": 2, "fév": 2, "fev": 2, "févr": 2,
-    "mar": 3, "mär": 3, "mars": 3, "maa": 3,
-    "apr": 4, "avr": 4, "abr": 4,
-    "may": 5, "mai": 5, "mei": 5, "mag": 5, "mayo": 5,
-    "jun": 6, "juin": 6, "giu": 6, "jui": 6,
-    "jul": 7, "juil": 7, "lug": 7,
-    "aug": 8, "aoû": 8, "aou": 8, "ago": 8,
-    "sep": 9, "set": 9,
-    "oct": 10, "okt": 10, "ott": 10, "out": 10,
-    "nov": 11,
-    "dec": 12, "déc": 12, "dez": 12, "dic": 12,
-}
-_NUMERIC_DATE = re.compile(r"\b(\d{1,4})[/.-](\d{1,2})[/.-](\d{2,4})\b")
-_TIME = re.compile(r"\b(\d{1,2})[:h](\d{2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", re.IGNORECASE)
-_ZONE = re.compile(r"(?:utc|gmt)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?|(?<![\d:])([+-])(\d{2})(\d{2})\b",
-                   re.IGNORECASE)
+def _read_block(lines: list[str], start: int, quote: str) -> tuple[dict, int] | None:
+    block: dict[str, str] = {}
+    last = None
+    end = start
+    for j in range(start, min(len(lines), start + 20)):
+        current = _strip_quote(lines[j], quote) if quote else lines[j]
+        labelled = _labelled(current)
+        if labelled and labelled[0] not in block:
+            last = labelled[0]
+            block[last] = labelled[2]
+            end = j
+        elif not current.strip(" \t\u00a0>"):
+            if "subject" in block and "from" in block:
+                break
+            end = j
+        elif last in ("to", "cc") and ("@" in current or "," in current or ";" in current):
+            block[last] += " " + current.strip()
+            end = j
+        elif last in ("subject", "from") and not block[last]:
+            block[last] = current.strip()  # label on one line, value on the next
+            end = j
+        elif last == "subject" and current[:1] in (" ", "\t") and len(block["subject"]) > 40:
+            block["subject"] += " " + current.strip()  # a long subject wrapped onto the next line
+            end = j
+        else:
+            break
+    if "subject" not in block or "from" not in block:
+        return None
+    return block, end
+
+
+# --------------------------------------------------------------------------- attribution lines
+
+_ATTRIBUTION = re.compile(
+    r"^\s*(?P<line>.{0,120}?[\"«„“]?\s*(?P<name>[^\"«»„”<>()\n]{1,60}?)?\s*[\"»”]?\s*[<(]\s*(?P<address>[\w.+'-]+@[\w.-]+)\s*[>)]"
+    r".{0,120}?)\s*:\s*$")
+
+
+def find_attribution(text: str) -> tuple[dict, str] | None:
+    """Outlook 2019 (and Mac clients) forward with one line, ``Le 28/10/2025 12:46, « N » <A>
+    a écrit :``, then the original indented: only trusted when the subject says forward."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:40]):
+        match = _ATTRIBUTION.match(line)
+        if not match or not re.search(r"\d", line):
+            continue
+        rest = lines[i + 1:]
+        indents = [len(l) - len(l.lstrip(" ")) for l in rest if l.strip()]
+        cut = min(indents) if indents else 0
+        body = "\n".join(l[cut:] if l[:cut].strip() == "" else l for l in rest).strip("\n")
+        date_text = line[:match.start("address")]
+        return {"from": f"{(match.group('name') or '').strip()} <{match.group('address')}>",
+                "date": date_text}, body
+    return None
+
+
+# --------------------------------------------------------------------------- dates
+
+_NUMERIC_DATE = re.compile(r"(?<![\d:])(\d{1,4})\s?[/.-]\s?(\d{1,2})\s?[/.-]\s?(\d{2,4})(?![\d:])")
+_YEAR_FIRST = re.compile(r"(\d{4})\.\s*([^\W\d_]+)\.?\s+(\d{1,2})\.?", re.UNICODE)
+_CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]{3,}\.?)\s+(?:de\s+)?(\d{4})", re.UNICODE)
+_MONTH_DAY_YEAR = re.compile(r"([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.UNICODE)
+_TIME = re.compile(r"(?<![\d.])(\d{1,2})[:h.](\d{2})(?:[:.](\d{2}))?(?![\d])\s*(am|pm|a\.m\.|p\.m\.)?", re.IGNORECASE)
+_OFFSET_ZONE = re.compile(r"(?:utc|gmt)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?|(?<![\d:])([+-])(\d{2}):?(\d{2})\b", re.IGNORECASE)
+_WORD_ZONE = re.compile(r"\b([A-Za-zČčŠš]{1,5})\s*$")
 
 
 def _month(word: str) -> int | None:
-    word = word.lower().rstrip(".")
-    for size in (5, 4, 3):
-        if word[:size] in _MONTH_NAMES:
-            return _MONTH_NAMES[word[:size]]
+    word = unicodedata.normalize("NFC", word.lower().rstrip("."))
+    if word in WEEKDAYS:
+        return None
+    if word in MONTHS:
+        return MONTHS[word]
+    for size in (7, 6, 5, 4, 3):
+        if len(word) >= size and word[:size] in MONTH_ABBREVIATIONS:
+            return MONTH_ABBREVIATIONS[word[:size]]
     return None
 
 
-_WEEKDAY_WORDS = {
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
-    "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo",
-    "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica",
-    "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
-}
-# "12 mars 2026", "12. März 2026", "jeu. 12 mars 2026"; and "March 12, 2026"
-_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]{3,})\.?\s+(?:de\s+)?(\d{4})\b", re.UNICODE)
-_MONTH_DAY_YEAR = re.compile(r"\b([^\W\d_]{3,})\.?\s+(\d{1,2}),?\s+(\d{4})\b", re.UNICODE)
-
-
-def _worded_date(text: str) -> tuple[int | None, int | None, int | None]:
-    """(year, month, day) from a date with a month name; a weekday is never read as a month
-    ("mardi" is not March)."""
+def _find_date(text: str) -> tuple[tuple[int, int, int] | None, str]:
+    """(year, month, day) in the text, and the text without it (so its digits are not a time)."""
+    cjk = _CJK_DATE.search(text)
+    if cjk:
+        year, month, day = map(int, cjk.groups())
+        return (year, month, day), text[:cjk.start()] + " " + text[cjk.end():]
+    year_first = _YEAR_FIRST.search(text)
+    if year_first and _month(year_first.group(2)):
+        year, word, day = year_first.groups()
+        return (int(year), _month(word), int(day)), text[:year_first.start()] + " " + text[year_first.end():]
     for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
         for match in pattern.finditer(text):
-            if order == "dmy":
-                day, word, year = match.groups()
-            else:
-                word, day, year = match.groups()
-            if word.lower().rstrip(".") in _WEEKDAY_WORDS:
-                continue
+            day, word, year = match.groups() if order == "dmy" else (match.group(2), match.group(1), match.group(3))
             month = _month(word)
             if month:
-                return int(year), month, int(day)
-    return None, None, None
+                return (int(year), month, int(day)), text[:match.start()] + " " + text[match.end():]
+    numeric = _NUMERIC_DATE.search(text)
+    if numeric:
+        a, b, c = numeric.groups()
+        if len(a) == 4:
+            parts = (int(a), int(b), int(c))
+        else:
+            year = int(c) + (2000 if len(c) == 2 else 0)
+            first, second = int(a), int(b)
+            # day first, as the European languages write it; month first with a 12-hour clock
+            # (US English), or when the first number cannot be a month... nor the second
+            us = bool(re.search(r"\b[ap]\.?m\.?\b", text, re.IGNORECASE))
+            if (us and first <= 12) or second > 12:
+                parts = (year, first, second)
+            else:
+                parts = (year, second, first)
+        return parts, text[:numeric.start()] + " " + text[numeric.end():]
+    return None, text
 
 
 def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.datetime | None:
-    """A date as mail clients print it in forward headers, in several languages, as UTC.
+    """A date as mail clients print it in forward headers, in many languages, as UTC.
 
     Without a zone in the text the time is read in ``default_offset`` (the forwarding
     client's own offset, taken from the forward's Date header), else as UTC.
@@ -193,9 +259,13 @@ def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.date
     parsed = h.parse_rfc_date(value)  # a full RFC 5322 date carries its zone
     if parsed is not None:
         return parsed
-    text = value.replace("\u202f", " ").replace("\xa0", " ")
-    time = _TIME.search(text)
+    text = unicodedata.normalize("NFC", value.replace("\u202f", " ").replace("\xa0", " "))
+    found, rest = _find_date(text)
+    if not found:
+        return None
+    year, month, day = found
     hour = minute = second = 0
+    time = _TIME.search(rest)
     if time:
         hour, minute, second = int(time.group(1)), int(time.group(2)), int(time.group(3) or 0)
         marker = (time.group(4) or "").lower().replace(".", "")
@@ -203,36 +273,29 @@ def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.date
             hour += 12
         elif marker == "am" and hour == 12:
             hour = 0
-        text_no_time = text[:time.start()] + " " + text[time.end():]
-    else:
-        text_no_time = text
-    year = month = day = None
-    numeric = _NUMERIC_DATE.search(text_no_time)
-    if numeric:
-        a, b, c = numeric.groups()
-        if len(a) == 4:
-            year, month, day = int(a), int(b), int(c)
-        else:  # day first, as in every language we read except US English
-            day, month, year = int(a), int(b), int(c)
-            if year < 100:
-                year += 2000
-    else:
-        year, month, day = _worded_date(text_no_time)
-    if not (year and month and day):
-        return None
-    zone = _ZONE.search(text)
-    offset = default_offset
-    if zone:
-        if zone.group(1):
-            sign, hours, minutes = zone.group(1), int(zone.group(2)), int(zone.group(3) or 0)
-        else:
-            sign, hours, minutes = zone.group(4), int(zone.group(5)), int(zone.group(6))
-        offset = dt.timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
+    offset = _zone(rest[time.end():] if time else rest)
+    if offset is None:
+        offset = default_offset
     try:
         local = dt.datetime(year, month, day, hour, minute, min(second, 59))
     except ValueError:
         return None
     return (local - (offset or dt.timedelta(0))).replace(tzinfo=h.UTC)
+
+
+def _zone(text: str) -> dt.timedelta | None:
+    numeric = _OFFSET_ZONE.search(text)
+    if numeric:
+        if numeric.group(1):
+            sign, hours, minutes = numeric.group(1), int(numeric.group(2)), int(numeric.group(3) or 0)
+        else:
+            sign, hours, minutes = numeric.group(4), int(numeric.group(5)), int(numeric.group(6))
+        delta = dt.timedelta(hours=hours, minutes=minutes)
+        return -delta if sign == "-" else delta
+    word = _WORD_ZONE.search(text.strip().rstrip(")").replace("(", " "))
+    if word and word.group(1).lower() in ZONES:
+        return dt.timedelta(minutes=ZONES[word.group(1).lower()])
+    return None
 
 
 def date_offset(raw_date: str | None) -> dt.timedelta | None:
@@ -246,16 +309,28 @@ def date_offset(raw_date: str | None) -> dt.timedelta | None:
     return -delta if match.group(1) == "-" else delta
 
 
-def _from_block(block: dict, rest: str, offset: dt.timedelta | None, html: bool) -> Original:
-    senders = h.addresses([block.get("from", "").replace("[mailto:", "<").replace("]", ">")])
-    sender_name = senders[0][0] if senders else block.get("from", "").strip(' "') or None
+# --------------------------------------------------------------------------- mailboxes
+
+def _mailboxes(value: str) -> list[tuple[str, str]]:
+    """Mailboxes as clients print them: ``Name <a>``, ``Name [mailto:a]``, ``a<mailto:a>``,
+    ``Name <a<mailto:a>>``, ``"a" <a>``; "on behalf of" keeps the first."""
+    text = re.split(r"\s+on behalf of\s+", value, maxsplit=1, flags=re.IGNORECASE)[0]
+    text = _MAILTO_TAIL.sub(lambda m: m.group(1) + (">" if m.group(0).endswith(">>") else ""), text)
+    text = _BRACKET_MAILTO.sub(r"<\1>", text)
+    text = text.replace(";", ",")
+    return h.addresses([text])
+
+
+def _from_block(block: dict, rest: str, offset: dt.timedelta | None, html: bool, subject: str) -> Original:
+    senders = _mailboxes(block.get("from", ""))
+    raw_from = block.get("from", "").strip(' "')
     return Original(
         kind="inline",
         sender=senders[0][1] if senders else None,
-        sender_name=sender_name,
-        to=h.address_list([block.get("to", "").replace("[mailto:", "<").replace("]", ">")]),
-        cc=h.address_list([block.get("cc", "").replace("[mailto:", "<").replace("]", ">")]),
-        subject=block.get("subject", "").strip() or None,
+        sender_name=(senders[0][0] if senders else raw_from) or None,
+        to=[a for _, a in _mailboxes(block.get("to", ""))],
+        cc=[a for _, a in _mailboxes(block.get("cc", ""))],
+        subject=block.get("subject", "").strip() or subject or None,
         date=parse_loose_date(block.get("date", ""), offset),
         body=rest,
         body_is_html=html,
@@ -281,6 +356,18 @@ def _from_attached(message: Message) -> Original:
 
 
 MAX_DEPTH = 8
+_BOUNCE_SUBJECT = re.compile(
+    r"delivery status notification|undeliver|returned mail|mail delivery (failed|failure)|delivery failure|"
+    r"non remis|non distribu|échec de (la )?(remise|distribution)|unzustellbar|no se puede entregar|"
+    r"mancato recapito|onbestelbaar", re.IGNORECASE)
+
+
+def _is_delivery_report(message: Message, subject: str) -> bool:
+    if message.get_content_type() == "multipart/report":
+        return True
+    sender = str(message.get("From") or "").lower()
+    return ("mailer-daemon" in sender or "postmaster" in sender) and bool(_BOUNCE_SUBJECT.search(subject or "")) \
+        or bool(_BOUNCE_SUBJECT.match(subject or ""))
 
 
 def unwrap(message: Message, subject: str, body: str, body_is_html: bool,
@@ -290,6 +377,8 @@ def unwrap(message: Message, subject: str, body: str, body_is_html: bool,
     ``subject`` and ``body`` are the decoded subject and readable text of ``message``.
     """
     chain: list[Original] = []
+    if _is_delivery_report(message, subject):
+        return chain  # a bounce quotes the message it returns: that is not a forward
     current_message, current_subject, current_body, html = message, subject, body, body_is_html
     offset = date_offset(raw_date)
     for _ in range(MAX_DEPTH):
@@ -300,19 +389,17 @@ def unwrap(message: Message, subject: str, body: str, body_is_html: bool,
             or current_message.get_content_type() == "multipart/report" \
             else attached_messages(current_message)
         inline = find_inline(current_body, says_forward)
-        if attached and _thin(current_body, inline):
+        stripped_subject = FORWARD_PREFIX.sub("", current_subject or "")
+        if attached and (inline is None or len(current_body) < 2000):
             original = _from_attached(attached[0])
             offset = date_offset(attached[0].get("Date")) or offset
         elif inline is not None:
-            original = _from_block(*inline, offset=offset, html=html)
+            original = _from_block(*inline, offset=offset, html=html, subject=stripped_subject)
+        elif says_forward and (attribution := find_attribution(current_body)) is not None:
+            original = _from_block(*attribution, offset=offset, html=html, subject=stripped_subject)
         else:
             break
         chain.append(original)
         current_message = original.message
         current_subject, current_body, html = original.subject or "", original.body, original.body_is_html
     return chain
-
-
-def _thin(body: str, inline) -> bool:
-    """A forward-as-attachment wrapper has little text of its own (a short note at most)."""
-    return inline is None or len(body) < 2000

@@ -41,6 +41,8 @@ class ForwardScore:
     recovered: int = 0
     non_forwards: int = 0
     false_forwards: int = 0
+    dates_expected: int = 0
+    dates_right: int = 0                                 # original date recovered to the minute
     by_language: dict = field(default_factory=dict)     # language -> [recovered, total]
     failures: list[tuple[str, str]] = field(default_factory=list)  # file, what went wrong
 
@@ -55,6 +57,8 @@ class ForwardScore:
     def lines(self) -> list[str]:
         out = [f"forwards recovered (sender and subject): {self.recovered}/{self.forwards} = {self.share:.1%}",
                f"false forwards among non-forwards: {self.false_forwards}/{self.non_forwards}"]
+        if self.dates_expected:
+            out.append(f"original dates recovered (to the minute): {self.dates_right}/{self.dates_expected}")
         for language, (recovered, total) in sorted(self.by_language.items()):
             out.append(f"  {language:<6} {recovered}/{total}")
         return out
@@ -71,6 +75,7 @@ def score(folder: Path) -> ForwardScore:
     sender_col = _column(names, "original_sender", "sender", "from", "original_from", "from_address")
     subject_col = _column(names, "original_subject", "subject")
     language_col = _column(names, "language", "lang", "locale")
+    date_col = _column(names, "original_date", "date")
     result = ForwardScore()
     for row in rows:
         path = folder / row[file_col]
@@ -95,6 +100,14 @@ def score(folder: Path) -> ForwardScore:
             continue
         sender_ok = not row.get(sender_col) or (record.sender or "").lower() == row[sender_col].strip().lower()
         subject_ok = not subject_col or _same_text(record.subject, row[subject_col])
+        if date_col and row.get(date_col):
+            result.dates_expected += 1
+            expected_date = row[date_col].strip().replace("Z", "+00:00")
+            got = record.received_at.strftime("%Y-%m-%dT%H:%M") if record.received_at else ""
+            if record.forward_kind and got == expected_date[:16]:
+                result.dates_right += 1
+            else:
+                result.failures.append((row[file_col], f"date {got} instead of {expected_date[:16]}"))
         if record.forward_kind and sender_ok and subject_ok:
             result.recovered += 1
             tally[0] += 1

@@ -15,7 +15,7 @@ LABELS: dict[str, tuple[str, ...]] = {
              "od", "fra", "från", "lähettäjä", "šalje", "feladó", "kimden", "от", "отправитель",
              "від", "від кого", "nadawca", "expeditorul", "de la", "saatja", "gönderen", "送信元",
              "sender", "absender"),
-    "date": ("date", "sent", "envoyé", "envoyé le", "gesendet", "datum", "inviato", "enviado",
+    "date": ("date", "sent", "envoyé", "envoyé le", "enviado el", "inviato il", "gesendet", "datum", "inviato", "enviado",
              "verzonden", "data", "fecha", "dato", "päivämäärä", "päiväys", "dátum", "tarih",
              "дата", "dată", "sendt", "skickat", "lähetetty", "elküldve", "wysłano", "trimis",
              "отправлено", "відправлено", "odoslané", "日付", "sent at"),

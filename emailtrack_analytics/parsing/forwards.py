@@ -154,7 +154,7 @@ def _read_block(lines: list[str], start: int, quote: str) -> tuple[dict, int] | 
         elif last in ("subject", "from") and not block[last]:
             block[last] = current.strip()  # label on one line, value on the next
             end = j
-        elif last == "subject" and current[:1] in (" ", "\t") and len(block["subject"]) > 40:
+        elif last == "subject" and _wrapped(block["subject"], current, lines, j):
             block["subject"] += " " + current.strip()  # a long subject wrapped onto the next line
             end = j
         else:
@@ -162,6 +162,17 @@ def _read_block(lines: list[str], start: int, quote: str) -> tuple[dict, int] | 
     if "subject" not in block or "from" not in block:
         return None
     return block, end
+
+
+def _wrapped(subject: str, line: str, lines: list[str], index: int) -> bool:
+    """Whether ``line`` continues a subject that plain-text wrapping cut (at ~76 characters):
+    indented, or short and closing the block (a blank line follows)."""
+    if line[:1] in (" ", "\t") and len(subject) > 40:
+        return True
+    closes_block = index + 1 >= len(lines) or not lines[index + 1].strip(" \t>")
+    # "Bonjour," right under the subject is the body (New Outlook writes no blank line there)
+    return len(subject) >= 60 and len(line.strip()) < 60 and closes_block \
+        and not line.rstrip().endswith((":", ",", "!", "?"))
 
 
 # --------------------------------------------------------------------------- attribution lines

@@ -407,6 +407,11 @@ class _SampleBuilder:
         composed = tpl.compose_lead(portal, prospect, listing, rng, agency=pos.name, newer_template=newer,
                                     attachment=attachment)
         lead = Lead(lead_id, pos, portal, sent, prospect, listing, composed)
+        if portal == "seloger" and month_index >= len(self.months) - 2 and rng.random() < 0.3:
+            # SeLoger tries a new subject in the last two months (template drift): still leads,
+            # which the product must count and flag as an unrecognised template
+            composed.subject = f"Nouvelle demande de contact pour votre bien {listing.ref}"
+            lead.traps.add("template_drift")
         lead.routes = self._routes(lead, rng)
         if lead.routes == ["distribution"]:
             others = [p.id for p in NETWORK if p.group == pos.group and p.id != pos.id]

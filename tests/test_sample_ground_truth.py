@@ -57,3 +57,21 @@ def test_lead_details_match_ground_truth(sample_workspace):
     assert result.detail_copies > 1000
     for name in DETAIL_FIELDS:
         assert result.detail_agree[name] / result.detail_copies >= 0.99, (name, result.detail_mistakes[:10])
+
+
+def test_template_drift_is_counted_and_flagged(sample_workspace):
+    import json
+    import duckdb
+    facts = json.loads((sample_workspace / "data" / "sample-truth" / "sample_facts.json").read_text())
+    drifted = facts["traps"]["template_drift"]
+    assert drifted
+    con = duckdb.connect(str(open_workspace(sample_workspace).database), read_only=True)
+    try:
+        found = con.execute(
+            "SELECT s.source, a.category, list_contains(a.flags, 'unrecognised_template') FROM sightings s "
+            "JOIN attribution a USING (message_key) WHERE s.source IN (SELECT unnest(?::VARCHAR[]))",
+            [drifted]).fetchall()
+    finally:
+        con.close()
+    assert len(found) == len(drifted)
+    assert all(category == "lead" and flagged for _, category, flagged in found)

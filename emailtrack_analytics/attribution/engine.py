@@ -172,8 +172,10 @@ class Attributor:
                 return "notification"
             if bulk:
                 return "newsletter"
+            # format drift: the portal changed its template. Visible through the flag; counted
+            # as a lead when the body still names a prospect's email or phone.
             flags.append("unrecognised_template")
-            return "other"
+            return "lead" if row.get("has_contact") else "other"
         if any(p.search(subject) for p in compiled.notifications):
             return "notification"
         return "newsletter" if bulk else "lead"

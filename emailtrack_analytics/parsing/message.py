@@ -21,7 +21,7 @@ from .forwards import FORWARD_PREFIX, unwrap
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 4
+PARSER_VERSION = 5
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -79,6 +79,7 @@ class MessageRecord:
     body_is_html: bool
     body_fingerprint: str
     content_fingerprint: str             # sender, minute, subject, body: identity of a lead without ids
+    has_contact: bool                    # the body gives a prospect's email or phone (a lead's mark)
     size: int
     defects: list[str] = field(default_factory=list)
     parser_version: int = PARSER_VERSION
@@ -281,6 +282,7 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
         body_is_html=orig_html,
         body_fingerprint=fingerprint(orig_body),
         content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body),
+        has_contact=bool(details.phone or (details.email and details.email != sender)),
         size=len(raw),
         defects=defects,
         details=details.as_row() if details.found() else None,

@@ -41,6 +41,7 @@ CREATE TABLE stored_messages (
     body_is_html BOOLEAN,
     body_fingerprint VARCHAR,
     content_fingerprint VARCHAR,
+    has_contact BOOLEAN,
     size INTEGER,
     defects VARCHAR[],
     parser_version INTEGER,

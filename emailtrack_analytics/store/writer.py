@@ -25,7 +25,7 @@ MESSAGE_SCHEMA = pa.schema([
     ("list_unsubscribe", pa.bool_()), ("precedence", pa.string()), ("auto_submitted", pa.string()),
     ("autoreply", pa.bool_()), ("spam_flag", pa.bool_()), ("forward_kind", pa.string()),
     ("forward_depth", pa.int32()), ("body_text", pa.string()), ("body_is_html", pa.bool_()),
-    ("body_fingerprint", pa.string()), ("content_fingerprint", pa.string()), ("size", pa.int32()),
+    ("body_fingerprint", pa.string()), ("content_fingerprint", pa.string()), ("has_contact", pa.bool_()), ("size", pa.int32()),
     ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()), ("from_line", pa.string()),
     ("first_source", pa.string()), ("first_seen_at", _TS),
 ])

@@ -143,3 +143,36 @@ def test_reply_through_a_portal_relay_is_a_follow_up(workspace):
                                        headers={"References": "<abc@agence-exemple.fr>"},
                                        cc="lyon2@track.example.net"))
     assert (result.portal, result.category) == ("leboncoin", "follow_up")
+
+
+def test_listing_published_notice_is_a_notification(workspace):
+    result = attribute(workspace, lead(sender="noreply@bienici.com", subject="Votre annonce LYO2-1234 a été publiée sur Bien'ici",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("bienici", "notification")
+
+
+def test_search_alert_from_la_centrale_is_not_a_lead(workspace):
+    result = attribute(workspace, lead(sender="alerte@mail-alerte.lacentrale.fr",
+                                       subject="3 nouvelles annonces correspondent à votre recherche",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("lacentrale", "notification")
+
+
+def test_la_centrale_lead_with_encoded_name_and_folded_subject(workspace):
+    raw = (b"Delivered-To: lyon2@track.example.net\n"
+           b"From: =?UTF-8?B?TGEgQ2VudHJhbGUgLSBNZXNzYWdlcmll?= <no_reply@lacentrale.fr>\n"
+           b"To: lyon2@agence-exemple.fr\nCc: lyon2@track.example.net\n"
+           b"Subject: Nouveau message pour votre annonce W123456789 - Peugeot 208\n 1.2 PureTech 100ch Allure\n"
+           b"Date: Thu, 12 Mar 2026 18:04:11 +0100\nMessage-ID: <lc-1@lacentrale.fr>\n\n"
+           b"Un acheteur vous a ecrit.\nE-mail : a1b2@messagerie.lacentrale.fr\n")
+    row = parse_message(raw).as_row()
+    assert row["subject"] == "Nouveau message pour votre annonce W123456789 - Peugeot 208 1.2 PureTech 100ch Allure"
+    result = Attributor(workspace).attribute(row)
+    assert (result.portal, result.category, result.channel) == ("lacentrale", "lead", "cc")
+
+
+def test_quarantine_digest_is_not_a_lead(workspace):
+    result = attribute(workspace, lead(sender="quarantine@messaging.microsoft.com",
+                                       subject="Microsoft 365 : vous avez 3 nouveaux messages en quarantaine",
+                                       cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == (None, "other")

@@ -245,3 +245,17 @@ def test_distribution_log_dispatches_one_copy_to_several_points_of_sale(workspac
     assert rows(workspace, "SELECT count(*) FROM distribution_log WHERE message_id = 'never-tracked@x'") == [(1,)]
     quarantined = export_csv(cli, workspace.root, "quarantine")
     assert [(q["source"].rsplit("/", 1)[-1], q["reason"]) for q in quarantined] == [("dispatch.csv:6", "bad_log_row")]
+
+
+def test_redirect_and_cc_copies_of_one_lead_are_one_lead(workspace, tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "cc.eml").write_bytes(lead(cc="lyon2@track.example.net", top={"Delivered-To": "lyon2@track.example.net"}))
+    (folder / "redirect.eml").write_bytes(lead(top={"Delivered-To": "lyon2@track.example.net",
+                                                    "Resent-To": "lyon2@track.example.net",
+                                                    "Resent-From": "lyon2@agence-exemple.fr"}))
+    ingest(workspace, [folder], workers=1)
+    channels = sorted(r["channel"] for r in export_csv(cli, workspace.root, "messages"))
+    assert channels == ["cc", "redirect"]
+    leads = export_csv(cli, workspace.root, "leads")
+    assert [(r["point_of_sale"], r["copies"]) for r in leads] == [("lyon-2", "2")]

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--point-of-sale", metavar="ID", help="report for one point of sale")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the workspace's reports/)")
     p.add_argument("--send-to", nargs="+", metavar="ADDR", default=[], help="email the report to these addresses")
+    p.add_argument("--error-to", nargs="+", metavar="ADDR", default=[], help="email these addresses if the report fails")
+    p.add_argument("--resend", action="store_true",
+                   help="send again even to recipients who already received these figures")
     p.add_argument("--lang", choices=("fr", "en"), help="report language (default: the workspace's)")
     p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
 
@@ -145,8 +148,14 @@ def _run(args) -> int:
         from .reports.runner import run_report
         result = run_report(workspace, args.kind, resolve_month(args.month, workspace.timezone),
                             point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
-                            language=args.lang, timeout=args.timeout)
+                            error_to=args.error_to, language=args.lang, timeout=args.timeout,
+                            resend=args.resend)
         print(result.html)
+        if result.sent_to:
+            print(f"sent to {', '.join(result.sent_to)}", file=sys.stderr)
+        if result.already_sent:
+            print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
+                  "(--resend to send anyway)", file=sys.stderr)
         return 0
     if args.command == "status":
         from .status import workspace_status

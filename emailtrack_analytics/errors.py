@@ -26,3 +26,9 @@ class ConfigError(UsageError):
         where = f"{path}:{line}" if line else f"{path}"
         what = f" {key}:" if key else ""
         super().__init__(f"{where}:{what} {message}")
+
+
+class Busy(EmailtrackError):
+    """Another emailtrack process holds what this one needs (exit 2: try again later)."""
+
+    exit_code = 2

@@ -8,6 +8,7 @@ import html
 import os
 import smtplib
 import ssl
+import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -53,23 +54,40 @@ def smtp_settings(environ=None) -> SmtpSettings:
                         unquote(parts.password) if parts.password else None, sender)
 
 
+_SKIP = {"report", "month", "point_of_sale"}
+
+
 def _figures_table(figures: dict) -> str:
+    """The report's scalar figures as a plain HTML table (mail clients run no scripts)."""
     rows = []
-    for key in ("leads", "point_of_sale_rows", "leads_previous_month", "change_previous_month",
-                "leads_same_month_last_year", "active_points_of_sale", "copies", "quarantined"):
-        if key not in figures:
+    for key, value in figures.items():
+        if key in _SKIP or isinstance(value, (dict, list)):
             continue
-        value = figures[key]
         if isinstance(value, float):
-            value = f"{value * 100:+.1f} %"
-        rows.append(f"<tr><td style='padding:4px 12px;border-bottom:1px solid #ddd'>{html.escape(key.replace('_', ' '))}</td>"
-                    f"<td style='padding:4px 12px;border-bottom:1px solid #ddd;text-align:right'>"
-                    f"{html.escape('–' if value is None else str(value))}</td></tr>")
+            value = f"{value * 100:+.1f} %" if key.startswith("change") else f"{value:.2f}"
+        cell = "–" if value is None else str(value)
+        rows.append("<tr><td style='padding:4px 12px;border-bottom:1px solid #ddd'>"
+                    f"{html.escape(key.replace('_', ' '))}</td>"
+                    "<td style='padding:4px 12px;border-bottom:1px solid #ddd;text-align:right'>"
+                    f"{html.escape(cell)}</td></tr>")
     return "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>"
 
 
+def render_charts(charts, width: int = 700, height: int = 340) -> tuple[list[tuple[str, bytes]], str | None]:
+    """Charts as PNG images (kaleido drives the installed Chromium). Returns the images and,
+    when they cannot be made, why (the email then goes out with the table only)."""
+    images = []
+    for title, figure in charts or []:
+        try:
+            images.append((title, figure.to_image(format="png", width=width, height=height)))
+        except Exception as exc:  # no kaleido, no Chromium, or it crashed: the table is enough
+            return [], f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    return images, None
+
+
 def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month: str, recipients: list[str],
-                  figures: dict, report_html: bytes, filename: str, point_of_sale: str | None = None) -> EmailMessage:
+                  figures: dict, report_html: bytes, filename: str, point_of_sale: str | None = None,
+                  images: list[tuple[str, bytes]] | None = None) -> EmailMessage:
     scope = f" — {point_of_sale}" if point_of_sale else ""
     message = EmailMessage()
     message["Subject"] = f"emailtrack {kind} {month} — {workspace_name}{scope}"
@@ -78,13 +96,22 @@ def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month:
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1] or None)
     message["Auto-Submitted"] = "auto-generated"
-    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in figures.items() if not isinstance(v, (dict, list))]
+    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in figures.items()
+             if k not in _SKIP and not isinstance(v, (dict, list))]
     message.set_content(f"Report {kind} {month} ({workspace_name}{scope}).\n\n" + "\n".join(lines)
                         + "\n\nThe full report is attached (open it in a browser).\n")
+    cids = [make_msgid(domain="emailtrack.invalid")[1:-1] for _ in images or []]
+    pictures = "".join(f"<h3 style='font-family:Arial,sans-serif'>{html.escape(title)}</h3>"
+                       f"<img src='cid:{cid}' alt='{html.escape(title)}' width='700' style='max-width:100%'>"
+                       for (title, _), cid in zip(images or [], cids))
     body = (f"<html><body style='font-family:Arial,sans-serif'>"
             f"<h2>{html.escape(f'{kind} {month}')} — {html.escape(workspace_name + scope)}</h2>"
-            f"{_figures_table(figures)}<p>The full report is attached: open it in a browser.</p></body></html>")
+            f"{_figures_table(figures)}{pictures}"
+            f"<p>The full report is attached: open it in a browser.</p></body></html>")
     message.add_alternative(body, subtype="html")
+    html_part = message.get_payload()[1]
+    for (title, png), cid in zip(images or [], cids):
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid[:8]}.png")
     message.add_attachment(report_html, maintype="text", subtype="html", filename=filename)
     return message
 
@@ -127,8 +154,38 @@ def _smtp_reason(exc: smtplib.SMTPException) -> str:
 
 
 def send_report(workspace, result, kind: str, month: str, recipients: list[str], *,
-                point_of_sale: str | None = None) -> None:
+                point_of_sale: str | None = None, charts=None) -> None:
     settings = smtp_settings()
+    images, problem = render_charts(charts)
+    if problem:
+        print(f"emailtrack: warning: charts left out of the email ({problem}); install Chromium "
+              "(apt-get install chromium) for inline charts", file=sys.stderr)
     message = build_message(settings, workspace.name, kind, month, recipients, result.figures,
-                            result.html.read_bytes(), result.html.name, point_of_sale)
+                            result.html.read_bytes(), result.html.name, point_of_sale, images)
     send(settings, message)
+
+
+def send_failure(workspace, kind: str, month: str, recipients: list[str], error: BaseException,
+                 folder, point_of_sale: str | None = None) -> None:
+    """Tell ``recipients`` that a report failed: the error line, and the executed notebook when
+    there is one. A failure to send this is printed, never raised over the original error."""
+    try:
+        settings = smtp_settings()
+        scope = f" — {point_of_sale}" if point_of_sale else ""
+        message = EmailMessage()
+        message["Subject"] = f"emailtrack {kind} {month} FAILED — {workspace.name}{scope}"
+        message["From"] = settings.sender
+        message["To"] = ", ".join(recipients)
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1] or None)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(f"The {kind} report for {month} ({workspace.name}{scope}) failed:\n\n"
+                            f"{type(error).__name__}: {error}\n\nWorkspace: {workspace.root}\n")
+        stem = kind + (f"-{point_of_sale}" if point_of_sale else "")
+        executed = folder / f"{stem}.ipynb"
+        if executed.exists():
+            message.add_attachment(executed.read_bytes(), maintype="application", subtype="x-ipynb+json",
+                                   filename=executed.name)
+        send(settings, message)
+    except Exception as exc:  # noqa: BLE001 - the report's own error is the one to raise
+        print(f"emailtrack: warning: could not send the failure notice: {exc}", file=sys.stderr)

@@ -110,18 +110,26 @@ def test_failing_cell_fails_the_command(sample_workspace, cli, tmp_path):
     assert result.err.count("\n") == 1
 
 
-@pytest.mark.chromium
-def test_charts_render_in_headless_chromium(monthly, tmp_path):
+def rendered_dom(page, tmp_path) -> str:
+    """The page's DOM after headless Chromium ran its scripts (no network: it needs none)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    dom = subprocess.run(
+    return subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
-         (monthly / "monthly.html").as_uri()],
+         page.as_uri()],
         capture_output=True, text=True, timeout=120).stdout
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("kind, expected", [("monthly", 6), ("distribution", 8)])
+def test_charts_render_in_headless_chromium(monthly, sample_workspace, cli, tmp_path, kind, expected):
+    if kind != "monthly":
+        assert cli("--workspace", sample_workspace, "report", kind, "--month", MONTH).code == 0
+    dom = rendered_dom(monthly / f"{kind}.html", tmp_path)
     # plotly draws each chart as an SVG with class "main-svg" once its script has run
     charts = len(re.findall(r'class="plot-container plotly"', dom))
-    assert charts >= 5, charts
+    assert charts >= expected, charts
     assert dom.count('class="main-svg"') >= charts
 
 
@@ -148,6 +156,23 @@ def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypat
     summary = json.loads((sample_workspace / "reports" / MONTH / "monthly.summary.json").read_text())
     body = message.get_body(("html",)).get_content()
     assert f">{summary['leads']}<" in body
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    if shutil.which("chromium"):  # kaleido renders the charts with the installed Chromium
+        assert len(images) == 2 and all(p.get_content().startswith(b"\x89PNG") for p in images)
+        assert all(f"cid:{p['Content-ID'].strip('<>')}" in body for p in images)
+    else:
+        assert images == [] and "charts left out" in result.err
+
+    # the same figures to the same people: a cron re-run sends nothing more
+    with smtp_server(Handler()) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        again = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                    "--send-to", "analyst@example.net")
+        assert again.code == 0 and "not sent again" in again.err
+        assert len(received) == 1
+        forced = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                     "--send-to", "analyst@example.net", "--resend")
+        assert forced.code == 0 and len(received) == 2
 
 
 def test_refused_email_exits_1(sample_workspace, cli, monkeypatch):
@@ -159,7 +184,7 @@ def test_refused_email_exits_1(sample_workspace, cli, monkeypatch):
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
         monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
         result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
-                     "--send-to", "nobody@example.net")
+                     "--send-to", "nobody@example.net", "--resend")
     assert result.code == 1
     assert "550" in result.err and "nobody@example.net" in result.err
 
@@ -169,7 +194,74 @@ def test_unreachable_smtp_server_error_hides_the_password(sample_workspace, cli,
     monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://reports:s3cr3t-pw@127.0.0.1:{port}")
     monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
     result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
-                 "--send-to", "analyst@example.net")
+                 "--send-to", "analyst@example.net", "--resend")
     assert result.code == 1
     assert "cannot reach the SMTP server 127.0.0.1" in result.err
     assert "s3cr3t-pw" not in result.err + result.out
+
+
+def test_failure_is_mailed_to_error_to(sample_workspace, cli, tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
+    (ws / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    with smtp_server(Handler()) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+        result = cli("--workspace", ws, "report", "broken", "--month", MONTH, "--error-to", "ops@example.net")
+    assert result.code == 1 and "ZeroDivisionError" in result.err
+    (envelope,) = received
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    assert envelope.rcpt_tos == ["ops@example.net"]
+    assert "FAILED" in message["Subject"]
+    assert "ZeroDivisionError" in message.get_body(("plain",)).get_content()
+    assert [p.get_filename() for p in message.iter_attachments()] == ["broken.ipynb"]
+
+
+def test_a_second_run_waits_for_the_first_then_gives_up(sample_workspace, cli, tmp_path, monkeypatch):
+    import fcntl
+    (tmp_path / "out").mkdir()
+    monkeypatch.setenv("EMAILTRACK_LOCK_WAIT", "1")
+    with open(tmp_path / "out" / ".emailtrack-report.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run in progress
+        result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH, "--out", tmp_path / "out")
+    assert result.code == 2 and "another report is being written" in result.err
+    assert not (tmp_path / "out" / MONTH / "monthly.html").exists()
+
+
+def test_distribution_report_figures_equal_the_exports(sample_workspace, cli):
+    result = cli("--workspace", sample_workspace, "report", "distribution", "--month", MONTH)
+    assert result.code == 0, result.err
+    folder = sample_workspace / "reports" / MONTH
+    summary = json.loads((folder / "distribution.summary.json").read_text())
+    leads = export(cli, sample_workspace, "leads", "--month", MONTH)
+    assert summary["leads"] == len({r["lead_key"] for r in leads})
+    channels = {}
+    for row in leads:
+        channels[row["channel"]] = channels.get(row["channel"], 0) + 1
+    assert summary["channel_mix"] == channels
+    assert abs(sum(summary["portal_share"].values()) - 1) < 1e-9
+    assert summary["weekday_hour_total"] == summary["leads"]
+    assert summary["trend"][MONTH] == summary["leads"] and len(summary["trend"]) == 12
+    for pos, needed in summary["portals_for_80"].items():
+        counts = sorted((sum(1 for r in leads if r["point_of_sale"] == pos and r["portal"] == p)
+                         for p in {r["portal"] for r in leads if r["point_of_sale"] == pos}), reverse=True)
+        total, running, n = sum(counts), 0, 0
+        while running < 0.8 * total:
+            running += counts[n]
+            n += 1
+        assert needed == n, pos
+    page = (folder / "distribution.html").read_text()
+    assert page.count("Plotly.newPlot") >= 7

@@ -7,36 +7,26 @@ here, from the workspace's SQL views, so that they can be tested against the exp
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..api import Analytics
-from ..months import shift_month
+from ..months import month_bounds, shift_month
 from . import html as h
-from .labels import labels, month_name, number, percent
+from .base import PALETTE, Report, change
+from .labels import number, percent
 
-PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
-
-
-def _change(current: float, previous: float | None) -> float | None:
-    if not previous:
-        return None
-    return (current - previous) / previous
+TOP_MOVERS = 5
 
 
-class MonthlyReport:
-    """Figures and charts for one month, for the network or one point of sale."""
+class MonthlyReport(Report):
+    """Volumes of one month against the previous month and the same month last year."""
 
-    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = "fr"):
-        self.data = data
-        self.workspace = data.workspace
-        self.month = month
-        self.point_of_sale = point_of_sale or None
-        self.language = language or data.workspace.language
-        self.t = labels(self.language)
+    title_key = "monthly_title"
+
+    def __init__(self, data, month: str, point_of_sale: str | None = None, language: str = ""):
+        super().__init__(data, month, point_of_sale, language)
         where, params = "month IN (?, ?, ?)", [month, shift_month(month, -1), shift_month(month, -12)]
         if self.point_of_sale:
             where += " AND point_of_sale = ?"
@@ -44,39 +34,7 @@ class MonthlyReport:
         # the three months the report compares, loaded once
         self.leads = data.sql(f"SELECT * FROM leads WHERE {where}", params)
         self.current = self.leads[self.leads["month"] == month]
-
-    @classmethod
-    def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = "") -> "MonthlyReport":
-        """Open the workspace (parameter, else $EMAILTRACK_WORKSPACE, else the current folder);
-        an empty month means the latest month with leads."""
-        data = Analytics(workspace or os.environ.get("EMAILTRACK_WORKSPACE") or None)
-        if point_of_sale and data.workspace.point_of_sale(point_of_sale) is None:
-            raise ValueError(f"unknown point of sale {point_of_sale!r}")
-        if not month:
-            months = data.months()
-            month = months[-1] if months else dt.date.today().strftime("%Y-%m")
-        return cls(data, month, point_of_sale or None, language or data.workspace.language)
-
-    # ------------------------------------------------------------------ names
-    def _pos_names(self) -> dict[str, str]:
-        return {p.id: p.name for p in self.workspace.points_of_sale}
-
-    def _pos_groups(self) -> dict[str, str]:
-        return {p.id: p.group or "" for p in self.workspace.points_of_sale}
-
-    def _portal_names(self) -> dict[str, str]:
-        frame = self.data.sql("SELECT id, name FROM portals")
-        return dict(zip(frame["id"], frame["name"]))
-
-    def _portal_label(self, portal) -> str:
-        if portal is None or portal == "" or (isinstance(portal, float) and pd.isna(portal)):
-            return self.t["unknown_portal"]
-        return self._portal_names().get(portal, portal)
-
-    def _pos_label(self, pos) -> str:
-        if pos is None or (isinstance(pos, float) and pd.isna(pos)):
-            return self.t["unknown_point_of_sale"]
-        return self._pos_names().get(pos, pos)
+        self.previous = self.leads[self.leads["month"] == shift_month(month, -1)]
 
     # ------------------------------------------------------------------ figures
     def _count(self, month: str) -> int:
@@ -91,30 +49,43 @@ class MonthlyReport:
         current = self._count(self.month)
         traffic = self.traffic()
         return {
+            "report": "monthly",
             "month": self.month,
             "point_of_sale": self.point_of_sale,
             "leads": current,
             "point_of_sale_rows": int(len(self.current)),
             "leads_previous_month": self._count(previous),
-            "change_previous_month": _change(current, self._count(previous)),
+            "change_previous_month": change(current, self._count(previous)),
             "leads_same_month_last_year": self._count(last_year),
-            "change_last_year": _change(current, self._count(last_year)),
+            "change_last_year": change(current, self._count(last_year)),
             "active_points_of_sale": int(self.current["point_of_sale"].dropna().nunique()),
             "copies": int(self.current["copies"].sum()) if len(self.current) else 0,
-            "leads_by_portal": {str(k): int(v) for k, v in self._by_portal_counts().items()},
+            "leads_by_portal": {str(k): int(v) for k, v in self.by_portal_counts().items()},
             "leads_by_point_of_sale": {str(k): int(v) for k, v in
                                        self.current.groupby("point_of_sale")["lead_key"].count().items()},
+            "leads_by_group": {str(k): int(v) for k, v in self.by_group_counts(self.current).items()},
             "leads_by_day": {d.isoformat(): int(n) for d, n in self.per_day().items()},
             "non_lead_copies": int(traffic.loc[traffic["category"] != "lead", "copies"].sum()),
             "without_point_of_sale": int(traffic["without_point_of_sale"].sum()),
             "quarantined": self.quarantined(),
         }
 
-    def _by_portal_counts(self) -> pd.Series:
+    def by_portal_counts(self) -> pd.Series:
         frame = self.current.assign(portal=self.current["portal"].fillna(""))
         if self.point_of_sale:
             return frame.groupby("portal")["lead_key"].count().sort_values(ascending=False)
         return frame.groupby("portal")["lead_key"].nunique().sort_values(ascending=False)
+
+    def by_group_counts(self, frame: pd.DataFrame) -> pd.Series:
+        """Leads per group: a group's volume is its points of sale's rows."""
+        groups = frame["point_of_sale"].map(self.pos_groups()).fillna("")
+        return frame.groupby(groups)["lead_key"].count().sort_values(ascending=False)
+
+    def per_day(self) -> pd.Series:
+        """Leads per local day of the month (network: distinct leads)."""
+        dates = pd.to_datetime(self.current["local_date"]).dt.date
+        grouped = self.current.groupby(dates)["lead_key"]
+        return grouped.count() if self.point_of_sale else grouped.nunique()
 
     def traffic(self) -> pd.DataFrame:
         where, params = "month = ?", [self.month]
@@ -130,20 +101,10 @@ class MonthlyReport:
     def quarantined(self) -> int:
         return int(self.data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
 
-    # ------------------------------------------------------------------ sections
-    def setup(self) -> h.HTML:
-        """plotly.js and the report's style: call once, first."""
-        return h.plotly_js()
-
-    def title(self) -> h.HTML:
-        scope = self._pos_label(self.point_of_sale) if self.point_of_sale else self.workspace.name
-        generated = dt.date.today().isoformat()
-        return h.heading(f"{self.t['monthly_title']} — {month_name(self.month, self.language)}",
-                         f"{scope} · {self.t['generated']} {generated}")
-
     def has_data(self) -> bool:
         return len(self.current) > 0
 
+    # ------------------------------------------------------------------ sections
     def headline(self) -> h.HTML:
         f, lang, t = self.figures(), self.language, self.t
         items = [
@@ -163,24 +124,23 @@ class MonthlyReport:
 
     def by_point_of_sale_frame(self) -> pd.DataFrame:
         t = self.t
-        previous = self.leads[self.leads["month"] == shift_month(self.month, -1)]
         current = self.current.groupby("point_of_sale", dropna=False)["lead_key"].count()
-        before = previous.groupby("point_of_sale", dropna=False)["lead_key"].count()
+        before = self.previous.groupby("point_of_sale", dropna=False)["lead_key"].count()
         ids = [p.id for p in self.workspace.points_of_sale
                if not self.point_of_sale or p.id == self.point_of_sale]
         frame = pd.DataFrame({"point_of_sale": ids})
         frame[t["leads"]] = frame["point_of_sale"].map(current).fillna(0).astype(int)
         frame[t["previous_month"]] = frame["point_of_sale"].map(before).fillna(0).astype(int)
-        frame[t["change"]] = [_change(a, b) for a, b in zip(frame[t["leads"]], frame[t["previous_month"]])]
-        frame.insert(1, t["group"], frame["point_of_sale"].map(self._pos_groups()))
-        frame.insert(0, t["point_of_sale"], frame["point_of_sale"].map(self._pos_label))
-        return frame.drop(columns="point_of_sale").sort_values(t["leads"], ascending=False)
+        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["leads"]], frame[t["previous_month"]])]
+        frame.insert(1, t["group"], frame["point_of_sale"].map(self.pos_groups()).map(self.group_label))
+        frame.insert(0, t["point_of_sale"], frame["point_of_sale"].map(self.pos_label))
+        return frame.sort_values(t["leads"], ascending=False)
 
     def by_point_of_sale(self) -> h.HTML:
         if not self.has_data():
             return h.HTML("")  # the headline says there is no data
         t, lang = self.t, self.language
-        frame = self.by_point_of_sale_frame()
+        frame = self.by_point_of_sale_frame().drop(columns="point_of_sale")
         fig = px.bar(frame, x=t["point_of_sale"], y=t["leads"], color=t["group"],
                      color_discrete_sequence=PALETTE, title=t["by_point_of_sale"])
         fig.update_layout(xaxis_tickangle=-45, margin=dict(b=140), legend_title_text=t["group"])
@@ -188,46 +148,90 @@ class MonthlyReport:
                         formats={t["change"]: lambda v: percent(v, lang, signed=True)})
         return h.HTML(str(h.figure(fig, 480)) + str(table))
 
+    def by_group(self) -> h.HTML:
+        """Leads per group (region, brand) against the previous month."""
+        if not self.has_data() or self.point_of_sale:
+            return h.HTML("")
+        t, lang = self.t, self.language
+        current, before = self.by_group_counts(self.current), self.by_group_counts(self.previous)
+        groups = list(current.index) + [g for g in before.index if g not in current.index]
+        frame = pd.DataFrame({t["group"]: [self.group_label(g) for g in groups],
+                              t["leads"]: [int(current.get(g, 0)) for g in groups],
+                              t["previous_month"]: [int(before.get(g, 0)) for g in groups]})
+        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["leads"]], frame[t["previous_month"]])]
+        fig = px.bar(frame, x=t["group"], y=[t["leads"], t["previous_month"]], barmode="group",
+                     title=t["by_group"], color_discrete_sequence=PALETTE)
+        fig.update_layout(legend_title_text="")
+        table = h.table(frame, numeric=(t["leads"], t["previous_month"], t["change"]),
+                        formats={t["change"]: lambda v: percent(v, lang, signed=True)})
+        return h.HTML(str(self.section("by_group")) + str(h.figure(fig, 380)) + str(table))
+
+    def movers_frame(self) -> pd.DataFrame:
+        """Points of sale by change in leads against the previous month, largest first."""
+        frame = self.by_point_of_sale_frame()
+        t = self.t
+        frame["delta"] = frame[t["leads"]] - frame[t["previous_month"]]
+        return frame[frame["delta"] != 0].sort_values("delta", key=abs, ascending=False)
+
+    def top_movers(self) -> h.HTML:
+        """The largest rises and falls in leads against the previous month."""
+        if not self.has_data() or self.point_of_sale:
+            return h.HTML("")
+        t, lang = self.t, self.language
+        movers = self.movers_frame()
+        parts = [str(self.section("top_movers"))]
+        for key, rows in (("rises", movers[movers["delta"] > 0].head(TOP_MOVERS)),
+                          ("falls", movers[movers["delta"] < 0].head(TOP_MOVERS))):
+            if rows.empty:
+                continue
+            view = pd.DataFrame({t["point_of_sale"]: rows[t["point_of_sale"]],
+                                 t["leads"]: rows[t["leads"]], t["previous_month"]: rows[t["previous_month"]],
+                                 t["difference"]: [f"{d:+d}" for d in rows["delta"]], t["change"]: rows[t["change"]]})
+            parts.append(str(h.heading(t[key], level=3)))
+            parts.append(str(h.table(view, numeric=(t["leads"], t["previous_month"], t["difference"], t["change"]),
+                                     formats={t["change"]: lambda v: percent(v, lang, signed=True)})))
+        return h.HTML("".join(parts))
+
     def by_portal(self) -> h.HTML:
         if not self.has_data():
-            return h.HTML("")  # the headline says there is no data
+            return h.HTML("")
         t, lang = self.t, self.language
-        counts = self._by_portal_counts()
+        counts = self.by_portal_counts()
         total = counts.sum() or 1
-        frame = pd.DataFrame({t["portal"]: [self._portal_label(p) for p in counts.index],
+        frame = pd.DataFrame({t["portal"]: [self.portal_label(p) for p in counts.index],
                               t["leads"]: counts.values.astype(int),
                               t["share"]: counts.values / total})
+        bar, pie = self._portal_charts(frame)
+        table = h.table(frame, numeric=(t["leads"], t["share"]),
+                        formats={t["share"]: lambda v: percent(v, lang)})
+        return h.HTML(str(h.figure(bar, 420)) + str(h.figure(pie, 420)) + str(table))
+
+    def _portal_charts(self, frame: pd.DataFrame) -> tuple[go.Figure, go.Figure]:
+        t = self.t
         bar = px.bar(frame, x=t["portal"], y=t["leads"], title=t["by_portal"],
                      color=t["portal"], color_discrete_sequence=PALETTE)
         bar.update_layout(showlegend=False)
         pie = go.Figure(go.Pie(labels=frame[t["portal"]], values=frame[t["leads"]], hole=0.45,
                                marker=dict(colors=PALETTE), sort=False))
         pie.update_layout(title=t["portal_share"])
-        table = h.table(frame, numeric=(t["leads"], t["share"]),
-                        formats={t["share"]: lambda v: percent(v, lang)})
-        return h.HTML(str(h.figure(bar, 420)) + str(h.figure(pie, 420)) + str(table))
+        return bar, pie
 
-    def per_day(self) -> pd.Series:
-        """Leads per local day of the month (network: distinct leads)."""
-        dates = pd.to_datetime(self.current["local_date"]).dt.date
-        grouped = self.current.groupby(dates)["lead_key"]
-        return grouped.count() if self.point_of_sale else grouped.nunique()
+    def daily_chart(self) -> go.Figure:
+        t = self.t
+        per_day = self.per_day()
+        start, end = month_bounds(self.month)
+        days = pd.date_range(start, end - dt.timedelta(days=1), freq="D").date
+        frame = pd.DataFrame({t["day"]: days, t["leads"]: [int(per_day.get(d, 0)) for d in days]})
+        return px.bar(frame, x=t["day"], y=t["leads"], title=t["daily"])
 
     def daily(self) -> h.HTML:
         if not self.has_data():
-            return h.HTML("")  # the headline says there is no data
-        t = self.t
-        per_day = self.per_day()
-        start = dt.date(int(self.month[:4]), int(self.month[5:7]), 1)
-        end = dt.date(int(shift_month(self.month, 1)[:4]), int(shift_month(self.month, 1)[5:7]), 1)
-        days = pd.date_range(start, end - dt.timedelta(days=1), freq="D").date
-        frame = pd.DataFrame({t["day"]: days, t["leads"]: [int(per_day.get(d, 0)) for d in days]})
-        fig = px.bar(frame, x=t["day"], y=t["leads"], title=t["daily"])
-        return h.figure(fig, 360)
+            return h.HTML("")
+        return h.figure(self.daily_chart(), 360)
 
     def heatmap(self) -> h.HTML:
         if not self.has_data():
-            return h.HTML("")  # the headline says there is no data
+            return h.HTML("")
         t = self.t
         frame = self.current.assign(portal=self.current["portal"].fillna(""))
         pivot = frame.pivot_table(index="point_of_sale", columns="portal", values="lead_key",
@@ -237,8 +241,8 @@ class MonthlyReport:
         pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
         pivot = pivot[pivot.sum(axis=0).sort_values(ascending=False).index]
         fig = go.Figure(go.Heatmap(
-            z=pivot.values, x=[self._portal_label(p) for p in pivot.columns],
-            y=[self._pos_label(p) for p in pivot.index], colorscale="Blues",
+            z=pivot.values, x=[self.portal_label(p) for p in pivot.columns],
+            y=[self.pos_label(p) for p in pivot.index], colorscale="Blues",
             hovertemplate="%{y} · %{x}: %{z}<extra></extra>", text=pivot.values,
             texttemplate="%{text}"))
         fig.update_layout(title=t["heatmap"], yaxis_autorange="reversed")
@@ -254,7 +258,15 @@ class MonthlyReport:
             t["without_portal"]: traffic["without_portal"].astype(int),
         })
         table = h.table(frame, numeric=(t["copies"], t["without_point_of_sale"], t["without_portal"]))
-        return h.HTML(str(table) + str(h.note(f"{t['quarantined']}: {number(self.quarantined(), lang)}")))
+        return h.HTML(str(self.section("traffic")) + str(table)
+                      + str(h.note(f"{t['quarantined']}: {number(self.quarantined(), lang)}")))
 
-    def summary(self) -> h.Summary:
-        return h.Summary(self.figures())
+    def email_charts(self) -> list:
+        if not self.has_data():
+            return []
+        t = self.t
+        counts = self.by_portal_counts()
+        frame = pd.DataFrame({t["portal"]: [self.portal_label(p) for p in counts.index],
+                              t["leads"]: counts.values.astype(int)})
+        bar, _ = self._portal_charts(frame)
+        return [(t["by_portal"], bar), (t["daily"], self.daily_chart())]

@@ -7,18 +7,26 @@ passed as strings. Outputs go to ``OUT/YYYY-MM/KIND[-point_of_sale].{ipynb,html}
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import importlib
 import json
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from importlib import resources
 from pathlib import Path
 
-from ..errors import EmailtrackError, UsageError
+from ..errors import Busy, EmailtrackError, UsageError
 from ..refresh import refresh_attribution
 from ..store.db import connect
 from ..workspace import Workspace
 from .html import SUMMARY_MIME
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 KERNEL = "python3"
 
@@ -31,6 +39,7 @@ class ReportResult:
     figures: dict
     seconds: float
     sent_to: tuple[str, ...] = ()
+    already_sent: tuple[str, ...] = ()
 
 
 def notebook_path(workspace: Workspace, kind: str) -> Path:
@@ -51,7 +60,48 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
 
 def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: str | None = None,
                out: str | os.PathLike | None = None, send_to: list[str] | tuple = (),
-               language: str | None = None, timeout: int = 600) -> ReportResult:
+               error_to: list[str] | tuple = (), language: str | None = None, timeout: int = 600,
+               resend: bool = False) -> ReportResult:
+    """Run one report; on failure, tell ``error_to`` (if given) before raising.
+
+    Safe from cron: one run at a time per output folder (a lock), outputs rewritten in place,
+    and the email not sent again to recipients who already received these same figures.
+    """
+    folder = (Path(out).resolve() if out else workspace.reports_dir) / month
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _run_lock(folder.parent):
+            return _run(workspace, kind, month, folder, point_of_sale, list(send_to), language, timeout, resend)
+    except (EmailtrackError, Exception) as exc:
+        if error_to and not isinstance(exc, KeyboardInterrupt):
+            from ..mailer import send_failure
+            send_failure(workspace, kind, month, list(error_to), exc, folder, point_of_sale)
+        raise
+
+
+@contextlib.contextmanager
+def _run_lock(folder: Path):
+    """An exclusive lock on the reports folder: a second run waits for the first, up to
+    ``EMAILTRACK_LOCK_WAIT`` seconds (default 600), then gives up (exit 2)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wait = float(os.environ.get("EMAILTRACK_LOCK_WAIT", "600"))
+    with open(folder / ".emailtrack-report.lock", "w") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(f"another report is being written in {folder}; try again later") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run(workspace, kind, month, folder, point_of_sale, send_to, language, timeout, resend) -> ReportResult:
     import papermill
 
     started = time.monotonic()
@@ -68,13 +118,11 @@ def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: st
     finally:
         con.close()
 
-    folder = Path(out).resolve() if out else workspace.reports_dir
-    folder = folder / month
-    folder.mkdir(parents=True, exist_ok=True)
     stem = kind + (f"-{point_of_sale}" if point_of_sale else "")
     executed, html_path = folder / f"{stem}.ipynb", folder / f"{stem}.html"
+    language = language or workspace.language
     parameters = {"workspace": str(workspace.root), "month": month,
-                  "point_of_sale": point_of_sale or "", "language": language or workspace.language}
+                  "point_of_sale": point_of_sale or "", "language": language}
     os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # the python3 kernel of this environment
     try:
         papermill.execute_notebook(
@@ -85,21 +133,59 @@ def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: st
         raise EmailtrackError(f"report {kind} failed in cell {exc.exec_count}: {exc.ename}: "
                               f"{exc.evalue} (executed notebook: {executed})") from None
     nb = _read(executed)
-    html_path.write_text(to_html(nb), encoding="utf-8")
+    _write_private(html_path, to_html(nb))
     figures = recorded_summary(nb)
     summary_path = None
     if figures:
         summary_path = folder / f"{stem}.summary.json"
-        summary_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
-    for path in (executed, html_path, summary_path):
-        if path:
-            os.chmod(path, 0o600)  # reports may describe named agencies and prospects' volumes
+        _write_private(summary_path, json.dumps(figures, indent=2, ensure_ascii=False))
+    os.chmod(executed, 0o600)
     result = ReportResult(executed, html_path, summary_path, figures, time.monotonic() - started)
     if send_to:
-        from ..mailer import send_report
-        send_report(workspace, result, kind, month, list(send_to), point_of_sale=point_of_sale)
-        result.sent_to = tuple(send_to)
+        _send(workspace, result, kind, month, send_to, point_of_sale, language, folder / f"{stem}.sent.json", resend)
     return result
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (reports name agencies and their volumes)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def _send(workspace, result: ReportResult, kind, month, recipients, point_of_sale, language,
+          record: Path, resend: bool) -> None:
+    from ..mailer import send_report
+    digest = hashlib.sha256(json.dumps(result.figures, sort_keys=True, default=str).encode()).hexdigest()
+    sent = json.loads(record.read_text()) if record.exists() else {}
+    if not resend and sent.get("figures") == digest and set(recipients) <= set(sent.get("recipients", [])):
+        result.already_sent = tuple(recipients)
+        return
+    charts = report_charts(workspace, kind, month, point_of_sale, language)
+    send_report(workspace, result, kind, month, recipients, point_of_sale=point_of_sale, charts=charts)
+    result.sent_to = tuple(recipients)
+    previous = set(sent.get("recipients", [])) if sent.get("figures") == digest else set()
+    _write_private(record, json.dumps({"figures": digest, "recipients": sorted(previous | set(recipients)),
+                                       "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
+
+
+REPORT_CLASSES = {"monthly": "emailtrack_analytics.reports.monthly:MonthlyReport",
+                  "distribution": "emailtrack_analytics.reports.distribution:DistributionReport"}
+
+
+def report_charts(workspace, kind, month, point_of_sale, language) -> list[tuple[str, go.Figure]] | None:
+    """The charts an email shows for a report kind (None for notebooks the package does not know)."""
+    target = REPORT_CLASSES.get(kind)
+    if target is None:
+        return None
+    module, name = target.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    report = cls.load(str(workspace.root), month, point_of_sale or "", language)
+    try:
+        return report.email_charts()
+    finally:
+        report.data.close()
 
 
 def _local_kernel_manager():

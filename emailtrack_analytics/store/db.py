@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import EmailtrackError
+from ..errors import Busy, EmailtrackError
 from .migrations import MIGRATIONS
 
 
-class DatabaseBusy(EmailtrackError):
-    """Another process holds the database for writing."""
+class DatabaseBusy(Busy):
+    """Another process holds the database for writing (exit 2)."""
 
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

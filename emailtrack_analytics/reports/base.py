@@ -1,0 +1,99 @@
+"""What every report shares: opening the workspace, the month, names and labels, the page head."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pandas as pd
+import plotly.express as px
+
+from ..api import Analytics
+from . import html as h
+from .labels import labels, month_name
+
+PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
+
+
+def change(current: float, previous: float | None) -> float | None:
+    """Relative change, or None when there is nothing to compare with."""
+    if not previous:
+        return None
+    return (current - previous) / previous
+
+
+class Report:
+    """A report for one month, for the network or one point of sale."""
+
+    title_key = "monthly_title"
+
+    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = ""):
+        self.data = data
+        self.workspace = data.workspace
+        self.month = month
+        self.point_of_sale = point_of_sale or None
+        self.language = language or data.workspace.language
+        self.t = labels(self.language)
+
+    @classmethod
+    def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = ""):
+        """Open the workspace (parameter, else $EMAILTRACK_WORKSPACE, else the current folder);
+        an empty month means the latest month with leads."""
+        data = Analytics(workspace or os.environ.get("EMAILTRACK_WORKSPACE") or None)
+        if point_of_sale and data.workspace.point_of_sale(point_of_sale) is None:
+            raise ValueError(f"unknown point of sale {point_of_sale!r}")
+        if not month:
+            months = data.months()
+            month = months[-1] if months else dt.date.today().strftime("%Y-%m")
+        return cls(data, month, point_of_sale or None, language or data.workspace.language)
+
+    # ------------------------------------------------------------------ names
+    def pos_names(self) -> dict[str, str]:
+        return {p.id: p.name for p in self.workspace.points_of_sale}
+
+    def pos_groups(self) -> dict[str, str]:
+        return {p.id: p.group or "" for p in self.workspace.points_of_sale}
+
+    def portal_names(self) -> dict[str, str]:
+        if not hasattr(self, "_portal_names"):
+            frame = self.data.sql("SELECT id, name FROM portals")
+            self._portal_names = dict(zip(frame["id"], frame["name"]))
+        return self._portal_names
+
+    def portal_label(self, portal) -> str:
+        if portal is None or portal == "" or (isinstance(portal, float) and pd.isna(portal)):
+            return self.t["unknown_portal"]
+        return self.portal_names().get(portal, portal)
+
+    def pos_label(self, pos) -> str:
+        if pos is None or (isinstance(pos, float) and pd.isna(pos)):
+            return self.t["unknown_point_of_sale"]
+        return self.pos_names().get(pos, pos)
+
+    def group_label(self, group) -> str:
+        return group if isinstance(group, str) and group else self.t["no_group"]
+
+    # ------------------------------------------------------------------ page
+    def setup(self) -> h.HTML:
+        """plotly.js and the report's style: call once, first."""
+        return h.plotly_js()
+
+    def title(self) -> h.HTML:
+        scope = self.pos_label(self.point_of_sale) if self.point_of_sale else self.workspace.name
+        generated = dt.date.today().isoformat()
+        return h.heading(f"{self.t[self.title_key]} — {month_name(self.month, self.language)}",
+                         f"{scope} · {self.t['generated']} {generated}")
+
+    def section(self, key: str) -> h.HTML:
+        return h.heading(self.t[key], level=2)
+
+    def figures(self) -> dict:  # pragma: no cover - each report defines its own
+        raise NotImplementedError
+
+    def summary(self) -> h.Summary:
+        """The report's key figures, recorded in the notebook for ``summary.json``."""
+        return h.Summary(self.figures())
+
+    def email_charts(self) -> list:
+        """(title, plotly figure) pairs that an email shows as images; none by default."""
+        return []

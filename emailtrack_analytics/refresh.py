@@ -17,7 +17,7 @@ from .attribution.identity import lead_keys
 from .store.db import arrow_batches, utcnow
 from .workspace import Workspace
 
-_COLUMNS = ["message_key", "message_id", "received_at", "sender", "subject", "copy_sender", "copy_subject",
+_COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
             "to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
             "resent_to", "original_message_id", "in_reply_to", "reference_ids", "list_unsubscribe",
             "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint", "has_contact"]

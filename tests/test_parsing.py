@@ -212,3 +212,28 @@ def test_bounce_quoting_the_original_is_not_a_forward():
            b"Delivery failed.\n\n----- Original message -----\n\nFrom: Agence <lyon2@agence-exemple.fr>\n"
            b"Subject: Visite\nTo: x@example.org\n\nBonjour\n")
     assert parse_message(raw).forward_kind is None
+
+
+def test_turkish_dotted_capital_i_in_a_separator():
+    record = parse_message(_forward("Teklif", "  ----- İletilmiş Mesaj ----- Kimden: Ali <ali@example.com.tr>Kime: "
+                                    "\"lyon2@agence-exemple.fr\" <lyon2@agence-exemple.fr>Gönderilen: 2 Kasım 2021 Salı "
+                                    "09:26:50 GMT+1Konu: Daire hakkında\n Merhaba\n"))
+    assert (record.sender, record.subject) == ("ali@example.com.tr", "Daire hakkında")
+
+
+def test_yahoo_portuguese_subject_label_without_colon():
+    record = parse_message(_forward("Fw: Apartamento", "  ----- Mensagem reencaminhada ----- De: Ana <ana@example.pt>"
+                                    "Para: \"lyon2@agence-exemple.fr\" <lyon2@agence-exemple.fr>Enviado: terça-feira, "
+                                    "2 de novembro de 2021, 09:26:50 CETAssunto Pergunta sobre o apartamento\n Olá\n"))
+    assert (record.sender, record.subject) == ("ana@example.pt", "Pergunta sobre o apartamento")
+
+
+def test_name_only_sender_is_not_replaced_by_the_forwarder(workspace):
+    from emailtrack_analytics.attribution.engine import Attributor
+    record = parse_message(_forward("TR: Un acquéreur est intéressé par un de vos biens",
+                                    "________________________________\nDe : SeLoger\nEnvoyé : mardi 3 novembre 2025 08:50\n"
+                                    "À : Agence\nObjet : Un acquéreur est intéressé par un de vos biens\n\nTexte\n"))
+    assert (record.sender, record.sender_name) == (None, "SeLoger")
+    result = Attributor(workspace).attribute({**record.as_row(), "to_addrs": ["lyon2@track.example.net"]})
+    assert (result.portal, result.category) == ("seloger", "lead")
+    assert "portal_from_name" in result.flags

@@ -148,6 +148,16 @@ class Attributor:
                 return compiled
         return None
 
+    def portal_by_name(self, name: str) -> _CompiledPortal | None:
+        """A forward that kept only the sender's display name ("De : SeLoger", "Marc via
+        leboncoin"): the portal whose name it is."""
+        folded = name.strip().strip('"').casefold()
+        for compiled in self.portals:
+            portal_name = compiled.portal.name.casefold()
+            if folded == portal_name or folded.endswith(" via " + portal_name):
+                return compiled
+        return None
+
     def category_for(self, row: dict, compiled: _CompiledPortal | None, flags: list[str]) -> str:
         subject = row.get("subject") or ""
         sender = row.get("sender") or ""
@@ -228,6 +238,10 @@ class Attributor:
             self._check_ambiguous(row, tracked, flags)
 
         compiled = self.portal_for(row.get("sender"), row.get("subject") or "")
+        if compiled is None and not row.get("sender") and row.get("sender_name"):
+            compiled = self.portal_by_name(row["sender_name"])
+            if compiled is not None:
+                flags.append("portal_from_name")
         if compiled is None and tracked is not None and tracked.portal:
             compiled = next((c for c in self.portals if c.portal.id == tracked.portal), None)
             flags.append("portal_from_tracked_address")

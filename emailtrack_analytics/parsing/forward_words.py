@@ -41,7 +41,7 @@ FORWARD_WORDS = (
     "encaminhada", "reencaminhada", "vidarebefordrat", "videresendt",
     "välitetty", "edelleenlähetetty", "fwd.msg", "przekazan", "przekazyw", "přeposlan", "přeposílan",
     "preposlan", "továbbított", "redirecționat", "redirectionat", "переадрес", "пересила", "переслан",
-    "перенаправлен", "iletilen", "iletilmiş", "ileti başlangıcı", "proslijeđen", "転送",
+    "перенаправлен", "пересыла", "iletilen", "iletilmiş", "ileti başlangıcı", "proslijeđen", "転送",
 )
 
 MONTHS: dict[str, int] = {}

@@ -56,9 +56,18 @@ class Original:
     message: Message | None = None  # the attached message, for attachment forwards
 
 
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: "İletilmiş" and "Transféré" match "iletilmis", "transfere"."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_FOLDED_WORDS = tuple({fold(word) for word in FORWARD_WORDS})
+
+
 def _says_forward(text: str) -> bool:
-    folded = text.casefold()
-    return any(word in folded for word in FORWARD_WORDS)
+    folded = fold(text)
+    return any(word in folded for word in _FOLDED_WORDS)
 
 
 def _is_separator(line: str) -> bool:
@@ -90,6 +99,11 @@ _GLUED_LABEL = re.compile(
         {w for words in LABELS.values() for w in words}, key=len, reverse=True)) + r")\s?[:：]\s)")
 
 
+# Yahoo writes two labels without a colon: Portuguese "Assunto" (subject), Polish "Dw" (cc).
+_COLONLESS = re.compile(r"(?<=\S)(?=(?:Assunto|Dw)\s)")
+_COLONLESS_LABEL = re.compile(r"^(Assunto|Dw)\s+(?!:)")
+
+
 def _unglue(text: str) -> str:
     """Yahoo writes the separator and every field on one line (``----- Forwarded Message -----
     From: a <b>To: c Sent: …Subject: x``): put each on a line of its own."""
@@ -100,8 +114,10 @@ def _unglue(text: str) -> str:
         if dashed and dashed.group("rest") and _says_forward(dashed.group("text")):
             out.append(line[:line.index(dashed.group("rest"))].rstrip())
             rest = dashed.group("rest")
-            starts = [0] + [m.start() for m in _GLUED_LABEL.finditer(rest)]
-            out += [rest[a:b].strip() for a, b in zip(starts, starts[1:] + [len(rest)]) if rest[a:b].strip()]
+            starts = sorted({0, *(m.start() for m in _GLUED_LABEL.finditer(rest)),
+                             *(m.start() for m in _COLONLESS.finditer(rest))})
+            out += [_COLONLESS_LABEL.sub(r"\1: ", rest[a:b].strip())
+                    for a, b in zip(starts, starts[1:] + [len(rest)]) if rest[a:b].strip()]
         else:
             out.append(line)
     return "\n".join(out)

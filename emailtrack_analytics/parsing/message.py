@@ -21,7 +21,7 @@ from .forwards import FORWARD_PREFIX, unwrap
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 5
+PARSER_VERSION = 6
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -219,7 +219,7 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
     original_message_id = h.message_id(_first(message, "message-id"))
     original_to, original_cc = [], []
     if original is not None:
-        sender = original.sender or copy_sender
+        sender = original.sender  # None when the block shows a name only: not the forwarder's
         sender_name = original.sender_name or sender_name
         orig_subject = original.subject or FORWARD_PREFIX.sub("", subject)
         orig_body, orig_html = original.body, original.body_is_html

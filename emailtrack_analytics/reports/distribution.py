@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from ..months import shift_month
 from . import html as h
 from .base import PALETTE, Report
-from .labels import number, percent
+from .labels import number, percent, short_month
 
 CONCENTRATION = 0.8
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
@@ -193,12 +193,14 @@ class DistributionReport(Report):
     def trend_chart(self) -> go.Figure:
         t = self.t
         trend = self.trend()
-        fig = go.Figure(go.Scatter(x=list(trend.index), y=list(trend.values), mode="lines+markers",
+        axis = [short_month(m, self.language) for m in trend.index]
+        fig = go.Figure(go.Scatter(x=axis, y=list(trend.values), mode="lines+markers",
                                    name=t["network_leads"] if not self.point_of_sale else t["leads"]))
         if not self.point_of_sale:
             by_group = self.year.groupby(["month", "group"])["lead_key"].count().unstack(fill_value=0)
+            by_group = by_group.reindex(trend.index, fill_value=0)
             for i, group in enumerate(by_group.columns):
-                fig.add_trace(go.Scatter(x=list(by_group.index), y=list(by_group[group]), mode="lines",
+                fig.add_trace(go.Scatter(x=axis, y=list(by_group[group]), mode="lines",
                                          name=self.group_label(group), line=dict(color=PALETTE[i % len(PALETTE)])))
         fig.update_layout(title=t["trends"], xaxis_title=t["month"], yaxis_title=t["leads"])
         return fig
@@ -208,7 +210,9 @@ class DistributionReport(Report):
             return h.HTML("")
         t = self.t
         by_portal = self.year.groupby(["month", "portal"])["lead_key"].count().unstack(fill_value=0)
-        portals = go.Figure([go.Scatter(x=list(by_portal.index), y=list(by_portal[p]), mode="lines",
+        by_portal = by_portal.reindex(self.trend().index, fill_value=0)
+        axis = [short_month(m, self.language) for m in by_portal.index]
+        portals = go.Figure([go.Scatter(x=axis, y=list(by_portal[p]), mode="lines",
                                         name=self.portal_label(p), line=dict(color=PALETTE[i % len(PALETTE)]))
                              for i, p in enumerate(by_portal.sum().sort_values(ascending=False).index)])
         portals.update_layout(title=t["by_portal"], xaxis_title=t["month"], yaxis_title=t["leads"])

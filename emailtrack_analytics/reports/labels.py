@@ -144,6 +144,21 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+_SHORT = {
+    "fr": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+
+
+def short_month(month: str, language: str) -> str:
+    """``2026-03`` -> ``mars 2026`` / ``Mar 2026`` (axis labels)."""
+    names = _SHORT.get(language, _SHORT["fr"])
+    return f"{names[int(month[5:7]) - 1]} {month[:4]}"
+
+
+DAY_FORMAT = {"fr": "%d/%m", "en": "%b %d"}
+
+
 def number(value, language: str) -> str:
     if _missing(value):
         return "–"

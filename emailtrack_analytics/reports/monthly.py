@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from ..months import month_bounds, shift_month
 from . import html as h
 from .base import PALETTE, Report, change
-from .labels import number, percent
+from .labels import DAY_FORMAT, number, percent
 
 TOP_MOVERS = 5
 
@@ -222,7 +222,9 @@ class MonthlyReport(Report):
         start, end = month_bounds(self.month)
         days = pd.date_range(start, end - dt.timedelta(days=1), freq="D").date
         frame = pd.DataFrame({t["day"]: days, t["leads"]: [int(per_day.get(d, 0)) for d in days]})
-        return px.bar(frame, x=t["day"], y=t["leads"], title=t["daily"])
+        fig = px.bar(frame, x=t["day"], y=t["leads"], title=t["daily"])
+        fig.update_xaxes(tickformat=DAY_FORMAT.get(self.language, "%d/%m"))
+        return fig
 
     def daily(self) -> h.HTML:
         if not self.has_data():

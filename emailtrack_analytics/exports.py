@@ -40,13 +40,17 @@ TABLES: dict[str, Table] = {
         ("source", "reason", "detail"),
         "quarantined_at, source", "strftime(quarantined_at, '%Y-%m') = ?"),
 }
-LATER = {"forward-events": "mail log ingestion (Postfix, Microsoft 365, Google Workspace)",
-         "coverage": "tracking coverage from mail logs and mailbox exports"}
+TABLES["forward-events"] = Table(
+    "forward_events",
+    ("event_time", "log_kind", "message_id", "sender", "recipient", "original_recipient", "status",
+     "point_of_sale"),
+    "event_time, recipient", "strftime(timezone(?, timezone('UTC', event_time)), '%Y-%m') = ?")
+LATER = {"coverage": "tracking coverage from mail logs and mailbox exports"}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 
 
 def _iso(value) -> str:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):  # naive UTC in the store
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
@@ -77,7 +81,7 @@ def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: s
     try:
         refresh_attribution(con, workspace)
         where = f"WHERE {spec.month_filter}" if month else ""
-        params = [month] if month else []
+        params = ([workspace.timezone] if spec.month_filter.count("?") == 2 else []) + [month] if month else []
         query = f"SELECT {', '.join(spec.columns)} FROM {spec.view} {where} ORDER BY {spec.order}"
         if fmt == "parquet":
             return _parquet(con, query, params, spec, Path(out))
@@ -117,7 +121,8 @@ def _json(cursor, columns, handle) -> int:
 
 def _parquet(con, query: str, params: list, spec: Table, out: Path) -> int:
     # times are UTC: write them as UTC-adjusted timestamps
-    columns = ", ".join(f"timezone('UTC', {c}) AS {c}" if c == "received_at" else c for c in spec.columns)
+    columns = ", ".join(f"timezone('UTC', {c}) AS {c}" if c in ("received_at", "event_time") else c
+                        for c in spec.columns)
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute("SET TimeZone = 'UTC'")
     relation = f"SELECT {columns} FROM ({query})"

@@ -20,7 +20,9 @@ from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message
 from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
                       read_distribution, read_messages)
+from .sources import read_log
 from .sources.distribution import BadRow
+from .sources.logs import BadLine
 from .store.db import connect
 from .store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, decompress, message_row
 from .workspace import Workspace
@@ -124,8 +126,10 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 writer.reset_file(path)  # a changed file is read again from the start
             if item.kind in MESSAGE_KINDS:
                 counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary)
-            elif item.kind in SUPPORTED_LOGS:
+            elif item.kind == "distribution":
                 counts = _ingest_distribution(item, path, writer, summary)
+            elif item.kind in SUPPORTED_LOGS:
+                counts = _ingest_log(item, path, writer, summary, workspace.timezone)
             else:
                 summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
                 continue
@@ -269,6 +273,29 @@ def _ingest_distribution(item: InputFile, path: str, writer: BatchWriter,
     summary.log_rows += len(rows)
     summary.quarantined += bad
     return len(rows) + bad, len(rows), bad
+
+
+def _ingest_log(item: InputFile, path: str, writer: BatchWriter, summary: IngestSummary,
+                timezone: str) -> tuple[int, int, int]:
+    """Delivery events of a mail log; unreadable lines are quarantined with their line number."""
+    events, bad, read = [], 0, 0
+    for entry in read_log(item.kind, item.path, item.label, timezone):
+        if isinstance(entry, BadLine):
+            writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
+            bad += 1
+            continue
+        events.append(entry)
+        read += 1
+        if len(events) >= 5000:
+            writer.add_log_events(events)
+            summary.log_rows += len(events)
+            events = []
+            if writer.pending >= writer.batch_size:
+                writer.flush()
+    writer.add_log_events(events)
+    summary.log_rows += len(events)
+    summary.quarantined += bad
+    return read + bad, read, bad
 
 
 def _progress_bar(files: int):

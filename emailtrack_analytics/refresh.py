@@ -166,3 +166,16 @@ def sync_config_tables(con, workspace: Workspace) -> None:
         con.executemany("INSERT INTO points_of_sale VALUES (?, ?, ?, ?)", rows)
     portals = [(p.id, p.name, p.kind, i) for i, p in enumerate(merged_portals(workspace.portals))]
     con.executemany("INSERT INTO portals VALUES (?, ?, ?, ?)", portals)
+    con.execute("DELETE FROM addresses")
+    addresses = {}
+    for pos in workspace.points_of_sale:
+        for address in pos.mailboxes:
+            addresses[address] = (pos.id, "mailbox", None)
+        for address in pos.tracked_addresses:
+            addresses[address] = (pos.id, "tracked", None)
+    for entry in workspace.tracked_addresses:
+        addresses[entry.address] = (entry.point_of_sale, "distribution" if entry.distribution else "tracked",
+                                    entry.portal)
+    if addresses:
+        con.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?)",
+                        [(a, *meaning) for a, meaning in addresses.items()])

@@ -24,7 +24,7 @@ MESSAGE_KINDS = ("mbox", "eml", "maildir")
 LOG_KINDS = ("postfix", "m365", "gws", "distribution")
 KINDS = ("auto",) + MESSAGE_KINDS + LOG_KINDS
 ROLES = ("auto", "tracking", "mailbox")
-SUPPORTED_LOGS = ("distribution",)
+SUPPORTED_LOGS = ("distribution", "postfix")
 
 _POSTFIX = re.compile(rb"postfix(?:-[\w]+)?/[\w/.-]+\[\d+\]:")
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
@@ -134,5 +134,13 @@ def read_messages(item: InputFile) -> Iterator[RawMessage]:
         yield RawMessage(item.path, item.label, b"", None, "truncated", str(exc))
 
 
-__all__ = ["InputFile", "RawMessage", "detect", "discover", "read_messages", "read_distribution",
+def read_log(kind: str, path: Path, label: str, timezone: str):
+    """Delivery events (``LogEvent``) and unreadable lines (``BadLine``) of one mail log."""
+    if kind == "postfix":
+        from .postfix import read_postfix
+        return read_postfix(path, label, timezone)
+    raise ValueError(f"no reader for {kind} logs")
+
+
+__all__ = ["read_log", "InputFile", "RawMessage", "detect", "discover", "read_messages", "read_distribution",
            "KINDS", "ROLES", "MESSAGE_KINDS", "LOG_KINDS", "SUPPORTED_LOGS"]

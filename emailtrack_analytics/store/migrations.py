@@ -129,6 +129,29 @@ CREATE TABLE portals (
     kind VARCHAR,
     position INTEGER
 );
+-- delivery events read from mail logs (Postfix, Microsoft 365, Google Workspace)
+CREATE TABLE log_events (
+    row_key VARCHAR PRIMARY KEY,
+    event_time TIMESTAMP,
+    log_kind VARCHAR,
+    message_id VARCHAR,
+    sender VARCHAR,
+    recipient VARCHAR,
+    original_recipient VARCHAR,
+    status VARCHAR,
+    relay VARCHAR,
+    queue_id VARCHAR,
+    detail VARCHAR,
+    subject VARCHAR,
+    source VARCHAR
+);
+-- every address of the configuration and what it stands for (synced with emailtrack.toml)
+CREATE TABLE addresses (
+    address VARCHAR PRIMARY KEY,
+    point_of_sale VARCHAR,
+    kind VARCHAR,           -- mailbox | tracked | distribution
+    portal VARCHAR
+);
 CREATE TABLE attribution_state (
     fingerprint VARCHAR,
     computed_at TIMESTAMP,

@@ -44,6 +44,11 @@ DISTRIBUTION_SCHEMA = pa.schema([
     ("sender", pa.string()), ("subject", pa.string()), ("delivered_to", pa.string()),
     ("source", pa.string())])
 
+LOG_EVENT_SCHEMA = pa.schema([
+    ("row_key", pa.string()), ("event_time", _TS), ("log_kind", pa.string()), ("message_id", pa.string()),
+    ("sender", pa.string()), ("recipient", pa.string()), ("original_recipient", pa.string()),
+    ("status", pa.string()), ("relay", pa.string()), ("queue_id", pa.string()), ("detail", pa.string()),
+    ("subject", pa.string()), ("source", pa.string())])
 FILE_SCHEMA = pa.schema([
     ("path", pa.string()), ("kind", pa.string()), ("role", pa.string()), ("size", pa.int64()),
     ("mtime_ns", pa.int64()), ("items", pa.int32()), ("new_items", pa.int32()),
@@ -89,6 +94,7 @@ class BatchWriter:
         self._distribution: list[dict] = []
         self._files: list[dict] = []
         self._resets: list[str] = []
+        self._events: list[dict] = []
 
     def add_file(self, path: str, kind: str, role: str, size: int, mtime_ns: int,
                  items: int, new_items: int, quarantined: int) -> None:
@@ -126,10 +132,19 @@ class BatchWriter:
                 "sender": row.sender, "subject": row.subject, "delivered_to": row.delivered_to,
                 "source": row.source})
 
+    def add_log_events(self, events) -> None:
+        for event in events:
+            self._events.append({
+                "row_key": event.row_key, "event_time": event.event_time, "log_kind": event.log_kind,
+                "message_id": event.message_id, "sender": event.sender, "recipient": event.recipient,
+                "original_recipient": event.original_recipient, "status": event.status,
+                "relay": event.relay, "queue_id": event.queue_id, "detail": event.detail,
+                "subject": event.subject, "source": event.source})
+
     @property
     def pending(self) -> int:
         return (len(self._messages) + len(self._sightings) + len(self._quarantine)
-                + len(self._distribution) + len(self._files) + len(self._resets))
+                + len(self._distribution) + len(self._files) + len(self._resets) + len(self._events))
 
     def flush(self) -> None:
         """Write everything collected, in one transaction."""
@@ -145,6 +160,7 @@ class BatchWriter:
             self._insert("sightings", self._sightings, SIGHTING_SCHEMA)
             self._insert("quarantine_items", self._quarantine, QUARANTINE_SCHEMA, ignore=False)
             self._insert("distribution_log", self._distribution, DISTRIBUTION_SCHEMA)
+            self._insert("log_events", self._events, LOG_EVENT_SCHEMA)
             if self._files:
                 self.con.execute("DELETE FROM ingested_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
                                  [[f["path"] for f in self._files]])
@@ -154,7 +170,7 @@ class BatchWriter:
             self.con.execute("ROLLBACK")
             raise
         for rows in (self._messages, self._details, self._raw, self._sightings, self._quarantine, self._distribution,
-                     self._files, self._resets):
+                     self._files, self._resets, self._events):
             rows.clear()
 
     def _insert(self, table: str, rows: list[dict], schema: pa.Schema, ignore: bool = True) -> None:

@@ -45,7 +45,11 @@ TABLES["forward-events"] = Table(
     ("event_time", "log_kind", "message_id", "sender", "recipient", "original_recipient", "status",
      "point_of_sale"),
     "event_time, recipient", "strftime(timezone(?, timezone('UTC', event_time)), '%Y-%m') = ?")
-LATER = {"coverage": "tracking coverage from mail logs and mailbox exports"}
+TABLES["coverage"] = Table(
+    "coverage",
+    ("month", "point_of_sale", "expected", "tracked", "missing", "coverage"),
+    "month, point_of_sale", "month = ?")
+LATER: dict[str, str] = {}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .attribution.engine import Attributor
+from .attribution.engine import Attributor, sender_matches
 from .attribution.identity import lead_keys
 from .store.db import arrow_batches, utcnow
 from .workspace import Workspace
@@ -60,11 +60,12 @@ def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
 def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
     attributor = Attributor(workspace, distribution_targets(con, workspace))
     fingerprint = attributor.fingerprint()
-    state = con.execute("SELECT fingerprint FROM attribution_state").fetchone()
+    state = con.execute("SELECT fingerprint, log_rows FROM attribution_state").fetchone()
     stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
     attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
+    log_rows = con.execute("SELECT count(*) FROM log_events").fetchone()[0]
     full = force or state is None or state[0] != fingerprint
-    if not full and attributed == stored:
+    if not full and attributed == stored and state[1] == log_rows:
         return RefreshResult(0, False, fingerprint)
 
     con.execute("BEGIN TRANSACTION")
@@ -96,8 +97,9 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         mark_follow_ups(con)
         _assign_lead_keys(con)
         sync_config_tables(con, workspace)
+        classify_log_deliveries(con, attributor)
         con.execute("DELETE FROM attribution_state")
-        con.execute("INSERT INTO attribution_state VALUES (?, ?, ?)", [fingerprint, utcnow(), stored])
+        con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -125,6 +127,57 @@ def mark_follow_ups(con) -> int:
         WHERE message_key IN (SELECT message_key FROM replies)
     """).fetchone()
     return changed[0] if changed else 0
+
+
+_LOG_LEAD_SCHEMA = pa.schema([
+    ("row_key", pa.string()), ("point_of_sale", pa.string()), ("month", pa.string()),
+    ("event_time", pa.timestamp("us")), ("message_id", pa.string()), ("lead_key", pa.string()),
+    ("portal", pa.string()), ("is_lead", pa.bool_()), ("assumed", pa.bool_())])
+
+
+def classify_log_deliveries(con, attributor: Attributor) -> int:
+    """Which deliveries to a point of sale's own mailbox (in mail logs) were leads.
+
+    A delivery whose Message-ID is stored takes that copy's category and lead key. Otherwise
+    the sender (and the subject, when the log has one) is run through the portal rules; a
+    Postfix log has no subject, so a portal sender that is not a marketing or alert sender
+    counts as a lead (``assumed``).
+    """
+    known = {}
+    for message_id, lead_key, category, portal in con.execute(
+            "SELECT coalesce(m.original_message_id, m.message_id), a.lead_key, a.category, a.portal "
+            "FROM stored_messages m JOIN attribution a USING (message_key) "
+            "WHERE coalesce(m.original_message_id, m.message_id) IS NOT NULL "
+            "ORDER BY a.category = 'lead'").fetchall():
+        known[message_id] = (lead_key, category, portal)  # a lead copy wins (ordered last)
+    deliveries = con.execute(
+        "SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject "
+        "FROM log_events e JOIN addresses a ON a.address = e.recipient "
+        "WHERE a.kind = 'mailbox' AND e.status = 'sent'").fetchall()
+    rows = []
+    for row_key, pos, when, message_id, sender, subject in deliveries:
+        month = attributor.local_time(when)[0]
+        if message_id in known:
+            lead_key, category, portal = known[message_id]
+            rows.append({"row_key": row_key, "point_of_sale": pos, "month": month, "event_time": when,
+                         "message_id": message_id, "lead_key": lead_key, "portal": portal,
+                         "is_lead": category == "lead", "assumed": False})
+            continue
+        compiled = attributor.portal_for(sender, subject or "")
+        if compiled is None:
+            is_lead, assumed = False, False
+        elif subject is None:
+            marketing = compiled.newsletters + compiled.alerts
+            is_lead, assumed = not any(sender_matches(sender or "", rule) for rule in marketing), True
+        else:
+            is_lead = attributor.category_for({"sender": sender, "subject": subject}, compiled, []) == "lead"
+            assumed = False
+        rows.append({"row_key": row_key, "point_of_sale": pos, "month": month, "event_time": when,
+                     "message_id": message_id, "lead_key": None, "portal": compiled.portal.id if compiled else None,
+                     "is_lead": is_lead, "assumed": assumed})
+    con.execute("DELETE FROM log_leads")
+    _insert(con, "log_leads", rows, _LOG_LEAD_SCHEMA)
+    return len(rows)
 
 
 def _assign_lead_keys(con) -> None:

@@ -152,10 +152,23 @@ CREATE TABLE addresses (
     kind VARCHAR,           -- mailbox | tracked | distribution
     portal VARCHAR
 );
+-- deliveries to a point of sale's own mailbox seen in mail logs, and whether each was a lead
+CREATE TABLE log_leads (
+    row_key VARCHAR PRIMARY KEY,
+    point_of_sale VARCHAR,
+    month VARCHAR,
+    event_time TIMESTAMP,
+    message_id VARCHAR,
+    lead_key VARCHAR,
+    portal VARCHAR,
+    is_lead BOOLEAN,
+    assumed BOOLEAN         -- no stored copy and no subject in the log: a lead by its sender only
+);
 CREATE TABLE attribution_state (
     fingerprint VARCHAR,
     computed_at TIMESTAMP,
-    messages BIGINT
+    messages BIGINT,
+    log_rows BIGINT
 );
 """),
 ]

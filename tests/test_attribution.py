@@ -176,3 +176,8 @@ def test_quarantine_digest_is_not_a_lead(workspace):
                                        subject="Microsoft 365 : vous avez 3 nouveaux messages en quarantaine",
                                        cc="lyon2@track.example.net"))
     assert (result.portal, result.category) == (None, "other")
+
+
+def test_own_mailbox_copy_with_tracked_cc_is_a_mailbox_copy(workspace):
+    result = attribute(workspace, lead(cc="lyon2@track.example.net", top={"Delivered-To": "lyon2@agence-exemple.fr"}))
+    assert (result.role, result.point_of_sale) == ("mailbox", "lyon-2")

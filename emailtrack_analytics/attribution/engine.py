@@ -125,6 +125,21 @@ class Attributor:
                     return address, meaning, place
         return None, None, None
 
+    def _guess_role(self, row: dict, tracked_place: str | None) -> str:
+        """Tracking copy or a point of sale's own mailbox copy, when the user did not say.
+
+        The envelope decides (``Delivered-To`` a tracked address, or re-sent to one: tracking;
+        ``Delivered-To`` a point of sale's mailbox: its own copy, even with the tracked address
+        in Cc); without an envelope, the visible recipients do, tracked addresses first.
+        """
+        if tracked_place in ("envelope_to", "forwarded_to", "resent_to"):
+            return "tracking"
+        if any(a in self.mailboxes for a in row.get("envelope_to") or ()):
+            return "mailbox"
+        if tracked_place is not None or self._find_mailbox(row) is None:
+            return "tracking"
+        return "mailbox"
+
     def _find_mailbox(self, row: dict) -> str | None:
         for place in _PLACES + ("original_to", "original_cc"):
             for address in row.get(place) or ():
@@ -229,7 +244,7 @@ class Attributor:
         address, tracked, place = self._find_tracked(row)
         role = row.get("role_hint") or "auto"
         if role == "auto":
-            role = "tracking" if tracked is not None or self._find_mailbox(row) is None else "mailbox"
+            role = self._guess_role(row, place)
         point_of_sale = None
         if role == "mailbox":
             point_of_sale = self._find_mailbox(row)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .base import RawMessage, head
+from .csvlogs import looks_like_gws, looks_like_m365
 from .distribution import looks_like_distribution, read_distribution
 from .eml import read_eml
 from .maildir import is_maildir, maildir_files
@@ -24,7 +25,7 @@ MESSAGE_KINDS = ("mbox", "eml", "maildir")
 LOG_KINDS = ("postfix", "m365", "gws", "distribution")
 KINDS = ("auto",) + MESSAGE_KINDS + LOG_KINDS
 ROLES = ("auto", "tracking", "mailbox")
-SUPPORTED_LOGS = ("distribution", "postfix")
+SUPPORTED_LOGS = ("distribution", "postfix", "m365", "gws")
 
 _POSTFIX = re.compile(rb"postfix(?:-[\w]+)?/[\w/.-]+\[\d+\]:")
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
@@ -54,11 +55,9 @@ def detect(path: Path) -> str:
         return "mbox"
     if looks_like_distribution(start):
         return "distribution"
-    first = start.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].lower()
-    if b"message trace id" in first or (b"sender address" in first and b"recipient address" in first) \
-            or b"origin_timestamp_utc" in first:
+    if looks_like_m365(start, path):
         return "m365"
-    if b"message id" in first and b"event target" in first or b"from (envelope)" in first:
+    if looks_like_gws(start, path):
         return "gws"
     if _POSTFIX.search(start):
         return "postfix"
@@ -139,6 +138,12 @@ def read_log(kind: str, path: Path, label: str, timezone: str):
     if kind == "postfix":
         from .postfix import read_postfix
         return read_postfix(path, label, timezone)
+    if kind == "m365":
+        from .csvlogs import read_m365
+        return read_m365(path, label, timezone)
+    if kind == "gws":
+        from .csvlogs import read_gws
+        return read_gws(path, label, timezone)
     raise ValueError(f"no reader for {kind} logs")
 
 

@@ -1,0 +1,273 @@
+"""Microsoft 365 message trace and Google Workspace email log search exports (CSV).
+
+Both vendors change column orders and spellings between versions and export paths, so
+columns are found by name through alias tables, case- and space-insensitively; a ``#TYPE``
+line (Windows PowerShell ``Export-Csv``), a byte order mark, UTF-16 (historical searches) and
+a ``;`` delimiter (localised Excel) are handled. Times without a zone are UTC for Microsoft
+(documented) and the workspace zone for Google (undocumented: see docs/ingest.md).
+
+Microsoft 365 variants read:
+- classic message trace (``Get-MessageTrace``/``V2``, EAC export): one row per recipient;
+- historical search "enhanced summary": ``recipient_status`` as ``addr##Receive, Deliver;…``;
+- historical search "extended" (``MessageTraceDetail``): one row per event (``event_id``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .base import open_binary
+from .logs import BadLine, LogEvent, clean_address, clean_message_id
+
+# --------------------------------------------------------------------------- decoding
+
+def read_text(path: Path, limit: int | None = None) -> str:
+    """A CSV export as text: BOM-marked or NUL-sniffed UTF-16, else UTF-8, else Windows-1252."""
+    with open_binary(path) as handle:
+        data = handle.read() if limit is None else handle.read(limit)
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding, "replace")
+    sample = data[:4000]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        odd = sum(1 for i in range(1, len(sample), 2) if sample[i] == 0)
+        return data.decode("utf-16-le" if odd >= len(sample) // 4 else "utf-16-be", "replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_()\-]+", "", name.strip().strip('"').lstrip("\ufeff").lower())
+
+
+def header_line(text: str) -> tuple[int, str] | None:
+    """(index, line) of the header: the first line that is not a ``#`` comment or blank."""
+    for index, line in enumerate(text.splitlines()[:20]):
+        if line.strip() and not line.lstrip("\ufeff").startswith("#"):
+            return index, line
+    return None
+
+
+def _columns(line: str) -> tuple[str, list[str]]:
+    delimiter = ";" if line.count(";") > line.count(",") else ","
+    names = next(csv.reader([line], delimiter=delimiter))
+    return delimiter, [_normalise(n) for n in names]
+
+
+M365_ALIASES = {
+    "time": ("received", "receivedtime", "datetimeutc", "origintimestamputc", "origintimestamp", "date",
+             "dateutc", "datetime", "timestamp"),
+    "sender": ("senderaddress", "sender", "fromaddress"),
+    "recipient": ("recipientaddress", "recipient", "recipients", "toaddress"),
+    "subject": ("subject", "messagesubject"),
+    "status": ("status", "deliverystatus"),
+    "message_id": ("messageid", "internetmessageid"),
+    "recipient_status": ("recipientstatus",),
+    "event": ("eventid",),
+    "related": ("relatedrecipientaddress",),
+    "trace_id": ("messagetraceid", "networkmessageid"),
+}
+GWS_ALIASES = {
+    "time": ("eventdate", "startdate", "date", "timestamp"),
+    "sender": ("sender", "fromenvelope", "fromheaderaddress", "senderaddress"),
+    "recipient": ("recipientaddress", "recipient", "toenvelope"),
+    "subject": ("subject",),
+    "status": ("eventstatus", "messagestatus", "status", "deliverystatus"),
+    "message_id": ("messageid",),
+    "target": ("eventtarget",),
+    "direction": ("direction", "messagedirection"),
+    "description": ("eventdescription",),
+}
+
+
+def _index(names: list[str], aliases: dict) -> dict[str, int]:
+    found = {}
+    for field, options in aliases.items():
+        for option in options:
+            if option in names:
+                found[field] = names.index(option)
+                break
+    return found
+
+
+def looks_like_m365(head: bytes, path: Path | None = None) -> bool:
+    found = _header_fields(head, path, M365_ALIASES)
+    return {"time", "recipient", "status"} <= found or {"time", "recipient_status"} <= found \
+        or {"time", "event", "recipient"} <= found
+
+
+def looks_like_gws(head: bytes, path: Path | None = None) -> bool:
+    found = _header_fields(head, path, GWS_ALIASES)
+    return {"message_id", "recipient"} <= found and ("target" in found or "status" in found and "direction" in found)
+
+
+def _header_fields(head: bytes, path: Path | None, aliases: dict) -> set[str]:
+    text = read_text(path, 8192) if path is not None else head.decode("utf-8", "replace")
+    found = header_line(text)
+    if not found:
+        return set()
+    _, names = _columns(found[1])
+    return set(_index(names, aliases))
+
+
+# --------------------------------------------------------------------------- times
+
+_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)$", re.I)
+_DAY_FIRST = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_GOOGLE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(?: \(?(UTC|GMT)\)?)?$")
+
+
+def parse_time(value: str, zone: ZoneInfo) -> dt.datetime:
+    """An export's timestamp as naive UTC; times without a zone are read in ``zone``."""
+    text = value.strip()
+    if not text:
+        raise ValueError("empty time")
+    iso = re.sub(r"(\.\d{6})\d+", r"\1", text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} ", text) else text)
+    try:
+        parsed = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        us, day_first, google = _US.match(text), _DAY_FIRST.match(text), _GOOGLE.match(text)
+        if us:
+            month, day, year, hour, minute, second, half = us.groups()
+            hour = int(hour) % 12 + (12 if half.upper() == "PM" else 0)
+            parsed = dt.datetime(int(year), int(month), int(day), hour, int(minute), int(second or 0))
+        elif day_first:
+            day, month, year, hour, minute, second = day_first.groups()
+            parsed = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+        elif google:
+            year, month, day, hour, minute, second, utc = google.groups()
+            parsed = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+            if utc:
+                parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        else:
+            raise ValueError(f"unreadable time {text!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+# --------------------------------------------------------------------------- rows
+
+def _rows(path: Path, label: str, aliases: dict) -> Iterator[tuple[str, dict, list[str]]]:
+    """(source, fields by canonical name, raw row) for each data row."""
+    text = read_text(path)
+    found = header_line(text)
+    if not found:
+        return
+    start, line = found
+    delimiter, names = _columns(line)
+    index = _index(names, aliases)
+    lines = text.splitlines()
+    reader = csv.reader(io.StringIO("\n".join(lines[start + 1:])), delimiter=delimiter)
+    number = start + 1
+    for row in reader:
+        number = start + 1 + reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        fields = {name: row[i].strip() if i < len(row) else "" for name, i in index.items()}
+        yield f"{label}:{number}", fields, row
+
+
+_M365_STATUS = {"delivered": "sent", "failed": "bounced", "pending": "deferred", "expanded": "expanded",
+                "filteredasspam": "rejected", "quarantined": "other", "gettingstatus": "other", "none": "other",
+                "resolved": "sent"}
+_M365_EVENTS = {"deliver": "sent", "send": "sent", "sendexternal": "sent", "fail": "bounced",
+                "defer": "deferred", "expand": "expanded", "redirect": "sent", "resolve": "sent",
+                "drop": "rejected", "transfer": "other", "dsn": "other", "poisonmessage": "other"}
+
+
+def _status_from_events(events: str) -> str:
+    words = [w.strip().lower() for w in events.split(",") if w.strip()]
+    for word, status in (("fail", "bounced"), ("drop", "rejected"), ("filteredasspam", "rejected"),
+                         ("quarantined", "other"), ("defer", "deferred"), ("deliver", "sent"), ("send", "sent"),
+                         ("expand", "expanded")):
+        if word in words:
+            return status
+    return "other"
+
+
+def read_m365(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
+    """Delivery events of a Microsoft 365 message trace export (any of the variants)."""
+    utc = ZoneInfo("UTC")  # Microsoft exports are UTC, with or without a marker
+    for source, fields, row in _rows(path, label, M365_ALIASES):
+        try:
+            when = parse_time(fields.get("time", ""), utc)
+            message_id = clean_message_id(fields.get("message_id"))
+            sender, subject = clean_address(fields.get("sender")), fields.get("subject") or None
+            if "recipient_status" in fields and fields["recipient_status"]:
+                for item in fields["recipient_status"].split(";"):
+                    if not item.strip():
+                        continue
+                    address, _, events = item.partition("##")
+                    yield LogEvent(when, "m365", message_id, sender, clean_address(address), None,
+                                   _status_from_events(events), source, detail=events.strip()[:200] or None,
+                                   subject=subject)
+                continue
+            if "event" in fields:
+                event = fields["event"].strip().lower()
+                if event not in _M365_EVENTS:
+                    continue  # RECEIVE, AGENTINFO, …: steps, not deliveries
+                related = clean_address(fields.get("related"))
+                for address in (fields.get("recipient") or "").split(";"):
+                    if address.strip():
+                        recipient = related if event in ("redirect", "resolve") and related else clean_address(address)
+                        original = clean_address(address) if recipient != clean_address(address) else None
+                        yield LogEvent(when, "m365", message_id, sender, recipient, original,
+                                       _M365_EVENTS[event], source, detail=fields["event"].upper(), subject=subject)
+                continue
+            recipient = clean_address(fields.get("recipient"))
+            if not recipient:
+                raise ValueError("no recipient")
+            status_word = fields.get("status", "")
+            status = _M365_STATUS.get(status_word.strip().lower().replace(" ", ""), "other")
+            yield LogEvent(when, "m365", message_id, sender, recipient, None, status, source,
+                           detail=status_word or None, subject=subject)
+        except (ValueError, IndexError) as exc:
+            yield BadLine(source, "bad_log_row", str(exc)[:200], ",".join(row).encode("utf-8", "replace"))
+
+
+def _gws_status(status: str, target: str) -> str:
+    word = status.strip().upper()
+    if any(k in word for k in ("BOUNCE", "FAIL")):
+        return "bounced"
+    if any(k in word for k in ("DROP", "REJECT", "BLOCK")):
+        return "rejected"
+    if any(k in word for k in ("DEFER", "RETRY", "PENDING")):
+        return "deferred"
+    if any(k in word for k in ("SPAM", "QUARANTIN")):
+        return "other"
+    if any(k in word for k in ("DELIVER", "INSERT", "INBOX", "SENT", "ACCEPT")):
+        return "sent"
+    if target.strip().upper() == "LIST_SERVER":
+        return "expanded"
+    return "other"
+
+
+def read_gws(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
+    """Delivery events of a Google Workspace email log search export."""
+    zone = ZoneInfo(timezone)
+    for source, fields, row in _rows(path, label, GWS_ALIASES):
+        try:
+            when = parse_time(fields.get("time", ""), zone)
+            recipient = clean_address(fields.get("recipient"))
+            if not recipient:
+                raise ValueError("no recipient")
+            status_word, target = fields.get("status", ""), fields.get("target", "")
+            detail = " ".join(part for part in (status_word, target, fields.get("description", "")) if part)
+            yield LogEvent(when, "gws", clean_message_id(fields.get("message_id")), clean_address(fields.get("sender")),
+                           recipient, None, _gws_status(status_word, target), source,
+                           detail=detail[:200] or None, subject=fields.get("subject") or None)
+        except (ValueError, IndexError) as exc:
+            yield BadLine(source, "bad_log_row", str(exc)[:200], ",".join(row).encode("utf-8", "replace"))

@@ -171,7 +171,8 @@ def _send(workspace, result: ReportResult, kind, month, recipients, point_of_sal
 
 
 REPORT_CLASSES = {"monthly": "emailtrack_analytics.reports.monthly:MonthlyReport",
-                  "distribution": "emailtrack_analytics.reports.distribution:DistributionReport"}
+                  "distribution": "emailtrack_analytics.reports.distribution:DistributionReport",
+                  "health": "emailtrack_analytics.reports.health:HealthReport"}
 
 
 def report_charts(workspace, kind, month, point_of_sale, language) -> list[tuple[str, go.Figure]] | None:

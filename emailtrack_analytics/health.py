@@ -1,0 +1,274 @@
+"""Tracking health: what went missing, why, and which volumes moved in ways history makes unlikely.
+
+Two questions, answered from the workspace's views:
+
+- **Missing leads and their likely cause** (``missing_leads``): leads a point of sale is known to
+  have received (mail logs, its own mailbox export) that never reached tracking, each with the
+  most likely reason: the forward bounced or stayed deferred (the log says so), forwarding
+  stopped (nothing tracked after a date), the mailbox never forwards, the portal stopped
+  copying the tracked address (CC set-up absent), or a client-side rule that only runs while
+  the mail client is open (misses at nights and weekends).
+- **Alerts** (``alerts``): a point of sale, or a point of sale and portal, silent for longer
+  than its own share of the network's volume makes plausible; a sudden drop against the
+  trailing three months; a spike of messages from a portal that match none of its templates;
+  and an unknown sender whose messages look like leads (a portal missing from the catalogue).
+
+Baselines compare a point of sale with the network over the same days: the network's own
+volume carries the weekday and seasonal pattern, so a quiet August or a Sunday is not an alert,
+and naturally quiet pairs (a handful of leads a month) never are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .months import month_bounds, shift_month
+
+SILENCE_MIN_DAYS = 3
+SILENCE_EXPECTED = 8.0          # alert when at least this many leads were expected (P(0) < 0.0004)
+SILENCE_MIN_BASELINE = 10       # ...from a history of at least this many leads (quiet pairs never alert)
+BASELINE_DAYS = 56              # the share of the network a point of sale had before its silence
+DROP_RATIO = 0.5                # below half of what the trailing quarter and the network predict...
+DROP_PROBABILITY = 0.001        # ...and that unlikely under a Poisson law
+TEMPLATE_SPIKE_MIN = 10
+UNKNOWN_SENDER_MIN = 10
+OFFICE_HOURS = (dt.time(8, 30), dt.time(19, 0))
+
+CAUSES = ("forward_bounced", "forward_deferred", "forwarding_stopped", "never_forwards", "cc_absent",
+          "client_rule_offline", "unknown")
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str                  # silence | drop | template_spike | unknown_portal_sender
+    month: str
+    point_of_sale: str | None
+    portal: str | None
+    detail: str
+    observed: float | None = None
+    expected: float | None = None
+    probability: float | None = None
+    since: dt.date | None = None
+
+
+def poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean)."""
+    if mean <= 0:
+        return 1.0
+    term = total = math.exp(-mean)
+    for i in range(1, k + 1):
+        term *= mean / i
+        total += term
+    return min(1.0, total)
+
+
+# --------------------------------------------------------------------------- missing leads
+
+def _office_hours(local: pd.Timestamp) -> bool:
+    return local.weekday() < 5 and OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
+
+
+def missing_leads(data, month: str, point_of_sale: str | None = None) -> pd.DataFrame:
+    """Leads received but not tracked in ``month``, with their likely cause (no personal data)."""
+    tz = data.workspace.tz
+    where, params = "NOT tracked AND month = ?", [month]
+    if point_of_sale:
+        where += " AND point_of_sale = ?"
+        params.append(point_of_sale)
+    missing = data.sql(f"SELECT point_of_sale, month, received_at, portal, message_id, evidence "
+                       f"FROM expected_lead_status WHERE {where} ORDER BY point_of_sale, received_at", params)
+    if missing.empty:
+        return missing.assign(cause=pd.Series(dtype=str), local_time=pd.Series(dtype=object))
+    missing["local_time"] = pd.to_datetime(missing["received_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
+    tracked = data.sql("SELECT point_of_sale, portal, channel, received_at FROM leads WHERE point_of_sale IS NOT NULL")
+    tracked["local_time"] = pd.to_datetime(tracked["received_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
+    last_tracked = tracked.groupby("point_of_sale")["received_at"].max()
+    failed = data.sql(
+        "SELECT point_of_sale, message_id, event_time, status FROM forward_events "
+        "WHERE address_kind = 'tracked' AND status IN ('bounced', 'deferred', 'sent') AND point_of_sale IS NOT NULL")
+    cc_share = _cc_share(tracked)
+    offline = _offline_pattern(missing, tracked)
+    causes = []
+    for row in missing.itertuples():
+        causes.append(_cause(row, last_tracked, failed, cc_share, offline))
+    missing["cause"] = causes
+    return missing.drop(columns=["received_at"])
+
+
+def _cc_share(tracked: pd.DataFrame) -> dict:
+    """(point of sale, portal) -> share of its tracked leads that came by CC."""
+    if tracked.empty:
+        return {}
+    grouped = tracked.assign(cc=tracked["channel"] == "cc").groupby(["point_of_sale", "portal"])["cc"]
+    counts = grouped.count()
+    return {key: share for key, share in grouped.mean().items() if counts[key] >= 5}
+
+
+def _offline_pattern(missing: pd.DataFrame, tracked: pd.DataFrame) -> set[str]:
+    """Points of sale whose misses fall outside office hours while their tracked leads do not:
+    a client-side rule that only runs while the mail client is open."""
+    found = set()
+    for pos, rows in missing.groupby("point_of_sale"):
+        if len(rows) < 5:
+            continue
+        off = sum(not _office_hours(t) for t in rows["local_time"])
+        history = tracked[tracked["point_of_sale"] == pos]
+        in_hours = sum(_office_hours(t) for t in history["local_time"])
+        if off / len(rows) >= 0.8 and len(history) and in_hours / len(history) >= 0.9:
+            found.add(pos)
+    return found
+
+
+def _cause(row, last_tracked: pd.Series, failed: pd.DataFrame, cc_share: dict, offline: set) -> str:
+    pos, when = row.point_of_sale, pd.Timestamp(row.received_at)
+    legs = failed[failed["point_of_sale"] == pos]
+    if not legs.empty:
+        same = legs[legs["message_id"] == row.message_id] if row.message_id else legs.iloc[0:0]
+        if same.empty:  # a client forward has a new Message-ID: look at the hours after the lead
+            window = legs[(legs["event_time"] >= when) & (legs["event_time"] <= when + pd.Timedelta(hours=12))]
+            same = window
+        statuses = set(same["status"])
+        if "bounced" in statuses and "sent" not in statuses:
+            return "forward_bounced"
+        if "deferred" in statuses and "sent" not in statuses:
+            return "forward_deferred"
+    last = last_tracked.get(pos)
+    if last is None or pd.isna(last):
+        return "never_forwards"
+    if when > pd.Timestamp(last):
+        return "forwarding_stopped"
+    if row.portal and cc_share.get((pos, row.portal), 0) >= 0.5:
+        return "cc_absent"
+    if pos in offline and not _office_hours(row.local_time):
+        return "client_rule_offline"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------- alerts
+
+def alerts(data, month: str) -> list[Alert]:
+    """Every alert for ``month`` (as of its last day, or today if the month is not over)."""
+    daily = data.sql("SELECT point_of_sale, portal, local_date, count(*) AS leads FROM leads "
+                     "WHERE point_of_sale IS NOT NULL GROUP BY ALL")
+    daily["local_date"] = pd.to_datetime(daily["local_date"]).dt.date
+    start, end = month_bounds(month)
+    as_of = min(end - dt.timedelta(days=1), dt.date.today())
+    found = _silences(daily, month, start, as_of)
+    silent = {a.point_of_sale for a in found if a.portal is None}
+    found += [a for a in _drops(data, month) if a.point_of_sale not in silent]
+    found += _template_spikes(data, month)
+    found += _unknown_senders(data, month)
+    return found
+
+
+def _silences(daily: pd.DataFrame, month: str, start: dt.date, as_of: dt.date) -> list[Alert]:
+    found = []
+    network_day = daily.groupby("local_date")["leads"].sum()
+    for keys, scope, network in (
+            (["point_of_sale"], "point_of_sale", network_day),
+            (["point_of_sale", "portal"], "pair", None)):
+        for key, rows in daily.groupby(keys):
+            pos, portal = (key[0], None) if scope == "point_of_sale" else key
+            if portal is not None:
+                network = daily[daily["portal"] == portal].groupby("local_date")["leads"].sum()
+            alert = _silence(rows, network, pos, portal, month, start, as_of)
+            if alert:
+                found.append(alert)
+    # a silent point of sale explains its silent pairs
+    silent = {a.point_of_sale for a in found if a.portal is None}
+    return [a for a in found if a.portal is None or a.point_of_sale not in silent]
+
+
+def _silence(rows, network: pd.Series, pos, portal, month, start, as_of) -> Alert | None:
+    before = rows[rows["local_date"] <= as_of]
+    if before.empty:
+        return None
+    last = before["local_date"].max()
+    days_silent = (as_of - last).days
+    if days_silent < SILENCE_MIN_DAYS:
+        return None
+    baseline_start = last - dt.timedelta(days=BASELINE_DAYS)
+    own = before[(before["local_date"] > baseline_start) & (before["local_date"] <= last)]["leads"].sum()
+    base_network = network[(network.index > baseline_start) & (network.index <= last)].sum()
+    if base_network <= 0 or own < SILENCE_MIN_BASELINE:
+        return None
+    during = network[(network.index > last) & (network.index <= as_of)].sum()
+    expected = own / base_network * during
+    if expected < SILENCE_EXPECTED:
+        return None
+    scope = f"{pos}" + (f" × {portal}" if portal else "")
+    return Alert("silence", month, pos, portal,
+                 f"{scope}: no lead for {days_silent} days since {last.isoformat()}, "
+                 f"{expected:.0f} expected from its share of the network",
+                 observed=0, expected=round(expected, 1), probability=math.exp(-expected), since=last)
+
+
+def _drops(data, month: str) -> list[Alert]:
+    months = [shift_month(month, -i) for i in (3, 2, 1)]
+    counts = data.sql("SELECT month, point_of_sale, count(*) AS leads FROM leads WHERE point_of_sale IS NOT NULL "
+                      "AND month IN (?, ?, ?, ?) GROUP BY ALL", months + [month])
+    if counts.empty:
+        return []
+    table = counts.pivot_table(index="point_of_sale", columns="month", values="leads", aggfunc="sum", fill_value=0)
+    for m in months + [month]:
+        if m not in table.columns:
+            table[m] = 0
+    network_now, network_before = table[month].sum(), table[months].sum(axis=1).sum() / 3
+    if network_before <= 0:
+        return []
+    found = []
+    for pos, row in table.iterrows():
+        trailing = row[months].mean()
+        if trailing < 10:
+            continue  # too few leads to call anything a drop
+        expected = trailing * network_now / network_before
+        observed = int(row[month])
+        probability = poisson_cdf(observed, expected)
+        if observed < DROP_RATIO * expected and probability < DROP_PROBABILITY:
+            found.append(Alert("drop", month, pos, None,
+                               f"{pos}: {observed} leads against {expected:.0f} expected from its last three "
+                               f"months and the network's trend", observed=observed, expected=round(expected, 1),
+                               probability=probability))
+    return found
+
+
+def _template_spikes(data, month: str) -> list[Alert]:
+    months = [shift_month(month, -i) for i in (3, 2, 1)]
+    counts = data.sql("SELECT month, portal, count(*) AS n FROM messages WHERE list_contains(flags, "
+                      "'unrecognised_template') AND month IN (?, ?, ?, ?) GROUP BY ALL", months + [month])
+    found = []
+    for portal, rows in counts.groupby("portal"):
+        now = int(rows.loc[rows["month"] == month, "n"].sum())
+        before = rows.loc[rows["month"].isin(months), "n"].sum() / 3
+        if now >= TEMPLATE_SPIKE_MIN and now >= 3 * (before + 1):
+            found.append(Alert("template_spike", month, None, portal,
+                               f"{portal}: {now} messages match none of its templates (about {before:.0f} a month "
+                               f"before): the portal may have changed its format", observed=now,
+                               expected=round(before, 1)))
+    return found
+
+
+def _unknown_senders(data, month: str) -> list[Alert]:
+    rows = data.sql(
+        "SELECT split_part(m.sender, '@', 2) AS domain, count(*) AS copies, "
+        "count(DISTINCT m.point_of_sale) AS points_of_sale, avg(s.has_contact::INTEGER) AS with_contact "
+        "FROM messages m JOIN stored_messages s USING (message_key) "
+        "WHERE m.month = ? AND m.portal IS NULL AND m.sender IS NOT NULL AND m.category = 'other' "
+        "GROUP BY ALL", [month])
+    found = []
+    for row in rows.itertuples():
+        if row.copies >= UNKNOWN_SENDER_MIN and row.points_of_sale >= 2 and (row.with_contact or 0) >= 0.5:
+            found.append(Alert("unknown_portal_sender", month, None, None,
+                               f"{row.domain}: {row.copies} messages to {row.points_of_sale} points of sale look "
+                               f"like leads (prospect contact details) from a sender no portal rule knows: add it "
+                               f"to [[portals]]", observed=row.copies))
+    return found
+
+
+def alerts_frame(found: list[Alert]) -> pd.DataFrame:
+    columns = ["kind", "month", "point_of_sale", "portal", "detail", "observed", "expected", "probability", "since"]
+    return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in found], columns=columns, dtype=object)

@@ -30,6 +30,7 @@ from .months import month_bounds, shift_month
 
 SILENCE_MIN_DAYS = 3
 SILENCE_EXPECTED = 8.0          # alert when at least this many leads were expected (P(0) < 0.0004)
+SILENCE_EXPECTED_PAIR = 15.0    # a portal's leads come in bursts (campaigns, listings): ask for more
 SILENCE_MIN_BASELINE = 10       # ...from a history of at least this many leads (quiet pairs never alert)
 BASELINE_DAYS = 56              # the share of the network a point of sale had before its silence
 DROP_RATIO = 0.5                # below half of what the trailing quarter and the network predict...
@@ -158,7 +159,8 @@ def alerts(data, month: str) -> list[Alert]:
     start, end = month_bounds(month)
     as_of = min(end - dt.timedelta(days=1), dt.date.today())
     found = _silences(daily, month, start, as_of)
-    silent = {a.point_of_sale for a in found if a.portal is None}
+    # a point of sale silent since before the month: its drop says nothing more
+    silent = {a.point_of_sale for a in found if a.portal is None and a.since < start}
     found += [a for a in _drops(data, month) if a.point_of_sale not in silent]
     found += _template_spikes(data, month)
     found += _unknown_senders(data, month)
@@ -184,6 +186,9 @@ def _silences(daily: pd.DataFrame, month: str, start: dt.date, as_of: dt.date) -
 
 
 def _silence(rows, network: pd.Series, pos, portal, month, start, as_of) -> Alert | None:
+    """A silence its own history makes unlikely: its lead rate over the 8 weeks before its last
+    lead, times the days since, scaled by how the rest of the network moved meanwhile (weekdays,
+    holidays, season)."""
     before = rows[rows["local_date"] <= as_of]
     if before.empty:
         return None
@@ -192,48 +197,73 @@ def _silence(rows, network: pd.Series, pos, portal, month, start, as_of) -> Aler
     if days_silent < SILENCE_MIN_DAYS:
         return None
     baseline_start = last - dt.timedelta(days=BASELINE_DAYS)
-    own = before[(before["local_date"] > baseline_start) & (before["local_date"] <= last)]["leads"].sum()
-    base_network = network[(network.index > baseline_start) & (network.index <= last)].sum()
-    if base_network <= 0 or own < SILENCE_MIN_BASELINE:
+    own_days = before[(before["local_date"] > baseline_start) & (before["local_date"] <= last)]
+    own = own_days["leads"].sum()
+    if own < SILENCE_MIN_BASELINE:
         return None
-    during = network[(network.index > last) & (network.index <= as_of)].sum()
-    expected = own / base_network * during
-    if expected < SILENCE_EXPECTED:
+    own_by_day = own_days.groupby("local_date")["leads"].sum()
+    others = network.sub(own_by_day, fill_value=0)
+    others_base = others[(others.index > baseline_start) & (others.index <= last)].sum() / BASELINE_DAYS
+    others_during = others[(others.index > last) & (others.index <= as_of)].sum() / days_silent
+    factor = others_during / others_base if others_base * BASELINE_DAYS >= 30 else 1.0
+    expected = own / BASELINE_DAYS * days_silent * factor
+    if expected < (SILENCE_EXPECTED if portal is None else SILENCE_EXPECTED_PAIR):
         return None
     scope = f"{pos}" + (f" × {portal}" if portal else "")
     return Alert("silence", month, pos, portal,
                  f"{scope}: no lead for {days_silent} days since {last.isoformat()}, "
-                 f"{expected:.0f} expected from its share of the network",
+                 f"{expected:.0f} expected from its own history and the network's trend",
                  observed=0, expected=round(expected, 1), probability=math.exp(-expected), since=last)
 
 
 def _drops(data, month: str) -> list[Alert]:
-    months = [shift_month(month, -i) for i in (3, 2, 1)]
-    counts = data.sql("SELECT month, point_of_sale, count(*) AS leads FROM leads WHERE point_of_sale IS NOT NULL "
-                      "AND month IN (?, ?, ?, ?) GROUP BY ALL", months + [month])
+    """Points of sale far below what their trailing quarter and the network's trend predict,
+    beyond their own usual month-to-month swings."""
+    counts = data.sql("SELECT month, point_of_sale, count(*) AS leads FROM leads "
+                      "WHERE point_of_sale IS NOT NULL AND month <= ? GROUP BY ALL", [month])
     if counts.empty:
         return []
     table = counts.pivot_table(index="point_of_sale", columns="month", values="leads", aggfunc="sum", fill_value=0)
-    for m in months + [month]:
-        if m not in table.columns:
-            table[m] = 0
-    network_now, network_before = table[month].sum(), table[months].sum(axis=1).sum() / 3
-    if network_before <= 0:
+    months = sorted(table.columns)
+    if month not in months:
         return []
     found = []
     for pos, row in table.iterrows():
-        trailing = row[months].mean()
-        if trailing < 10:
-            continue  # too few leads to call anything a drop
-        expected = trailing * network_now / network_before
-        observed = int(row[month])
+        ratios = [r for m in months[3:] if (r := _ratio(table, row, months, m)) is not None]
+        now = _ratio(table, row, months, month, with_counts=True)
+        if now is None:
+            continue
+        ratio, observed, expected = now
         probability = poisson_cdf(observed, expected)
-        if observed < DROP_RATIO * expected and probability < DROP_PROBABILITY:
+        past = [math.log(max(r[0], 0.05)) for r in ratios[:-1]]
+        if len(past) >= 4:
+            mean = sum(past) / len(past)
+            spread = max(0.15, (sum((x - mean) ** 2 for x in past) / (len(past) - 1)) ** 0.5)
+            unusual = (math.log(max(ratio, 0.05)) - mean) / spread < -3
+        else:
+            unusual = ratio < 0.4
+        if ratio < DROP_RATIO and probability < DROP_PROBABILITY and unusual:
             found.append(Alert("drop", month, pos, None,
                                f"{pos}: {observed} leads against {expected:.0f} expected from its last three "
                                f"months and the network's trend", observed=observed, expected=round(expected, 1),
                                probability=probability))
     return found
+
+
+def _ratio(table: pd.DataFrame, row: pd.Series, months: list[str], month: str, with_counts: bool = False):
+    """Observed / expected leads of one point of sale in ``month``, the expectation being its
+    trailing three months scaled by the network's change; None without enough history."""
+    trailing_months = [shift_month(month, -i) for i in (3, 2, 1)]
+    if any(m not in months for m in trailing_months):
+        return None
+    trailing = row[trailing_months].mean()
+    network_before = table[trailing_months].sum(axis=1).sum() / 3
+    if trailing < 10 or network_before <= 0:
+        return None
+    expected = trailing * table[month].sum() / network_before
+    observed = int(row[month])
+    ratio = observed / expected if expected else 1.0
+    return (ratio, observed, expected) if with_counts else (ratio,)
 
 
 def _template_spikes(data, month: str) -> list[Alert]:

@@ -123,6 +123,14 @@ def _unglue(text: str) -> str:
     return "\n".join(out)
 
 
+# A cheap first look: without one of these stems (or a forward prefix in the subject) a body
+# holds no forwarded block, and the line-by-line search is skipped.
+_MAYBE_FORWARDED = re.compile(
+    r"forward|transf|transmis|r[ée]exp|weitergeleit|reenvi|inoltr|doorgest|encaminh|vidarebef|videresend|"
+    r"v[äa]litet|edelleen|przekaz|p[řr]epos|tov[áa]bb[íi]t|redirec|переадр|пересыл|переслан|перенапр|"
+    r"[iİ]leti|proslij|転送", re.IGNORECASE)
+
+
 def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | None:
     """The first forwarded header block in ``text`` and the text after it, or None.
 
@@ -131,8 +139,12 @@ def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | Non
     least a sender and a subject. It must follow a separator or intro line, or the subject must
     carry a forward prefix.
     """
+    if not subject_says_forward and not _MAYBE_FORWARDED.search(text):
+        return None
     lines = _unglue(text).split("\n")
     for i, line in enumerate(lines):
+        if ":" not in line and "：" not in line:
+            continue
         field_ = _labelled(line)
         if not field_:
             continue

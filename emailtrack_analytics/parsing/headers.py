@@ -49,6 +49,29 @@ def decode_text(value: str | None) -> str:
     return text.replace("\x00", "").strip()
 
 
+_SIMPLE_MAILBOX = re.compile(r"^\s*(?:([^<>\",;:()\\]*?)\s*<\s*([^<>\s\",;:()\\]+@[^<>\s\",;:()\\]+)\s*>"
+                             r"|([^<>\s\",;:()\\]+@[^<>\s\",;:()\\]+))\s*$")
+
+
+def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
+    """The common forms (``a@b``, ``Name <a@b>``, lists of them) without the full RFC 5322
+    address parser, which is slow; None when a value needs that parser (quotes, comments,
+    groups, escapes)."""
+    found = []
+    for value in raw:
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            match = _SIMPLE_MAILBOX.match(item)
+            if not match:
+                return None
+            if match.group(3):
+                found.append(("", match.group(3)))
+            else:
+                found.append((match.group(1).strip(), match.group(2)))
+    return found
+
+
 def addresses(values: list[str]) -> list[tuple[str, str]]:
     """(display name, lower-case address) pairs from raw header values, in order.
 
@@ -57,7 +80,10 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     """
     result = []
     raw = [unfold(recover_text(v)) for v in values if v]
-    for name, address in getaddresses(raw):
+    pairs = _simple(raw)
+    if pairs is None:
+        pairs = getaddresses(raw)
+    for name, address in pairs:
         address = address.strip().strip("<>").strip().lower()
         if "@" not in address or " " in address:
             continue

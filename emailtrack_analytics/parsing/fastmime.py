@@ -1,0 +1,90 @@
+"""A faster boundary test for the standard library's MIME parser.
+
+``email.feedparser`` compiles one regular expression per multipart boundary. Boundaries are
+unique per message, so the ``re`` cache never helps: compiling is about a quarter of the time
+spent parsing a typical portal email. ``install()`` gives the parser a ``re`` whose ``compile``
+returns a plain string matcher with the same behaviour for exactly that boundary pattern (and
+delegates every other pattern to ``re``). It checks itself against the real expression before
+taking over, and stays out of the way if the parser's pattern ever changes.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+
+_PREFIX = "(?P<sep>"
+_SUFFIX = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+class _Match:
+    __slots__ = ("_groups",)
+
+    def __init__(self, sep: str, end: str | None, linesep: str | None):
+        self._groups = {"sep": sep, "end": end, "linesep": linesep}
+
+    def group(self, name):
+        return self._groups[name]
+
+
+class BoundaryMatcher:
+    """``re.compile('(?P<sep>--B)(?P<end>--)?(?P<ws>[ \\t]*)(?P<linesep>\\r\\n|\\r|\\n)?$').match``
+    without a regular expression."""
+
+    __slots__ = ("separator",)
+
+    def __init__(self, separator: str):
+        self.separator = separator
+
+    def match(self, line: str):
+        if not line.startswith(self.separator):
+            return None
+        rest = line[len(self.separator):]
+        for end in (("--", rest[2:]), (None, rest)) if rest.startswith("--") else ((None, rest),):
+            marker, tail = end
+            tail = tail.lstrip(" \t")
+            for linesep in ("\r\n", "\r", "\n"):
+                if tail.startswith(linesep) and tail[len(linesep):] in ("", "\n"):
+                    return _Match(self.separator, marker, linesep)
+            if tail in ("", "\n"):
+                return _Match(self.separator, marker, None)
+        return None
+
+
+def _compile(pattern, flags=0):
+    if isinstance(pattern, str) and pattern.startswith(_PREFIX) and pattern.endswith(_SUFFIX) and not flags:
+        escaped = pattern[len(_PREFIX):-len(_SUFFIX)]
+        return BoundaryMatcher(_UNESCAPE.sub(r"\1", escaped))
+    return re.compile(pattern, flags)
+
+
+_SAMPLES = ["--B", "--B\n", "--B\r\n", "--B--", "--B--\n", "--B  \n", "--B\t--\n", "--B--  \r\n", "--Bx\n",
+            "--B\n\n", "--B\r", "--B--\r\n\n", "---B\n", "--B -- \n", "x--B\n", "--B\n\r\n", "--B--x"]
+
+
+def _agrees(separator: str = "--B") -> bool:
+    real = re.compile(_PREFIX + re.escape(separator) + _SUFFIX)
+    fast = BoundaryMatcher(separator)
+    for line in _SAMPLES:
+        expected, got = real.match(line), fast.match(line)
+        if bool(expected) != bool(got):
+            return False
+        if expected and any(expected.group(g) != got.group(g) for g in ("end", "linesep")):
+            return False
+    return True
+
+
+def install() -> bool:
+    """Give ``email.feedparser`` the fast boundary matcher; False if it was left as it is."""
+    import email.feedparser as feedparser
+
+    if getattr(feedparser.re, "_emailtrack", False):
+        return True
+    if feedparser.re is not re or not _agrees() or not _agrees("--=_Part.1+x(y)?"):
+        return False
+    proxy = types.SimpleNamespace(**{name: getattr(re, name) for name in dir(re) if not name.startswith("__")})
+    proxy.compile = _compile
+    proxy._emailtrack = True
+    feedparser.re = proxy
+    return True

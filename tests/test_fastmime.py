@@ -1,0 +1,52 @@
+"""The fast boundary matcher parses exactly as the standard library's regular expression does."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+import pytest
+from email import policy
+from email.parser import BytesParser
+
+from emailtrack_analytics.parsing import fastmime
+
+PATTERN = r"(?P<sep>{})(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+
+
+@pytest.mark.parametrize("separator", ["--B", "--=_Part_1.2+x(y)?*", "--0000000000000abc", "--a b"])
+@pytest.mark.parametrize("line", ["{s}", "{s}\n", "{s}\r\n", "{s}--", "{s}--\n", "{s} \t\n", "{s}x\n", "{s}\n\n",
+                                  "{s}\r", "{s}--\r\n\n", "-{s}\n", "{s} -- \n", "x{s}\n", "{s}--x", "{s}\t--\n"])
+def test_same_answer_as_the_regex(separator, line):
+    text = line.format(s=separator)
+    real = re.compile(PATTERN.format(re.escape(separator))).match(text)
+    fast = fastmime.BoundaryMatcher(separator).match(text)
+    assert bool(real) == bool(fast)
+    if real:
+        assert (real.group("end"), real.group("linesep")) == (fast.group("end"), fast.group("linesep"))
+
+
+@pytest.mark.corpus
+def test_same_parse_of_the_corpus(corpus):
+    import email.feedparser
+    files = [p for p in glob.glob(str(corpus / "eml" / "**" / "*"), recursive=True) if os.path.isfile(p)]
+    parser = BytesParser(policy=policy.compat32)
+
+    def shape(path):
+        try:
+            message = parser.parsebytes(open(path, "rb").read())
+        except RecursionError:
+            return "recursion"
+        return [(p.get_content_type(), p.get_payload() if not p.is_multipart() else len(p.get_payload()),
+                 p.preamble, p.epilogue, [type(d).__name__ for d in p.defects]) for p in message.walk()]
+
+    assert fastmime.install()
+    fast = [shape(p) for p in files]
+    installed = email.feedparser.re
+    email.feedparser.re = re
+    try:
+        slow = [shape(p) for p in files]
+    finally:
+        email.feedparser.re = installed
+    assert fast == slow

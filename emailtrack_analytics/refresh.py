@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .attribution.engine import Attributor, sender_matches
+from .attribution.engine import Attributor, attribution_fingerprint, sender_matches
 from .attribution.identity import lead_keys
 from .store.db import arrow_batches, utcnow
 from .workspace import Workspace
@@ -58,8 +58,9 @@ def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
 
 
 def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
-    attributor = Attributor(workspace, distribution_targets(con, workspace))
-    fingerprint = attributor.fingerprint()
+    # cheap checks first: every command calls this, and usually nothing has changed
+    digest = con.execute("SELECT count(*), coalesce(bit_xor(hash(row_key)), 0) FROM distribution_log").fetchone()
+    fingerprint = attribution_fingerprint(workspace, tuple(digest))
     state = con.execute("SELECT fingerprint, log_rows FROM attribution_state").fetchone()
     stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
     attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
@@ -67,6 +68,7 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
     full = force or state is None or state[0] != fingerprint
     if not full and attributed == stored and state[1] == log_rows:
         return RefreshResult(0, False, fingerprint)
+    attributor = Attributor(workspace, distribution_targets(con, workspace))
 
     con.execute("BEGIN TRANSACTION")
     try:

@@ -88,6 +88,14 @@ def _any_sender(sender: str, rules: tuple[str, ...]) -> bool:
     return any(sender_matches(sender, rule) for rule in rules)
 
 
+def attribution_fingerprint(ws: Workspace, distribution_digest=None) -> str:
+    """Changes whenever anything that attribution depends on changes: the code, the config,
+    the catalogue and (through its digest) the distribution log."""
+    basis = repr((CODE_FINGERPRINT, ws.timezone, ws.points_of_sale, ws.portals, ws.tracked_addresses,
+                  catalogue_text(), distribution_digest))
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+
+
 class Attributor:
     """Attributes message rows (dicts of ``stored_messages`` columns) for one workspace."""
 
@@ -108,12 +116,8 @@ class Attributor:
         self.distribution_targets = distribution_targets or {}
 
     # ------------------------------------------------------------------ fingerprint
-    def fingerprint(self) -> str:
-        """Changes whenever anything that attribution depends on changes."""
-        ws = self.workspace
-        basis = repr((CODE_FINGERPRINT, ws.timezone, ws.points_of_sale, ws.portals,
-                      ws.tracked_addresses, catalogue_text(), sorted(self.distribution_targets.items())))
-        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+    def fingerprint(self, distribution_digest=None) -> str:
+        return attribution_fingerprint(self.workspace, distribution_digest)
 
     # ------------------------------------------------------------------ parts
     def _find_tracked(self, row: dict) -> tuple[str | None, _Tracked | None, str | None]:

@@ -772,6 +772,25 @@ def compose_follow_up(lead_subject: str, lead_message_id: str, relay: tuple[str,
                     word_encoding="Q")
 
 
+UNKNOWN_PORTAL = ("Immo Nouveau", "contact@immo-nouveau.example")
+
+
+def compose_unknown_portal_contact(prospect: Prospect, listing: Listing, rng: random.Random) -> Composed:
+    """A contact request from a new portal the catalogue does not know yet: it looks like a lead
+    (prospect's name, e-mail and phone) but no portal rule matches its sender."""
+    name, sender = UNKNOWN_PORTAL
+    domain = sender.split("@")[1]
+    message = rng.choice(LEAD_MESSAGES_RENT if listing.transaction == "location" else LEAD_MESSAGES_SALE)
+    text = (f"Bonjour,\n\nVous avez reçu un nouveau contact pour votre annonce {listing.ref} "
+            f"({listing.title}, {listing.city}).\n\nNom : {prospect.full_name}\nE-mail : {prospect.email}\n"
+            f"Téléphone : {prospect.phone}\n\nMessage :\n{message or '-'}\n\n"
+            f"--\n{name} - la nouvelle plateforme des annonces immobilières\nhttps://www.{domain}\n")
+    return Composed("", (name, sender), f"Nouveau contact pour votre annonce {listing.ref}", text,
+                    _html([html_lines(block) for block in text.split("\n\n")], name),
+                    reply_to=(prospect.full_name, prospect.email), message_id_domain=domain,
+                    mta=(f"mail.{domain}", "203.0.113.171"), date_style="comment", word_encoding="Q")
+
+
 def compose_spam(rng: random.Random) -> Composed:
     name, sender, subject = rng.choice(SPAM)
     text = f"{subject}\n\nCliquez ici pour continuer : http://{sender.split('@')[1]}/r/{rng.getrandbits(32):08x}\n"

@@ -158,3 +158,75 @@ def _compare_lead_counts(expected: list[dict], found: dict, result: Comparison) 
             result.lead_cells_equal += cell in cells
         else:
             result.lead_count_differences[cell] = (cells.get(cell, 0), found.get(cell, 0))
+
+
+@dataclass
+class HealthComparison:
+    coverage_cells: int = 0
+    coverage_equal: int = 0
+    coverage_differences: dict = field(default_factory=dict)   # (month, pos) -> (expected truth, found)
+    missing_expected: int = 0
+    causes_right: int = 0
+    cause_confusion: Counter = field(default_factory=Counter)  # (truth, found) -> n
+    alerts_expected: list = field(default_factory=list)
+    alerts_found: list = field(default_factory=list)
+    alerts_missed: list = field(default_factory=list)
+    alerts_on_healthy: list = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"coverage cells equal: {self.coverage_equal}/{self.coverage_cells}",
+                f"missing-lead causes right: {self.causes_right}/{self.missing_expected}",
+                f"alerts: {len(self.alerts_expected) - len(self.alerts_missed)}/{len(self.alerts_expected)} planted "
+                f"found, {len(self.alerts_on_healthy)} on healthy points of sale"]
+
+
+def compare_health(workspace: Workspace, truth_dir: Path | None = None) -> HealthComparison:
+    """The product's coverage, missing-lead causes and alerts against the sample's ground truth."""
+    from . import health
+    from .api import Analytics
+
+    truth_dir = truth_dir or workspace.root / "data" / "sample-truth"
+    result = HealthComparison()
+    with open(truth_dir / "coverage.csv", encoding="utf-8", newline="") as handle:
+        truth = {(r["month"], r["point_of_sale"]): (int(r["expected"]), int(r["tracked"]))
+                 for r in csv.DictReader(handle)}
+    with open(truth_dir / "missing.csv", encoding="utf-8", newline="") as handle:
+        missing = list(csv.DictReader(handle))
+    with open(truth_dir / "alerts.csv", encoding="utf-8", newline="") as handle:
+        planted = list(csv.DictReader(handle))
+    facts = __import__("json").loads((truth_dir / "sample_facts.json").read_text(encoding="utf-8"))
+    troubled = {f["point_of_sale"] for f in facts.get("failures", {}).values()} \
+        | {a["point_of_sale"] for a in planted if a["point_of_sale"]}
+    with Analytics(workspace) as data:
+        found = {(r.month, r.point_of_sale): (int(r.expected), int(r.tracked))
+                 for r in data.sql("SELECT * FROM coverage").itertuples()}
+        for cell in set(truth) | {c for c, v in found.items() if v[0]}:
+            want, got = truth.get(cell, (0, 0)), found.get(cell, (0, 0))
+            result.coverage_cells += 1
+            if want == got:
+                result.coverage_equal += 1
+            else:
+                result.coverage_differences[cell] = (want, got)
+        months = sorted({r["month"] for r in missing})
+        causes = {}
+        for month in months:
+            frame = health.missing_leads(data, month)
+            for row in frame.itertuples():
+                causes[(row.point_of_sale, row.message_id)] = row.cause
+        for row in missing:
+            result.missing_expected += 1
+            got = causes.get((row["point_of_sale"], row["message_id"].strip("<>")), "not found")
+            result.causes_right += got == row["cause"]
+            result.cause_confusion[(row["cause"], got)] += 1
+        for month in data.months():
+            for alert in health.alerts(data, month):
+                result.alerts_found.append((alert.kind, alert.point_of_sale or "", alert.portal or "", month))
+                if alert.point_of_sale and alert.point_of_sale not in troubled:
+                    result.alerts_on_healthy.append((alert.kind, alert.point_of_sale, alert.portal, month))
+    found_keys = {(k, p, q, m) for k, p, q, m in result.alerts_found}
+    for alert in planted:
+        key = (alert["kind"], alert["point_of_sale"], alert["portal"], alert["month"])
+        result.alerts_expected.append(key)
+        if key not in found_keys:
+            result.alerts_missed.append(key)
+    return result

@@ -92,7 +92,10 @@ def missing_leads(data, month: str, point_of_sale: str | None = None) -> pd.Data
         "SELECT point_of_sale, message_id, event_time, status FROM forward_events "
         "WHERE address_kind = 'tracked' AND status IN ('bounced', 'deferred', 'sent') AND point_of_sale IS NOT NULL")
     cc_share = _cc_share(tracked)
-    offline = _offline_pattern(missing, tracked)
+    # the night-and-weekend pattern shows over the whole history, not a single month
+    every_miss = data.sql("SELECT point_of_sale, received_at FROM expected_lead_status WHERE NOT tracked")
+    every_miss["local_time"] = pd.to_datetime(every_miss["received_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
+    offline = _offline_pattern(every_miss, tracked)
     causes = []
     for row in missing.itertuples():
         causes.append(_cause(row, last_tracked, failed, cc_share, offline))
@@ -117,9 +120,10 @@ def _offline_pattern(missing: pd.DataFrame, tracked: pd.DataFrame) -> set[str]:
         if len(rows) < 5:
             continue
         off = sum(not _office_hours(t) for t in rows["local_time"])
-        history = tracked[tracked["point_of_sale"] == pos]
+        # the rule's own copies: forwards by the mail client (CC or server copies come any time)
+        history = tracked[(tracked["point_of_sale"] == pos) & (tracked["channel"] == "forward")]
         in_hours = sum(_office_hours(t) for t in history["local_time"])
-        if off / len(rows) >= 0.8 and len(history) and in_hours / len(history) >= 0.9:
+        if off / len(rows) >= 0.8 and len(history) >= 10 and in_hours / len(history) >= 0.9:
             found.add(pos)
     return found
 
@@ -140,12 +144,12 @@ def _cause(row, last_tracked: pd.Series, failed: pd.DataFrame, cc_share: dict, o
     last = last_tracked.get(pos)
     if last is None or pd.isna(last):
         return "never_forwards"
+    if pos in offline and not _office_hours(row.local_time):
+        return "client_rule_offline"  # also after its last tracked lead: the rule will run again
     if when > pd.Timestamp(last):
         return "forwarding_stopped"
     if row.portal and cc_share.get((pos, row.portal), 0) >= 0.5:
         return "cc_absent"
-    if pos in offline and not _office_hours(row.local_time):
-        return "client_rule_offline"
     return "unknown"
 
 

@@ -8,6 +8,8 @@ only what is missing, or everything when the fingerprint changed.
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -137,13 +139,19 @@ _LOG_LEAD_SCHEMA = pa.schema([
     ("portal", pa.string()), ("is_lead", pa.bool_()), ("assumed", pa.bool_())])
 
 
-def classify_log_deliveries(con, attributor: Attributor) -> int:
-    """Which deliveries to a point of sale's own mailbox (in mail logs) were leads.
+MATCH_WINDOW = dt.timedelta(minutes=3)   # a forward's header gives the lead's time to the minute
 
-    A delivery whose Message-ID is stored takes that copy's category and lead key. Otherwise
-    the sender (and the subject, when the log has one) is run through the portal rules; a
-    Postfix log has no subject, so a portal sender that is not a marketing or alert sender
-    counts as a lead (``assumed``).
+
+def classify_log_deliveries(con, attributor: Attributor) -> int:
+    """Which deliveries to a point of sale's own mailbox (in mail logs) were leads, and which lead.
+
+    A delivery is matched to a stored tracking copy by Message-ID; failing that (a mail client's
+    forward has a new Message-ID), to a copy for the same point of sale from the same portal (or
+    sender) within three minutes. A matched delivery takes the copy's category and lead key.
+    Otherwise the sender (and the subject, when the log has one) goes through the portal rules:
+    without a subject (Postfix), a portal sender counts as a lead unless it is a marketing or
+    alert sender, or the portal's leads are known to come from other senders (``lead_senders``);
+    a portal subject matching no template counts as a lead (``assumed``), as format drift does.
     """
     known = {}
     for message_id, lead_key, category, portal in con.execute(
@@ -152,34 +160,75 @@ def classify_log_deliveries(con, attributor: Attributor) -> int:
             "WHERE coalesce(m.original_message_id, m.message_id) IS NOT NULL "
             "ORDER BY a.category = 'lead'").fetchall():
         known[message_id] = (lead_key, category, portal)  # a lead copy wins (ordered last)
+    copies = _copies_by_point_of_sale(con)
+    taken: set[int] = set()
     deliveries = con.execute(
         "SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject "
         "FROM log_events e JOIN addresses a ON a.address = e.recipient "
-        "WHERE a.kind = 'mailbox' AND e.status = 'sent'").fetchall()
+        "WHERE a.kind = 'mailbox' AND e.status = 'sent' ORDER BY e.event_time").fetchall()
     rows = []
     for row_key, pos, when, message_id, sender, subject in deliveries:
-        month = attributor.local_time(when)[0]
-        if message_id in known:
-            lead_key, category, portal = known[message_id]
-            rows.append({"row_key": row_key, "point_of_sale": pos, "month": month, "event_time": when,
-                         "message_id": message_id, "lead_key": lead_key, "portal": portal,
-                         "is_lead": category == "lead", "assumed": False})
-            continue
+        row = {"row_key": row_key, "point_of_sale": pos, "month": attributor.local_time(when)[0],
+               "event_time": when, "message_id": message_id, "lead_key": None, "portal": None,
+               "is_lead": False, "assumed": False}
         compiled = attributor.portal_for(sender, subject or "")
-        if compiled is None:
-            is_lead, assumed = False, False
-        elif subject is None:
-            marketing = compiled.newsletters + compiled.alerts
-            is_lead, assumed = not any(sender_matches(sender or "", rule) for rule in marketing), True
-        else:
-            is_lead = attributor.category_for({"sender": sender, "subject": subject}, compiled, []) == "lead"
-            assumed = False
-        rows.append({"row_key": row_key, "point_of_sale": pos, "month": month, "event_time": when,
-                     "message_id": message_id, "lead_key": None, "portal": compiled.portal.id if compiled else None,
-                     "is_lead": is_lead, "assumed": assumed})
+        portal = compiled.portal.id if compiled else None
+        match = known.get(message_id) if message_id else None
+        if match is None:
+            match = _nearest_copy(copies.get(pos, []), when, portal, sender, taken)
+        if match is not None:
+            lead_key, category, portal = match
+            row.update(lead_key=lead_key, portal=portal, is_lead=category == "lead")
+        elif compiled is not None:
+            row.update(portal=portal, assumed=True, is_lead=_looks_like_lead(attributor, compiled, sender, subject))
+        rows.append(row)
     con.execute("DELETE FROM log_leads")
     _insert(con, "log_leads", rows, _LOG_LEAD_SCHEMA)
     return len(rows)
+
+
+def _copies_by_point_of_sale(con) -> dict[str, list]:
+    """Tracking copies per point of sale they count for: (time, portal, sender, lead key, category)."""
+    found: dict[str, list] = {}
+    for pos, when, portal, sender, lead_key, category in con.execute(
+            "SELECT coalesce(t.point_of_sale, a.point_of_sale), m.received_at, a.portal, m.sender, a.lead_key, "
+            "a.category FROM attribution a JOIN stored_messages m USING (message_key) "
+            "LEFT JOIN attribution_targets t USING (message_key) "
+            "WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL "
+            "ORDER BY m.received_at").fetchall():
+        found.setdefault(pos, []).append((when, portal, sender, lead_key, category))
+    return found
+
+
+def _nearest_copy(copies: list, when, portal, sender, taken: set[int]):
+    """The closest copy in time (within MATCH_WINDOW) from the same portal, else the same
+    sender, not matched to another delivery yet."""
+    best, best_gap = None, MATCH_WINDOW
+    low = bisect.bisect_left(copies, when - MATCH_WINDOW, key=lambda c: c[0])
+    for index in range(low, len(copies)):
+        copy_time, copy_portal, copy_sender, lead_key, category = copies[index]
+        gap = abs(copy_time - when)
+        if copy_time > when + MATCH_WINDOW:
+            break
+        same_source = (portal is not None and copy_portal == portal) or (sender and copy_sender == sender)
+        if same_source and gap <= best_gap and id(copies[index]) not in taken:
+            best, best_gap = copies[index], gap
+    if best is None:
+        return None
+    taken.add(id(best))
+    return best[3], best[4], best[1]
+
+
+def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subject: str | None) -> bool:
+    marketing = compiled.newsletters + compiled.alerts
+    if any(sender_matches(sender or "", rule) for rule in marketing):
+        return False
+    if subject is None:
+        lead_senders = compiled.portal.lead_senders
+        return not lead_senders or any(sender_matches(sender or "", rule) for rule in lead_senders)
+    flags: list[str] = []
+    category = attributor.category_for({"sender": sender, "subject": subject}, compiled, flags)
+    return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
 def _assign_lead_keys(con) -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from emailtrack_analytics.groundtruth import FIELDS, compare
 from emailtrack_analytics.workspace import open_workspace
+
+from .conftest import SAMPLE_END_MONTH, run_cli
 
 
 def test_attribution_matches_ground_truth(sample_workspace):
@@ -76,3 +80,34 @@ def test_template_drift_is_counted_and_flagged(sample_workspace):
         con.close()
     assert len(found) == len(drifted)
     assert all(category == "lead" and flagged for _, category, flagged in found)
+
+
+@pytest.fixture(scope="module")
+def full_sample(tmp_path_factory):
+    """The demo data set at full scale: the health statistics need its volumes (at a tenth of
+    them, a planted drop of 4 leads to 1 is not distinguishable from chance)."""
+    root = tmp_path_factory.mktemp("full") / "ws"
+    assert run_cli("init", root, "--sample", "--end-month", SAMPLE_END_MONTH).code == 0
+    assert run_cli("--workspace", root, "ingest", root / "data" / "sample").code == 0
+    return root
+
+
+def test_coverage_and_missing_causes_match_ground_truth(sample_workspace):
+    from emailtrack_analytics.groundtruth import compare_health
+    result = compare_health(open_workspace(sample_workspace))
+    assert result.coverage_cells > 50
+    assert result.coverage_equal >= 0.99 * result.coverage_cells, result.coverage_differences
+    assert result.missing_expected > 20
+    assert result.causes_right >= 0.99 * result.missing_expected, result.cause_confusion
+
+
+def test_full_sample_health_matches_ground_truth(full_sample):
+    from emailtrack_analytics.groundtruth import compare, compare_health
+    workspace = open_workspace(full_sample)
+    result = compare_health(workspace)
+    assert result.coverage_differences == {}, result.lines()
+    assert result.causes_right == result.missing_expected > 500, result.cause_confusion
+    assert result.alerts_missed == [] and len(result.alerts_expected) == 4
+    assert result.alerts_on_healthy == []
+    attribution = compare(workspace)
+    assert attribution.all_fields == attribution.messages and attribution.lead_count_differences == {}

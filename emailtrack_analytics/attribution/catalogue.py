@@ -20,6 +20,7 @@ class Portal:
     newsletters: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
     follow_ups: tuple[str, ...] = ()
+    lead_senders: tuple[str, ...] = ()
     builtin: bool = True
 
 

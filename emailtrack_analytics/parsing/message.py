@@ -22,7 +22,7 @@ from .forwards import FORWARD_PREFIX, unwrap
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 6
+PARSER_VERSION = 7
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -136,9 +136,17 @@ def normalise_subject(subject: str) -> str:
     return " ".join(_WORDS.findall(subject.lower()))
 
 
-def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: str, body: str) -> str:
+def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: str, body: str,
+                        details=None) -> str:
+    """Identity of a lead without its Message-ID: sender, minute, subject, and who the prospect
+    is (email, phone, name) when the body says it, else the body's first words. The prospect's
+    details survive a mail client's re-rendering of the body (a footer dropped, HTML turned
+    into text) that changes its words; two prospects writing in the same minute differ in them."""
     minute = when.strftime("%Y-%m-%dT%H:%M") if when else ""
-    basis = "|".join([sender or "", minute, normalise_subject(subject), fingerprint(body)])
+    who = ""
+    if details is not None and (details.email or details.phone or details.name):
+        who = "who:" + "/".join((details.email or "", details.phone or "", (details.name or "").casefold()))
+    basis = "|".join([sender or "", minute, normalise_subject(subject), who or fingerprint(body)])
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
 
 
@@ -293,7 +301,7 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
         body_text=body_text,
         body_is_html=orig_html,
         body_fingerprint=fingerprint(orig_body),
-        content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body),
+        content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body, details),
         has_contact=bool(details.phone or (details.email and details.email != sender)),
         size=len(raw),
         defects=defects,

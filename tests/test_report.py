@@ -122,7 +122,7 @@ def rendered_dom(page, tmp_path) -> str:
 
 
 @pytest.mark.chromium
-@pytest.mark.parametrize("kind, expected", [("monthly", 6), ("distribution", 8)])
+@pytest.mark.parametrize("kind, expected", [("monthly", 6), ("distribution", 8), ("health", 2)])
 def test_charts_render_in_headless_chromium(monthly, sample_workspace, cli, tmp_path, kind, expected):
     if kind != "monthly":
         assert cli("--workspace", sample_workspace, "report", kind, "--month", MONTH).code == 0
@@ -265,3 +265,25 @@ def test_distribution_report_figures_equal_the_exports(sample_workspace, cli):
         assert needed == n, pos
     page = (folder / "distribution.html").read_text()
     assert page.count("Plotly.newPlot") >= 7
+
+
+def test_health_report_figures_equal_the_coverage_export(sample_workspace, cli):
+    result = cli("--workspace", sample_workspace, "report", "health", "--month", MONTH)
+    assert result.code == 0, result.err
+    folder = sample_workspace / "reports" / MONTH
+    summary = json.loads((folder / "health.summary.json").read_text())
+    coverage = export(cli, sample_workspace, "coverage", "--month", MONTH)
+    assert summary["expected"] == sum(int(r["expected"]) for r in coverage) > 0
+    assert summary["tracked"] == sum(int(r["tracked"]) for r in coverage)
+    assert sum(summary["missing_by_cause"].values()) == summary["missing"]
+    page = (folder / "health.html").read_text()
+    # the missing leads are listed without personal data: no prospect's email, phone or name,
+    # and no Message-ID
+    from emailtrack_analytics.api import Analytics
+    with Analytics(sample_workspace) as data:
+        people = data.sql("SELECT email, phone, name FROM lead_contacts WHERE month = ?", [MONTH])
+        ids = data.sql("SELECT message_id FROM expected_lead_status WHERE month = ? AND NOT tracked", [MONTH])
+    assert len(people) > 10 and len(ids) > 0
+    for value in list(people["email"].dropna()) + list(people["phone"].dropna()) + list(ids["message_id"].dropna()):
+        assert value not in page
+    assert not any(name in page for name in people["name"].dropna() if len(name) > 6)

@@ -24,7 +24,8 @@ from .sources import read_log
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
 from .store.db import connect
-from .store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, decompress, message_row
+from .store.writer import (DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress, decompress,
+                           message_row)
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
@@ -56,29 +57,47 @@ class IngestSummary:
         return ", ".join(parts)
 
 
-def _parse(item: tuple[bytes, str | None]) -> MessageRecord | tuple[str, str]:
+def _parse(item: tuple[bytes, str | None]):
+    """Parse one message (in a worker): (record, compressed bytes), or (reason, detail)."""
     data, from_line = item
     try:
-        return parse_message(data, from_line=from_line)
+        return parse_message(data, from_line=from_line), compress(data)
     except Unparseable as exc:
         return (exc.reason, exc.detail)
     except RecursionError:
         return ("parse_error", "message structure nested too deeply")
 
 
+class _Done:
+    """The result of work done on the spot, with the interface of an AsyncResult."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+
 class _Parser:
-    """Parses chunks of messages, in worker processes once there is enough work for them."""
+    """Parses chunks of messages, in worker processes once there is enough work for them.
+
+    ``submit`` returns at once when workers are used, so that the caller reads the next chunk
+    and writes the previous one while this one is parsed.
+    """
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
         self._pool = None
 
-    def map(self, items: list[tuple[bytes, str | None]]):
+    def submit(self, items: list[tuple[bytes, str | None]]):
         if self.workers == 1 or len(items) < PARALLEL_THRESHOLD:
-            return [_parse(item) for item in items]
+            return _Done([_parse(item) for item in items])
         if self._pool is None:
             self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
-        return self._pool.map(_parse, items, chunksize=max(1, len(items) // (self.workers * 4)))
+        return self._pool.map_async(_parse, items, chunksize=max(1, len(items) // (self.workers * 4)))
+
+    def map(self, items: list[tuple[bytes, str | None]]):
+        return self.submit(items).get()
 
     def close(self):
         if self._pool is not None:
@@ -168,7 +187,8 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
         raws = [decompress(blob) for _, blob, *_ in rows]
         results = parser.map([(raw, from_line) for raw, (_, _, from_line, *_) in zip(raws, rows)])
         replaced, details = [], []
-        for (key, _, from_line, role_hint, first_source, first_seen_at), result in zip(rows, results):
+        for (key, _, from_line, role_hint, first_source, first_seen_at), parsed in zip(rows, results):
+            result = parsed[0]
             if not isinstance(result, MessageRecord) or result.message_key != key:
                 # kept as it was stored: marked current so it is not retried on every run
                 con.execute("UPDATE stored_messages SET parser_version = ?, defects = list_append(defects, ?) "
@@ -181,10 +201,9 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
             if result.details:
                 details.append({"message_key": key, **result.details})
         if replaced:
-            import pyarrow as pa
             con.execute("BEGIN TRANSACTION")
             try:
-                con.register("_reparsed", pa.Table.from_pylist(replaced, schema=MESSAGE_SCHEMA))
+                con.register("_reparsed", arrow_table(replaced, MESSAGE_SCHEMA))
                 con.execute("DELETE FROM stored_messages WHERE message_key IN (SELECT message_key FROM _reparsed)")
                 con.execute("DELETE FROM lead_details WHERE message_key IN (SELECT message_key FROM _reparsed)")
                 con.execute("DELETE FROM attribution WHERE message_key IN (SELECT message_key FROM _reparsed)")
@@ -192,7 +211,7 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
                             "(SELECT message_key FROM _reparsed)")
                 con.execute("INSERT INTO stored_messages BY NAME SELECT * FROM _reparsed")
                 if details:
-                    con.register("_details", pa.Table.from_pylist(details, schema=DETAILS_SCHEMA))
+                    con.register("_details", arrow_table(details, DETAILS_SCHEMA))
                     con.execute("INSERT INTO lead_details BY NAME SELECT * FROM _details")
                     con.unregister("_details")
                 con.execute("COMMIT")
@@ -215,41 +234,59 @@ def _chunks(iterator: Iterator[RawMessage], size: int) -> Iterator[list[RawMessa
 
 def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
                      con, seen: set[str], summary: IngestSummary) -> tuple[int, int, int]:
-    items = new = quarantined = 0
+    """Read, key and parse the messages of one file, chunk by chunk: while the workers parse a
+    chunk, this process reads the next one and stores the previous one."""
+    counts = {"items": 0, "new": 0, "quarantined": 0}
+    pending = None
     for chunk in _chunks(read_messages(item), CHUNK):
-        items += len(chunk)
-        readable = []
-        for raw in chunk:
-            if raw.problem:
-                writer.add_quarantine(raw.source, path, raw.problem, raw.detail or "", raw.data)
-                quarantined += 1
-            else:
-                readable.append((raw, message_key(raw.data)))
-        keys = list({key for _, key in readable} - seen)
-        stored = _stored_keys(con, keys)
-        to_parse, waiting = [], []
-        for raw, key in readable:
-            if key in stored or key in seen:
-                writer.add_sighting(raw.source, key)
-                summary.already_stored += 1
-            else:
-                seen.add(key)
-                to_parse.append((raw.data, raw.from_line))
-                waiting.append(raw)
-        for raw, result in zip(waiting, parser.map(to_parse)):
-            if isinstance(result, MessageRecord):
-                writer.add_message(result, raw.data, raw.source, role, raw.from_line)
-                writer.add_sighting(raw.source, result.message_key)
-                new += 1
-            else:
-                seen.discard(message_key(raw.data))
-                writer.add_quarantine(raw.source, path, result[0], result[1], raw.data)
-                quarantined += 1
-        if writer.pending >= writer.batch_size:
-            writer.flush()
-    summary.new += new
-    summary.quarantined += quarantined
-    return items, new, quarantined
+        counts["items"] += len(chunk)
+        waiting, to_parse = _prepare(chunk, path, writer, con, seen, summary, counts)
+        submitted = (waiting, parser.submit(to_parse))
+        if pending is not None:
+            _store(*pending, path, role, writer, seen, counts)
+        pending = submitted
+    if pending is not None:
+        _store(*pending, path, role, writer, seen, counts)
+    summary.new += counts["new"]
+    summary.quarantined += counts["quarantined"]
+    return counts["items"], counts["new"], counts["quarantined"]
+
+
+def _prepare(chunk, path, writer, con, seen, summary, counts):
+    """Key the chunk's messages; those already stored are only sighted. Returns the rest."""
+    readable = []
+    for raw in chunk:
+        if raw.problem:
+            writer.add_quarantine(raw.source, path, raw.problem, raw.detail or "", raw.data)
+            counts["quarantined"] += 1
+        else:
+            readable.append((raw, message_key(raw.data)))
+    stored = _stored_keys(con, list({key for _, key in readable} - seen))
+    to_parse, waiting = [], []
+    for raw, key in readable:
+        if key in stored or key in seen:
+            writer.add_sighting(raw.source, key)
+            summary.already_stored += 1
+        else:
+            seen.add(key)  # a second copy in this run is "already stored", even before the write
+            to_parse.append((raw.data, raw.from_line))
+            waiting.append((raw, key))
+    return waiting, to_parse
+
+
+def _store(waiting, result, path, role, writer, seen, counts):
+    for (raw, key), parsed in zip(waiting, result.get()):
+        if isinstance(parsed[0], MessageRecord):
+            record, compressed = parsed
+            writer.add_message(record, compressed, raw.source, role, raw.from_line)
+            writer.add_sighting(raw.source, record.message_key)
+            counts["new"] += 1
+        else:
+            seen.discard(key)
+            writer.add_quarantine(raw.source, path, parsed[0], parsed[1], raw.data)
+            counts["quarantined"] += 1
+    if writer.pending >= writer.batch_size:
+        writer.flush()
 
 
 def _stored_keys(con, keys: list[str]) -> set[str]:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from .attribution.engine import Attributor, attribution_fingerprint, sender_matches
 from .attribution.identity import lead_keys
 from .store.db import arrow_batches, utcnow
+from .store.writer import arrow_table
 from .workspace import Workspace
 
 _COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
@@ -253,7 +254,7 @@ def _assign_lead_keys(con) -> None:
 def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:
     if not rows:
         return
-    con.register("_rows", pa.Table.from_pylist(rows, schema=schema))
+    con.register("_rows", arrow_table(rows, schema))
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
     finally:

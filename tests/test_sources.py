@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emailtrack_analytics.sources import InputFile, detect, discover, read_messages
-from emailtrack_analytics.sources.mbox import read_mbox
+from emailtrack_analytics.sources.mbox import is_separator, read_mbox
 
 from .builders import lead, mbox
 
@@ -139,3 +139,68 @@ def test_corpus_mbox_counts(corpus):
         path = corpus / "mbox" / name
         assert detect(path) == "mbox", name
         assert len(read_all(path)) == count, name
+
+
+def _reference_mbox(path):
+    """The simple line-by-line reading the block reader must agree with: (data, from_line) pairs."""
+    from emailtrack_analytics.sources.mbox import _ESCAPED, _lines
+    messages, lines, from_line, started, previous_blank = [], [], None, False, True
+    with open(path, "rb") as handle:
+        for index, (line, at_start, following) in enumerate(_lines(handle)):
+            if index == 0 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if at_start and is_separator(line, following, previous_blank):
+                if started:
+                    messages.append((b"".join(lines), from_line))
+                started, lines, previous_blank = True, [], False
+                from_line = line.decode("latin-1").rstrip("\r\n")
+                continue
+            if not started:
+                if not line.strip():
+                    continue
+                started, from_line = True, None
+            previous_blank = at_start and not line.strip()
+            lines.append(line[1:] if at_start and _ESCAPED.match(line) else line)
+    if started:
+        messages.append((b"".join(lines), from_line))
+    out = []
+    for data, line in messages:
+        if data.endswith(b"\r\n\r\n"):
+            data = data[:-2]
+        elif data.endswith(b"\n\n"):
+            data = data[:-1]
+        out.append((data, line))
+    return out
+
+
+@pytest.mark.parametrize("block", [7, 64, 1000])
+def test_block_reader_agrees_with_line_reading_at_every_block_boundary(tmp_path, monkeypatch, block):
+    import random
+    from emailtrack_analytics.sources import mbox as mbox_module
+    monkeypatch.setattr(mbox_module, "_BLOCK", block)
+    rng = random.Random(block)
+    bodies = ["From time to time\n", ">From quoted\n", "\n\nFrom x@y Thu Mar 12 18:04:11 2026\n",
+              "From -\n", "plain\r\n", "x" * 300 + "\n", "\n"]
+    for case in range(25):
+        raw = b"" if rng.random() < 0.3 else b"\xef\xbb\xbf"
+        for i in range(rng.randrange(1, 5)):
+            if i or rng.random() < 0.7:
+                raw += rng.choice([b"From a@b Thu Mar 12 18:04:11 2026\n", b"From -\n", b"From 123@xxx\r\n"])
+            raw += f"Subject: m{i}\nFrom: a@b\n\n".encode() + "".join(rng.choice(bodies) for _ in range(6)).encode()
+            raw += b"\n" if rng.random() < 0.8 else b""
+        path = tmp_path / f"{case}.mbox"
+        path.write_bytes(raw)
+        got = [(m.data, m.from_line) for m in read_mbox(path, "x")]
+        assert got == _reference_mbox(path), case
+
+
+def test_a_huge_line_is_read_in_bounded_memory(tmp_path, monkeypatch):
+    from emailtrack_analytics.sources import mbox as mbox_module
+    monkeypatch.setattr(mbox_module, "_BLOCK", 1024)
+    monkeypatch.setattr(mbox_module, "MAX_MESSAGE_BYTES", 50_000)
+    path = tmp_path / "long.mbox"
+    path.write_bytes(b"From a@b Thu Mar 12 18:04:11 2026\nSubject: x\n\n" + b"y" * 200_000
+                     + b"\n\nFrom a@b Thu Mar 12 18:05:11 2026\nSubject: z\n\nok\n")
+    found = list(read_mbox(path, "x"))
+    assert [(m.problem, m.source) for m in found] == [("too_large", "x:1"), (None, "x:2")]
+    assert found[1].data == b"Subject: z\n\nok\n"

@@ -112,6 +112,7 @@ class Attributor:
         for entry in workspace.tracked_addresses:
             self.tracked[entry.address] = _Tracked(entry.point_of_sale, entry.portal, entry.distribution)
         self.portals = [_CompiledPortal(p) for p in merged_portals(workspace.portals)]
+        self._index_senders()
         # message-id -> points of sale that the distribution log says received it
         self.distribution_targets = distribution_targets or {}
 
@@ -151,17 +152,29 @@ class Attributor:
                     return self.mailboxes[address]
         return None
 
-    def portal_for(self, sender: str | None, subject: str) -> _CompiledPortal | None:
-        """The portal whose sender rule matches most specifically; else a subject-only portal."""
-        best, best_score = None, 0
+    def _index_senders(self) -> None:
+        """Sender rules as lookups: an exact address, else the longest matching domain (the most
+        specific rule wins; between equal rules, the first portal)."""
+        self._by_address: dict[str, _CompiledPortal] = {}
+        self._by_domain: dict[str, _CompiledPortal] = {}
         for compiled in self.portals:
             # a portal's marketing and alert senders identify it too
             for rule in compiled.portal.senders + compiled.newsletters + compiled.alerts:
-                score = sender_matches(sender or "", rule)
-                if score > best_score:
-                    best, best_score = compiled, score
-        if best is not None:
-            return best
+                if rule.startswith("@"):
+                    self._by_domain.setdefault(rule[1:], compiled)
+                else:
+                    self._by_address.setdefault(rule, compiled)
+
+    def portal_for(self, sender: str | None, subject: str) -> _CompiledPortal | None:
+        """The portal whose sender rule matches most specifically; else a subject-only portal."""
+        if sender:
+            if sender in self._by_address:
+                return self._by_address[sender]
+            labels = sender.rsplit("@", 1)[-1].split(".")
+            for start in range(len(labels) - 1):  # longest domain first
+                compiled = self._by_domain.get(".".join(labels[start:]))
+                if compiled is not None:
+                    return compiled
         for compiled in self.portals:
             if not compiled.portal.senders and any(p.search(subject or "") for p in compiled.subjects):
                 return compiled

@@ -70,13 +70,12 @@ def html_to_text(markup: str) -> str:
 
 
 def is_attachment(part: Message) -> bool:
+    """A part with ``Content-Disposition: attachment`` or a file name (read from the raw
+    headers: parsing their parameters is slow and fails on broken ones)."""
     disposition = str(part.get("Content-Disposition") or "").lower()
-    if disposition.strip().startswith("attachment"):
+    if disposition.strip().startswith("attachment") or "filename" in disposition:
         return True
-    try:
-        return bool(part.get_filename(None))
-    except Exception:  # an undecodable filename parameter still names an attachment
-        return "name=" in disposition or "name=" in str(part.get("Content-Type") or "").lower()
+    return "name=" in str(part.get("Content-Type") or "").lower()
 
 
 def text_parts(message: Message) -> tuple[str, str]:

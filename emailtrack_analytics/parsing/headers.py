@@ -49,8 +49,9 @@ def decode_text(value: str | None) -> str:
     return text.replace("\x00", "").strip()
 
 
-_SIMPLE_MAILBOX = re.compile(r"^\s*(?:([^<>\",;:()\\]*?)\s*<\s*([^<>\s\",;:()\\]+@[^<>\s\",;:()\\]+)\s*>"
+_SIMPLE_MAILBOX = re.compile(r"^\s*(?:(\"[^\"\\,]*\"|[^<>\",;:()\\]*?)\s*<\s*([^<>\s\",;:()\\]+@[^<>\s\",;:()\\]+)\s*>"
                              r"|([^<>\s\",;:()\\]+@[^<>\s\",;:()\\]+))\s*$")
+_QUOTED_COMMA = re.compile(r'"[^"]*,[^"]*"')
 
 
 def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
@@ -59,6 +60,8 @@ def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
     groups, escapes)."""
     found = []
     for value in raw:
+        if '"' in value and (value.count('"') % 2 or _QUOTED_COMMA.search(value)):
+            return None
         for item in value.split(","):
             if not item.strip():
                 continue
@@ -68,7 +71,7 @@ def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
             if match.group(3):
                 found.append(("", match.group(3)))
             else:
-                found.append((match.group(1).strip(), match.group(2)))
+                found.append((match.group(1).strip().strip('"'), match.group(2)))
     return found
 
 

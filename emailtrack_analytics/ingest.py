@@ -156,6 +156,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
             if writer.pending >= writer.batch_size:
                 writer.flush()
+                seen.clear()  # nothing in flight between files
             if bar:
                 bar.update(1)
                 bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
@@ -244,6 +245,10 @@ def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter,
         submitted = (waiting, parser.submit(to_parse))
         if pending is not None:
             _store(*pending, path, role, writer, seen, counts)
+            if writer.pending >= writer.batch_size:
+                writer.flush()
+                # what is flushed is found in the database now: keep only the keys in flight
+                seen.intersection_update(key for _, key in waiting)
         pending = submitted
     if pending is not None:
         _store(*pending, path, role, writer, seen, counts)
@@ -285,8 +290,6 @@ def _store(waiting, result, path, role, writer, seen, counts):
             seen.discard(key)
             writer.add_quarantine(raw.source, path, parsed[0], parsed[1], raw.data)
             counts["quarantined"] += 1
-    if writer.pending >= writer.batch_size:
-        writer.flush()
 
 
 def _stored_keys(con, keys: list[str]) -> set[str]:

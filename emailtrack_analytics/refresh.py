@@ -8,14 +8,11 @@ only what is missing, or everything when the fingerprint changed.
 
 from __future__ import annotations
 
-import bisect
-import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from .attribution.engine import Attributor, attribution_fingerprint, sender_matches
-from .attribution.identity import lead_keys
 from .store.db import arrow_batches, utcnow
 from .store.writer import arrow_table
 from .workspace import Workspace
@@ -31,7 +28,6 @@ _ATTRIBUTION_SCHEMA = pa.schema([
     ("lead_key", pa.string()), ("month", pa.string()), ("local_date", pa.date32()),
     ("local_hour", pa.int32()), ("weekday", pa.int32()), ("flags", pa.list_(pa.string()))])
 _TARGET_SCHEMA = pa.schema([("message_key", pa.string()), ("point_of_sale", pa.string())])
-_KEY_SCHEMA = pa.schema([("message_key", pa.string()), ("lead_key", pa.string())])
 
 
 @dataclass
@@ -140,84 +136,106 @@ _LOG_LEAD_SCHEMA = pa.schema([
     ("portal", pa.string()), ("is_lead", pa.bool_()), ("assumed", pa.bool_())])
 
 
-MATCH_WINDOW = dt.timedelta(minutes=3)   # a forward's header gives the lead's time to the minute
+MATCH_SECONDS = 180  # a forward's header gives the lead's time to the minute
 
 
-def classify_log_deliveries(con, attributor: Attributor) -> int:
+def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) -> int:
     """Which deliveries to a point of sale's own mailbox (in mail logs) were leads, and which lead.
 
-    A delivery is matched to a stored tracking copy by Message-ID; failing that (a mail client's
-    forward has a new Message-ID), to a copy for the same point of sale from the same portal (or
-    sender) within three minutes. A matched delivery takes the copy's category and lead key.
-    Otherwise the sender (and the subject, when the log has one) goes through the portal rules:
-    without a subject (Postfix), a portal sender counts as a lead unless it is a marketing or
-    alert sender, or the portal's leads are known to come from other senders (``lead_senders``);
-    a portal subject matching no template counts as a lead (``assumed``), as format drift does.
+    A delivery is matched to a stored copy by Message-ID; failing that (a mail client's forward
+    has a new Message-ID), to a tracking copy for the same point of sale from the same portal
+    (or sender) within three minutes, each the other's nearest. A matched delivery takes the
+    copy's category and lead key. Otherwise the sender (and the subject, when the log has one)
+    goes through the portal rules: without a subject (Postfix), a portal sender counts as a lead
+    unless it is a marketing or alert sender, or the portal's leads are known to come from other
+    senders (``lead_senders``); a portal subject matching no template counts as a lead
+    (``assumed``), as format drift does. The matching runs in the database (bounded memory).
     """
-    known = {}
-    for message_id, lead_key, category, portal in con.execute(
-            "SELECT coalesce(m.original_message_id, m.message_id), a.lead_key, a.category, a.portal "
-            "FROM stored_messages m JOIN attribution a USING (message_key) "
-            "WHERE coalesce(m.original_message_id, m.message_id) IS NOT NULL "
-            "ORDER BY a.category = 'lead'").fetchall():
-        known[message_id] = (lead_key, category, portal)  # a lead copy wins (ordered last)
-    copies = _copies_by_point_of_sale(con)
-    taken: set[int] = set()
-    deliveries = con.execute(
-        "SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject "
-        "FROM log_events e JOIN addresses a ON a.address = e.recipient "
-        "WHERE a.kind = 'mailbox' AND e.status = 'sent' ORDER BY e.event_time").fetchall()
-    rows = []
-    for row_key, pos, when, message_id, sender, subject in deliveries:
-        row = {"row_key": row_key, "point_of_sale": pos, "month": attributor.local_time(when)[0],
-               "event_time": when, "message_id": message_id, "lead_key": None, "portal": None,
-               "is_lead": False, "assumed": False}
-        compiled = attributor.portal_for(sender, subject or "")
-        portal = compiled.portal.id if compiled else None
-        match = known.get(message_id) if message_id else None
-        if match is None:
-            match = _nearest_copy(copies.get(pos, []), when, portal, sender, taken)
-        if match is not None:
-            lead_key, category, portal = match
-            row.update(lead_key=lead_key, portal=portal, is_lead=category == "lead")
-        elif compiled is not None:
-            row.update(portal=portal, assumed=True, is_lead=_looks_like_lead(attributor, compiled, sender, subject))
-        rows.append(row)
+    senders = [row[0] for row in con.execute(
+        "SELECT DISTINCT e.sender FROM log_events e JOIN addresses a ON a.address = e.recipient "
+        "WHERE a.kind = 'mailbox' AND e.status = 'sent' AND e.sender IS NOT NULL").fetchall()]
+    portals = {sender: attributor.portal_for(sender, "") for sender in senders}
+    con.register("_sender_portals", arrow_table(
+        [{"sender": k, "portal": v.portal.id if v else None} for k, v in portals.items()],
+        pa.schema([("sender", pa.string()), ("portal", pa.string())])))
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _deliveries AS
+            WITH deliveries AS (
+                SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
+                FROM log_events e
+                JOIN addresses a ON a.address = e.recipient
+                LEFT JOIN _sender_portals sp ON sp.sender = e.sender
+                WHERE a.kind = 'mailbox' AND e.status = 'sent'
+            ),
+            known AS (
+                SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
+                       bool_or(a.category = 'lead') AS is_lead,
+                       any_value(a.lead_key) FILTER (WHERE a.category = 'lead') AS lead_key,
+                       coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'), any_value(a.portal)) AS portal
+                FROM stored_messages m JOIN attribution a USING (message_key)
+                WHERE coalesce(m.original_message_id, m.message_id) IS NOT NULL
+                GROUP BY 1
+            ),
+            by_id AS (
+                SELECT d.*, k.is_lead AS known_lead, k.lead_key AS known_key, k.portal AS known_portal
+                FROM deliveries d LEFT JOIN known k USING (message_id)
+            ),
+            copies AS (
+                SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, m.message_key, m.received_at,
+                       a.portal, m.sender, a.lead_key, a.category
+                FROM attribution a JOIN stored_messages m USING (message_key)
+                LEFT JOIN attribution_targets t USING (message_key)
+                WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL
+            ),
+            pairs AS (
+                SELECT d.row_key, c.message_key, c.lead_key, c.category, c.portal AS copy_portal,
+                       abs(epoch(c.received_at) - epoch(d.event_time)) AS gap
+                FROM by_id d JOIN copies c
+                  ON c.point_of_sale = d.point_of_sale
+                 AND c.received_at BETWEEN d.event_time - INTERVAL {MATCH_SECONDS} SECOND
+                                       AND d.event_time + INTERVAL {MATCH_SECONDS} SECOND
+                 AND (c.portal = d.portal OR c.sender = d.sender)
+                WHERE d.known_lead IS NULL
+            ),
+            nearest AS (
+                SELECT *, row_number() OVER (PARTITION BY row_key ORDER BY gap, message_key) AS for_delivery,
+                          row_number() OVER (PARTITION BY message_key ORDER BY gap, row_key) AS for_copy
+                FROM pairs
+            )
+            SELECT d.row_key, d.point_of_sale, d.event_time, d.message_id, d.sender, d.subject,
+                   coalesce(d.known_portal, n.copy_portal, d.portal) AS portal,
+                   CASE WHEN d.known_lead IS NOT NULL THEN d.known_lead WHEN n.row_key IS NOT NULL
+                        THEN n.category = 'lead' END AS is_lead,
+                   coalesce(d.known_key, CASE WHEN n.category = 'lead' THEN n.lead_key END) AS lead_key
+            FROM by_id d
+            LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USING (row_key)
+        """)
+    finally:
+        con.unregister("_sender_portals")
+    # what nothing matched is judged by the portal rules, batch by batch
     con.execute("DELETE FROM log_leads")
-    _insert(con, "log_leads", rows, _LOG_LEAD_SCHEMA)
-    return len(rows)
-
-
-def _copies_by_point_of_sale(con) -> dict[str, list]:
-    """Tracking copies per point of sale they count for: (time, portal, sender, lead key, category)."""
-    found: dict[str, list] = {}
-    for pos, when, portal, sender, lead_key, category in con.execute(
-            "SELECT coalesce(t.point_of_sale, a.point_of_sale), m.received_at, a.portal, m.sender, a.lead_key, "
-            "a.category FROM attribution a JOIN stored_messages m USING (message_key) "
-            "LEFT JOIN attribution_targets t USING (message_key) "
-            "WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL "
-            "ORDER BY m.received_at").fetchall():
-        found.setdefault(pos, []).append((when, portal, sender, lead_key, category))
-    return found
-
-
-def _nearest_copy(copies: list, when, portal, sender, taken: set[int]):
-    """The closest copy in time (within MATCH_WINDOW) from the same portal, else the same
-    sender, not matched to another delivery yet."""
-    best, best_gap = None, MATCH_WINDOW
-    low = bisect.bisect_left(copies, when - MATCH_WINDOW, key=lambda c: c[0])
-    for index in range(low, len(copies)):
-        copy_time, copy_portal, copy_sender, lead_key, category = copies[index]
-        gap = abs(copy_time - when)
-        if copy_time > when + MATCH_WINDOW:
-            break
-        same_source = (portal is not None and copy_portal == portal) or (sender and copy_sender == sender)
-        if same_source and gap <= best_gap and id(copies[index]) not in taken:
-            best, best_gap = copies[index], gap
-    if best is None:
-        return None
-    taken.add(id(best))
-    return best[3], best[4], best[1]
+    rows = 0
+    total = con.execute("SELECT count(*) FROM _deliveries").fetchone()[0]
+    for offset in range(0, total, batch):  # pages: the same connection writes between them
+        page = con.execute("SELECT * FROM _deliveries ORDER BY row_key LIMIT ? OFFSET ?", [batch, offset])
+        columns = [d[0] for d in page.description]
+        out = []
+        for values in page.fetchall():
+            row = dict(zip(columns, values))
+            is_lead, assumed = row["is_lead"], False
+            if is_lead is None:
+                compiled = attributor.portal_for(row["sender"], row["subject"] or "")
+                assumed = compiled is not None
+                is_lead = assumed and _looks_like_lead(attributor, compiled, row["sender"], row["subject"])
+            out.append({"row_key": row["row_key"], "point_of_sale": row["point_of_sale"],
+                        "month": attributor.local_time(row["event_time"])[0], "event_time": row["event_time"],
+                        "message_id": row["message_id"], "lead_key": row["lead_key"], "portal": row["portal"],
+                        "is_lead": bool(is_lead), "assumed": assumed})
+        _insert(con, "log_leads", out, _LOG_LEAD_SCHEMA)
+        rows += len(out)
+    con.execute("DROP TABLE _deliveries")
+    return rows
 
 
 def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subject: str | None) -> bool:
@@ -233,22 +251,40 @@ def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subje
 
 
 def _assign_lead_keys(con) -> None:
-    copies = con.execute(
-        "SELECT m.message_key, m.original_message_id, m.content_fingerprint "
-        "FROM stored_messages m JOIN attribution a USING (message_key) WHERE a.category = 'lead'"
-    ).fetchall()
-    keys = lead_keys(copies)
+    """Lead keys computed in the database (``identity.lead_keys`` is the same grouping in
+    Python, for reading): copies sharing the original's Message-ID or content fingerprint get
+    one label, the smallest of their group, spread until nothing changes. Memory stays in
+    DuckDB's bounded pool however many leads there are."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _lead_groups AS
+        SELECT a.message_key,
+               coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint,
+                        'mk:' || a.message_key) AS id_ref,
+               coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS fp_ref,
+               least(coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint, 'mk:' || a.message_key),
+                     coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key)) AS label
+        FROM attribution AS a JOIN stored_messages AS m USING (message_key)
+        WHERE a.category = 'lead'
+    """)
+    while True:
+        changed = con.execute("""
+            WITH by_id AS (SELECT id_ref, min(label) AS label FROM _lead_groups GROUP BY id_ref),
+                 by_fp AS (SELECT fp_ref, min(label) AS label FROM _lead_groups GROUP BY fp_ref),
+                 spread AS (
+                     SELECT g.message_key, least(i.label, f.label) AS label
+                     FROM _lead_groups AS g
+                     JOIN by_id AS i USING (id_ref)
+                     JOIN by_fp AS f USING (fp_ref)
+                 )
+            UPDATE _lead_groups SET label = spread.label FROM spread
+            WHERE _lead_groups.message_key = spread.message_key AND spread.label < _lead_groups.label
+        """).fetchone()[0]
+        if not changed:
+            break
     con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL")
-    if not keys:
-        return
-    table = pa.Table.from_pydict({"message_key": list(keys), "lead_key": list(keys.values())},
-                                 schema=_KEY_SCHEMA)
-    con.register("_lead_keys", table)
-    try:
-        con.execute("UPDATE attribution SET lead_key = k.lead_key FROM _lead_keys k "
-                    "WHERE attribution.message_key = k.message_key")
-    finally:
-        con.unregister("_lead_keys")
+    con.execute("UPDATE attribution SET lead_key = substr(sha256(g.label), 1, 16) FROM _lead_groups AS g "
+                "WHERE attribution.message_key = g.message_key")
+    con.execute("DROP TABLE _lead_groups")
 
 
 def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:

@@ -111,3 +111,28 @@ def test_full_sample_health_matches_ground_truth(full_sample):
     assert result.alerts_on_healthy == []
     attribution = compare(workspace)
     assert attribution.all_fields == attribution.messages and attribution.lead_count_differences == {}
+
+
+def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspace):
+    """refresh computes lead keys in SQL; identity.lead_keys is the readable reference."""
+    import duckdb
+    from emailtrack_analytics.attribution.identity import lead_keys
+    con = duckdb.connect(str(open_workspace(sample_workspace).database), read_only=True)
+    try:
+        rows = con.execute("SELECT m.message_key, m.original_message_id, m.content_fingerprint, a.lead_key "
+                           "FROM stored_messages m JOIN attribution a USING (message_key) "
+                           "WHERE a.category = 'lead'").fetchall()
+    finally:
+        con.close()
+    reference = lead_keys([row[:3] for row in rows])
+
+    def partition(keys: dict) -> set:
+        groups: dict = {}
+        for message_key, key in keys.items():
+            groups.setdefault(key, set()).add(message_key)
+        return {frozenset(g) for g in groups.values()}
+
+    stored = {row[0]: row[3] for row in rows}
+    assert len(rows) > 1000
+    assert partition(stored) == partition(reference)
+    assert len(partition(stored)) < len(rows)  # some leads have several copies

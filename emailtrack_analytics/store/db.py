@@ -25,7 +25,9 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        # a bounded buffer pool: memory must not grow with the size of what is stored
+        con = duckdb.connect(str(path), read_only=read_only,
+                             config={"memory_limit": os.environ.get("EMAILTRACK_DB_MEMORY", "256MB")})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusy(f"the database {path} is in use by another emailtrack process; "

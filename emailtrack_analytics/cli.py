@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", metavar="YYYY-MM", help="only this month (or 'last')")
     p.add_argument("--format", default="csv", choices=FORMATS, dest="fmt", help="csv (default), json or parquet")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--partition", choices=["month"], default=None,
+                   help="with --format parquet: write the folder FILE as hive partitions month=YYYY-MM/")
 
     p = sub.add_parser("report", parents=[common], help="run a report notebook and write HTML",
                        description="Run notebooks/KIND.ipynb with papermill; write the executed notebook "
@@ -139,7 +141,7 @@ def _run(args) -> int:
         from .exports import export
         from .months import resolve_month
         count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
-                       fmt=args.fmt, out=args.output)
+                       fmt=args.fmt, out=args.output, partition=args.partition)
         if args.output:
             print(f"{count} rows written to {args.output}", file=sys.stderr)
         return 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ class Table:
     view: str
     columns: tuple[str, ...]
     order: str
-    month_filter: str   # SQL condition on the month, with one ? parameter
+    month: str   # SQL expression of the row's month (YYYY-MM, workspace time zone); {tz} is the zone
 
 
 TABLES: dict[str, Table] = {
@@ -30,25 +33,25 @@ TABLES: dict[str, Table] = {
         "messages",
         ("message_key", "message_id", "received_at", "month", "sender", "subject", "point_of_sale",
          "portal", "channel", "category", "lead_key", "role", "source"),
-        "received_at, message_key", "month = ?"),
+        "received_at, message_key", "month"),
     "leads": Table(
         "leads",
         ("lead_key", "received_at", "month", "portal", "point_of_sale", "channel", "copies"),
-        "received_at, lead_key, point_of_sale", "month = ?"),
+        "received_at, lead_key, point_of_sale", "month"),
     "quarantine": Table(
         "quarantine",
         ("source", "reason", "detail"),
-        "quarantined_at, source", "strftime(quarantined_at, '%Y-%m') = ?"),
+        "quarantined_at, source", "strftime(timezone({tz}, timezone('UTC', quarantined_at)), '%Y-%m')"),
 }
 TABLES["forward-events"] = Table(
     "forward_events",
     ("event_time", "log_kind", "message_id", "sender", "recipient", "original_recipient", "status",
      "point_of_sale"),
-    "event_time, recipient", "strftime(timezone(?, timezone('UTC', event_time)), '%Y-%m') = ?")
+    "event_time, recipient", "strftime(timezone({tz}, timezone('UTC', event_time)), '%Y-%m')")
 TABLES["coverage"] = Table(
     "coverage",
     ("month", "point_of_sale", "expected", "tracked", "missing", "coverage"),
-    "month, point_of_sale", "month = ?")
+    "month, point_of_sale", "month")
 LATER: dict[str, str] = {}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 
@@ -70,24 +73,41 @@ def _cell(value):
 
 
 def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: str = "csv",
-           out: str | None = None, stream=None) -> int:
-    """Write ``table`` to ``out`` (or ``stream``, stdout by default); returns the row count."""
+           out: str | None = None, stream=None, partition: str | None = None) -> int:
+    """Write ``table`` to ``out`` (or ``stream``, stdout by default); returns the row count.
+
+    With ``partition="month"`` (Parquet only), ``out`` is a folder that receives one hive-style
+    sub-folder per month (``month=YYYY-MM/``); the months written replace the same months of an
+    earlier export and the other months are kept, so a monthly ``--month last`` run keeps a
+    complete partitioned copy up to date.
+    """
     if table in LATER:
         raise UsageError(f"export {table}: needs {LATER[table]}, which this version does not read yet")
     if table not in TABLES:
         raise UsageError(f"unknown table {table!r} (one of {', '.join(TABLE_NAMES)})")
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r} (one of {', '.join(FORMATS)})")
+    if partition not in (None, "month"):
+        raise UsageError(f"unknown --partition {partition!r} (only 'month')")
+    if partition and fmt != "parquet":
+        raise UsageError("--partition month writes hive-partitioned Parquet: add --format parquet")
     if fmt == "parquet" and not out:
-        raise UsageError("--format parquet writes a binary file: give it with -o FILE")
+        raise UsageError("--format parquet writes a binary file: give it with -o FILE"
+                         + (" (a folder with --partition)" if partition else ""))
     spec = TABLES[table]
+    month_expr = spec.month.format(tz=_sql_string(workspace.timezone))
     con = connect(workspace.database)
     try:
         refresh_attribution(con, workspace)
-        where = f"WHERE {spec.month_filter}" if month else ""
-        params = ([workspace.timezone] if spec.month_filter.count("?") == 2 else []) + [month] if month else []
-        query = f"SELECT {', '.join(spec.columns)} FROM {spec.view} {where} ORDER BY {spec.order}"
+        columns = list(spec.columns)
+        if partition and "month" not in columns:
+            columns.append(f"{month_expr} AS month")
+        where = f"WHERE {month_expr} = ?" if month else ""
+        params = [month] if month else []
+        query = f"SELECT {', '.join(columns)} FROM {spec.view} {where} ORDER BY {spec.order}"
         if fmt == "parquet":
+            if partition:
+                return _partitioned_parquet(con, query, params, spec, Path(out))
             return _parquet(con, query, params, spec, Path(out))
         cursor = con.execute(query, params)
         handle = open(out, "w", encoding="utf-8", newline="") if out else (stream or sys.stdout)
@@ -123,17 +143,45 @@ def _json(cursor, columns, handle) -> int:
     return count
 
 
+def _utc_columns(spec: Table, columns) -> str:
+    # times are naive UTC in the store: written as UTC-adjusted Parquet timestamps
+    return ", ".join(f"timezone('UTC', {c}) AS {c}" if c in ("received_at", "event_time") else c
+                     for c in columns)
+
+
 def _parquet(con, query: str, params: list, spec: Table, out: Path) -> int:
-    # times are UTC: write them as UTC-adjusted timestamps
-    columns = ", ".join(f"timezone('UTC', {c}) AS {c}" if c in ("received_at", "event_time") else c
-                        for c in spec.columns)
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute("SET TimeZone = 'UTC'")
-    relation = f"SELECT {columns} FROM ({query})"
+    relation = f"SELECT {_utc_columns(spec, spec.columns)} FROM ({query})"
     count = con.execute(f"SELECT count(*) FROM ({relation})", params).fetchone()[0]
-    con.execute(f"COPY ({relation}) TO '{_sql_path(out)}' (FORMAT parquet)", params)
+    con.execute(f"COPY ({relation}) TO {_sql_string(str(out))} (FORMAT parquet)", params)
     return count
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _partitioned_parquet(con, query: str, params: list, spec: Table, out: Path) -> int:
+    """Hive-partitioned by month; each month's folder is swapped in whole, never half written."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--partition month writes a folder, but {out} is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    con.execute("SET TimeZone = 'UTC'")
+    columns = list(spec.columns) + ([] if "month" in spec.columns else ["month"])
+    relation = f"SELECT {_utc_columns(spec, columns)} FROM ({query})"
+    count = con.execute(f"SELECT count(*) FROM ({relation})", params).fetchone()[0]
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    try:
+        con.execute(f"COPY ({relation}) TO {_sql_string(str(staging))} "
+                    "(FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN 'part-{i}')", params)
+        for folder in sorted(staging.iterdir()):
+            target = out / folder.name
+            retired = out / f".{folder.name}.old"
+            if target.exists():
+                os.replace(target, retired)
+            os.replace(folder, target)
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return count
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

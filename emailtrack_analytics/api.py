@@ -11,6 +11,8 @@ Views available to SQL: ``messages``, ``leads``, ``lead_copies``, ``quarantine``
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 
 from .refresh import refresh_attribution
@@ -19,22 +21,42 @@ from .workspace import Workspace, open_workspace
 
 
 class Analytics:
-    """Read access to one workspace. Attribution is brought up to date when it opens."""
+    """Read access to one workspace. Attribution is brought up to date when it opens.
+
+    The database file is opened read-only for each query and closed after it (or once for a
+    ``with data.session():`` block), never held between cells: an analyst's open notebook must
+    not stop the scheduled ingest, which needs the file to itself while it writes. A query
+    that meets an ingest writing waits for it (``EMAILTRACK_LOCK_WAIT`` seconds, default 60).
+    """
 
     def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool = True):
         self.workspace = workspace if isinstance(workspace, Workspace) else open_workspace(workspace or None)
+        self._session = None
         if refresh:
             con = connect(self.workspace.database)
             try:
                 refresh_attribution(con, self.workspace)
             finally:
                 con.close()
-        # read-only: several notebooks may read at once
-        self.con = connect(self.workspace.database, read_only=True)
+
+    @contextlib.contextmanager
+    def session(self):
+        """One read-only connection for a block of queries (a report's figures come from one
+        snapshot, and opening the file once is faster); released when the block ends."""
+        if self._session is not None:
+            yield self._session
+            return
+        self._session = connect(self.workspace.database, read_only=True)
+        try:
+            yield self._session
+        finally:
+            self._session.close()
+            self._session = None
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
         """Run SQL on the workspace's views and tables; returns a DataFrame."""
-        return self.con.execute(query, params or []).df()
+        with self.session() as con:
+            return con.execute(query, params or []).df()
 
     def _table(self, view: str, month: str | None, point_of_sale: str | None, order: str) -> pd.DataFrame:
         conditions, params = [], []
@@ -61,11 +83,10 @@ class Analytics:
 
     def months(self) -> list[str]:
         """Months that have at least one lead, oldest first."""
-        return [r[0] for r in self.con.execute(
-            "SELECT DISTINCT month FROM leads WHERE month IS NOT NULL ORDER BY month").fetchall()]
+        return list(self.sql("SELECT DISTINCT month FROM leads WHERE month IS NOT NULL ORDER BY month")["month"])
 
     def close(self) -> None:
-        self.con.close()
+        """Nothing stays open between queries; kept so that ``with Analytics() as data`` reads well."""
 
     def __enter__(self) -> "Analytics":
         return self

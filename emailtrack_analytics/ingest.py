@@ -8,6 +8,7 @@ written in the same transaction as its last rows, so an interrupted run is simpl
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -23,7 +24,7 @@ from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessag
 from .sources import read_log
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
-from .store.db import connect
+from .store.db import connect, writer_lock
 from .store.writer import (DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress, decompress,
                            message_row)
 from .workspace import Workspace
@@ -120,7 +121,13 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
     files = list(discover(paths, kind, workspace.relative))
     summary = IngestSummary()
     bar = _progress_bar(len(files)) if progress else None
-    con = connect(workspace.database)
+    held = contextlib.ExitStack()
+    held.enter_context(writer_lock(workspace.database, "emailtrack ingest"))  # a second ingest exits 2
+    try:
+        con = connect(workspace.database)
+    except BaseException:
+        held.close()
+        raise
     parser = _Parser(default_workers() if workers is None else workers)
     writer = BatchWriter(con)
     try:
@@ -167,6 +174,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             bar.close()
         parser.close()
         con.close()
+        held.close()
     return summary
 
 

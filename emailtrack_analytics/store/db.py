@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import os
+import re
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -17,28 +21,82 @@ class DatabaseBusy(Busy):
     """Another process holds the database for writing (exit 2)."""
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database, creating it, migrating it and (re)creating its views as needed."""
+# How long a connection waits for another process to let go of the database file. Readers
+# (notebooks, reports) hold it for the length of one query, so a writer rarely waits long; a
+# reader that finds an ingest writing waits for it up to this many seconds.
+DEFAULT_WAIT = 60.0
+_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def lock_wait() -> float:
+    try:
+        return float(os.environ.get("EMAILTRACK_LOCK_WAIT", DEFAULT_WAIT))
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database, creating it, migrating it and (re)creating its views as needed.
+
+    DuckDB lets one process write, or several read, at a time. When another process holds the
+    file, retry with backoff for up to ``wait`` seconds (``EMAILTRACK_LOCK_WAIT``, default 60),
+    then raise ``DatabaseBusy`` naming the process that holds it.
+    """
     path = Path(path)
     if read_only and not path.exists():
         raise EmailtrackError(f"no database yet at {path}: run 'emailtrack ingest' first")
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
-    try:
-        # a bounded buffer pool: memory must not grow with the size of what is stored
-        con = duckdb.connect(str(path), read_only=read_only,
-                             config={"memory_limit": os.environ.get("EMAILTRACK_DB_MEMORY", "256MB")})
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise DatabaseBusy(f"the database {path} is in use by another emailtrack process; "
-                               "try again when it has finished") from None
-        raise EmailtrackError(f"cannot open the database {path}: {exc}") from None
+    deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+    delay = 0.02
+    while True:
+        try:
+            # a bounded buffer pool: memory must not grow with the size of what is stored
+            con = duckdb.connect(str(path), read_only=read_only,
+                                 config={"memory_limit": os.environ.get("EMAILTRACK_DB_MEMORY", "256MB")})
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise EmailtrackError(f"cannot open the database {path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                holder = _HOLDER.search(str(exc))
+                who = f" (process {holder.group(1)})" if holder else ""
+                raise DatabaseBusy(f"the database {path} is in use by another process{who}; "
+                                   "try again when it has finished") from None
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
+            delay = min(delay * 2, 1.0)
     if new:
         os.chmod(path, 0o600)  # it holds prospects' personal data
     if not read_only:
         migrate(con)
         ensure_views(con)
     return con
+
+
+@contextlib.contextmanager
+def writer_lock(database: Path, what: str):
+    """One writing command (ingest, forget, purge) per workspace at a time.
+
+    A second one exits 2 at once with the holder's pid and start time, rather than waiting
+    behind an ingest that may run for an hour.
+    """
+    lock_path = Path(database).with_name(".emailtrack-write.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "another emailtrack command"
+            raise DatabaseBusy(f"{holder} is writing to this workspace; try again when it has "
+                               "finished") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{what} (pid {os.getpid()}, started {utcnow():%Y-%m-%d %H:%M:%S} UTC)")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
 
 
 def applied_migrations(con) -> list[str]:

@@ -26,7 +26,7 @@ class Analytics:
     The database file is opened read-only for each query and closed after it (or once for a
     ``with data.session():`` block), never held between cells: an analyst's open notebook must
     not stop the scheduled ingest, which needs the file to itself while it writes. A query
-    that meets an ingest writing waits for it (``EMAILTRACK_LOCK_WAIT`` seconds, default 60).
+    that meets an ingest writing waits for it (``EMAILTRACK_LOCK_WAIT`` seconds, default 600).
     """
 
     def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool = True):

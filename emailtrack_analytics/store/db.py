@@ -24,7 +24,7 @@ class DatabaseBusy(Busy):
 # How long a connection waits for another process to let go of the database file. Readers
 # (notebooks, reports) hold it for the length of one query, so a writer rarely waits long; a
 # reader that finds an ingest writing waits for it up to this many seconds.
-DEFAULT_WAIT = 60.0
+DEFAULT_WAIT = 600.0
 _HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
@@ -39,7 +39,7 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
     """Open the database, creating it, migrating it and (re)creating its views as needed.
 
     DuckDB lets one process write, or several read, at a time. When another process holds the
-    file, retry with backoff for up to ``wait`` seconds (``EMAILTRACK_LOCK_WAIT``, default 60),
+    file, retry with backoff for up to ``wait`` seconds (``EMAILTRACK_LOCK_WAIT``, default 600),
     then raise ``DatabaseBusy`` naming the process that holds it.
     """
     path = Path(path)

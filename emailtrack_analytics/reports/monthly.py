@@ -18,6 +18,8 @@ from .base import PALETTE, Report, change
 from .labels import DAY_FORMAT, number, percent
 
 TOP_MOVERS = 5
+# the columns of ``leads`` the report reads (fewer columns: less to compute and to convert)
+LEAD_COLUMNS = "lead_key, point_of_sale, month, portal, copies, local_date"
 
 
 class MonthlyReport(Report):
@@ -27,14 +29,17 @@ class MonthlyReport(Report):
 
     def __init__(self, data, month: str, point_of_sale: str | None = None, language: str = ""):
         super().__init__(data, month, point_of_sale, language)
-        where, params = "month IN (?, ?, ?)", [month, shift_month(month, -1), shift_month(month, -12)]
+        where, params = "", [month, shift_month(month, -1), shift_month(month, -12)]
         if self.point_of_sale:
-            where += " AND point_of_sale = ?"
+            where = " WHERE point_of_sale = ?"
             params.append(self.point_of_sale)
-        # the three months the report compares, loaded once
-        self.leads = data.sql(f"SELECT * FROM leads WHERE {where}", params)
+        # the three months the report compares, loaded once: leads_in(months) gives the rows of
+        # `leads` for those months, grouping only the copies of leads that have one in them
+        self.leads = data.sql(f"SELECT {LEAD_COLUMNS} FROM leads_in([?, ?, ?]){where}", params)
         self.current = self.leads[self.leads["month"] == month]
         self.previous = self.leads[self.leads["month"] == shift_month(month, -1)]
+        self._traffic: pd.DataFrame | None = None
+        self._quarantined: int | None = None
 
     # ------------------------------------------------------------------ figures
     def _count(self, month: str) -> int:
@@ -88,6 +93,13 @@ class MonthlyReport(Report):
         return grouped.count() if self.point_of_sale else grouped.nunique()
 
     def traffic(self) -> pd.DataFrame:
+        """Copies of the month by category (read once: the headline, the summary and the
+        traffic section show it)."""
+        if self._traffic is None:
+            self._traffic = self._read_traffic()
+        return self._traffic
+
+    def _read_traffic(self) -> pd.DataFrame:
         where, params = "month = ?", [self.month]
         if self.point_of_sale:
             where += " AND point_of_sale = ?"
@@ -99,7 +111,9 @@ class MonthlyReport(Report):
             "GROUP BY category ORDER BY copies DESC", params)
 
     def quarantined(self) -> int:
-        return int(self.data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
+        if self._quarantined is None:
+            self._quarantined = int(self.data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
+        return self._quarantined
 
     def has_data(self) -> bool:
         return len(self.current) > 0

@@ -41,14 +41,20 @@ SELECT * FROM lead_copies_in(NULL);
 -- leads_in(months): the rows of `leads` whose month is in `months` (NULL for all), the same rows
 -- as `SELECT * FROM leads WHERE month IN (...)`: a lead's month is the month of one of its
 -- copies, so only the leads with a copy in those months are grouped (lead_copies_in).
+-- Grouped in one pass (no self-join of the copies, which needed them all in memory at once):
+-- the row without a point of sale is dropped afterwards when the lead has another.
 CREATE OR REPLACE MACRO leads_in(months) AS TABLE
 WITH copies AS (
-    SELECT * FROM lead_copies_in(months)
-),
-attributed AS (
-    SELECT lead_key, bool_or(point_of_sale IS NOT NULL) AS has_point_of_sale
-    FROM copies
-    GROUP BY lead_key
+    -- each copy once per point of sale, however many times a target row repeats
+    SELECT lead_key, point_of_sale, message_key,
+           any_value(time_order) AS time_order, any_value(copy_at) AS copy_at,
+           any_value(received_at) AS received_at, any_value(month) AS month,
+           any_value(portal) AS portal, any_value(channel) AS channel,
+           any_value(local_date) AS local_date, any_value(local_hour) AS local_hour,
+           any_value(weekday) AS weekday
+    FROM lead_copies_in(months)
+    WHERE lead_key IS NOT NULL
+    GROUP BY lead_key, point_of_sale, message_key
 ),
 grouped AS (
     SELECT
@@ -59,19 +65,22 @@ grouped AS (
         c.point_of_sale,
         -- the channel of the copy that reached tracking first
         arg_min(c.channel, c.copy_at) AS channel,
-        count(DISTINCT c.message_key) AS copies,
+        count(*) AS copies,
         -- extras
         arg_min(c.local_date, c.time_order) AS local_date,
         arg_min(c.local_hour, c.time_order) AS local_hour,
         arg_min(c.weekday, c.time_order) AS weekday,
         any_value(p."group") AS "group"
     FROM copies AS c
-    JOIN attributed AS x USING (lead_key)
     LEFT JOIN points_of_sale AS p ON p.id = c.point_of_sale
-    WHERE c.point_of_sale IS NOT NULL OR NOT x.has_point_of_sale
     GROUP BY c.lead_key, c.point_of_sale
+),
+kept AS (
+    -- a lead found for some point of sale has no row without one
+    SELECT * FROM grouped
+    QUALIFY point_of_sale IS NOT NULL OR NOT bool_or(point_of_sale IS NOT NULL) OVER (PARTITION BY lead_key)
 )
-SELECT * FROM grouped
+SELECT * FROM kept
 WHERE months IS NULL OR list_contains(months, month);
 
 CREATE OR REPLACE VIEW leads AS

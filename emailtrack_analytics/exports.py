@@ -41,13 +41,17 @@ TABLES: dict[str, Table] = {
     "quarantine": Table(
         "quarantine",
         ("source", "reason", "detail"),
-        "quarantined_at, source", "strftime(timezone({tz}, timezone('UTC', quarantined_at)), '%Y-%m')"),
+        # by file, then position in it (``path:N`` sorted by length first puts :9 before :10)
+        "file_path, length(source), source, reason",
+        "strftime(timezone({tz}, timezone('UTC', quarantined_at)), '%Y-%m')"),
 }
 TABLES["forward-events"] = Table(
     "forward_events",
     ("event_time", "log_kind", "message_id", "sender", "recipient", "original_recipient", "status",
      "point_of_sale"),
-    "event_time, recipient", "strftime(timezone({tz}, timezone('UTC', event_time)), '%Y-%m')")
+    # every column in the order: lines of the same second come out the same on every run
+    "event_time, recipient, log_kind, status, message_id, sender, original_recipient",
+    "strftime(timezone({tz}, timezone('UTC', event_time)), '%Y-%m')")
 TABLES["coverage"] = Table(
     "coverage",
     ("month", "point_of_sale", "expected", "tracked", "missing", "coverage"),

@@ -148,8 +148,9 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 if bar:
                     bar.update(1)
                 continue
-            if path in ledger:
-                writer.reset_file(path)  # a changed file is read again from the start
+            # a changed file, or one an interrupted run read part of, is read again from the start:
+            # its earlier quarantine entries go (the rest is keyed, so it is not stored twice)
+            writer.reset_file(path)
             if item.kind in MESSAGE_KINDS:
                 counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary)
             elif item.kind == "distribution":

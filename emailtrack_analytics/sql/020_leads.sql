@@ -63,8 +63,12 @@ grouped AS (
         arg_min(c.month, c.time_order) AS month,
         arg_min(c.portal, c.time_order) FILTER (WHERE c.portal IS NOT NULL) AS portal,
         c.point_of_sale,
-        -- the channel of the copy that reached tracking first
-        arg_min(c.channel, c.copy_at) AS channel,
+        -- the channel of the copy that reached tracking first; copies of the same second are
+        -- ranked the way they travel (a CC comes straight from the portal, a redirect or a
+        -- forward after a hop), so that the answer never depends on storage order
+        arg_min(c.channel, epoch_us(c.copy_at)::HUGEINT * 8 + CASE c.channel
+            WHEN 'direct' THEN 0 WHEN 'cc' THEN 1 WHEN 'distribution' THEN 2
+            WHEN 'redirect' THEN 3 WHEN 'forward' THEN 4 ELSE 5 END) AS channel,
         count(*) AS copies,
         -- extras
         arg_min(c.local_date, c.time_order) AS local_date,

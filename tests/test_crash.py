@@ -1,0 +1,108 @@
+"""Crash safety: ``kill -9`` at any moment of an ingest leaves a database that opens, and the next
+ingest ends with exactly the totals of an uninterrupted run: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from .conftest import SAMPLE_END_MONTH, run_cli
+
+TABLES = ("messages", "leads", "quarantine", "forward-events", "coverage")
+COUNTS = ("stored_messages", "raw_messages", "lead_details", "sightings", "quarantine_items",
+          "log_events", "distribution_log", "ingested_files", "attribution")
+# moments of the kill, as fractions of the uninterrupted run's wall time: while the first files
+# are read, in the middle of the mbox batches, near the end (attribution and coverage)
+KILL_AT = (0.15, 0.35, 0.55, 0.75, 0.9)
+
+
+def ingest_command(root: Path) -> list[str]:
+    return [sys.executable, "-m", "emailtrack_analytics", "--workspace", str(root), "ingest",
+            str(root / "data" / "sample"), "--workers", "2"]
+
+
+def totals(root: Path) -> dict[str, int]:
+    con = duckdb.connect(str(root / "data" / "emailtrack.duckdb"), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTS}
+    finally:
+        con.close()
+
+
+def exports(root: Path) -> dict[str, str]:
+    out = {}
+    for table in TABLES:
+        result = run_cli("--workspace", root, "export", table)
+        assert result.code == 0, result.err
+        out[table] = result.out
+    return out
+
+
+def assert_same_exports(got: dict[str, str], expected: dict[str, str]) -> None:
+    for table in TABLES:
+        if got[table] != expected[table]:
+            diff = difflib.unified_diff(expected[table].splitlines(), got[table].splitlines(),
+                                        "uninterrupted", "after the kill", lineterm="", n=0)
+            raise AssertionError(f"export {table} differs:\n" + "\n".join(list(diff)[:20]))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A generated sample workspace, not yet ingested, copied for every run."""
+    root = tmp_path_factory.mktemp("crash") / "template"
+    result = run_cli("init", root, "--sample", "--end-month", SAMPLE_END_MONTH, "--scale", "0.2")
+    assert result.code == 0, result.err
+    return root
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(template, tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash") / "whole"
+    shutil.copytree(template, root)
+    started = time.monotonic()
+    subprocess.run(ingest_command(root), check=True, capture_output=True)
+    return root, time.monotonic() - started, totals(root), exports(root)
+
+
+@pytest.mark.parametrize("fraction", KILL_AT)
+def test_kill_9_then_ingest_again_gives_the_uninterrupted_totals(template, uninterrupted, tmp_path, fraction):
+    _, seconds, expected_totals, expected_exports = uninterrupted
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(seconds * fraction)
+    interrupted = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert interrupted, f"the ingest ended before {fraction:.0%} of its usual time"
+
+    partial = totals(root)  # the database opens after the kill
+    assert partial["stored_messages"] <= expected_totals["stored_messages"]
+
+    result = run_cli("--workspace", root, "ingest", root / "data" / "sample", "--workers", "2")
+    assert result.code == 0, result.err
+    assert totals(root) == expected_totals
+    assert_same_exports(exports(root), expected_exports)
+    print(f"killed at {fraction:.0%}: {partial['stored_messages']} of {expected_totals['stored_messages']} "
+          f"copies and {partial['ingested_files']} of {expected_totals['ingested_files']} files committed")
+
+
+def test_kill_9_twice_in_a_row(template, uninterrupted, tmp_path):
+    _, seconds, expected_totals, _ = uninterrupted
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    for fraction in (0.3, 0.5):
+        process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert run_cli("--workspace", root, "ingest", root / "data" / "sample").code == 0
+    assert totals(root) == expected_totals

@@ -33,13 +33,16 @@ class MonthlyReport(Report):
         if self.point_of_sale:
             where = " WHERE point_of_sale = ?"
             params.append(self.point_of_sale)
-        # the three months the report compares, loaded once: leads_in(months) gives the rows of
-        # `leads` for those months, grouping only the copies of leads that have one in them
-        self.leads = data.sql(f"SELECT {LEAD_COLUMNS} FROM leads_in([?, ?, ?]){where}", params)
+        # everything the report shows, read once through one connection (one snapshot)
+        with data.session():
+            # the three months the report compares: leads_in(months) gives the rows of `leads`
+            # for those months, grouping only the copies of leads that have one in them
+            self.leads = data.sql(f"SELECT {LEAD_COLUMNS} FROM leads_in([?, ?, ?]){where}", params)
+            self._traffic = self._read_traffic()
+            self._quarantined = int(data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
+            self.portal_names()
         self.current = self.leads[self.leads["month"] == month]
         self.previous = self.leads[self.leads["month"] == shift_month(month, -1)]
-        self._traffic: pd.DataFrame | None = None
-        self._quarantined: int | None = None
 
     # ------------------------------------------------------------------ figures
     def _count(self, month: str) -> int:
@@ -93,10 +96,7 @@ class MonthlyReport(Report):
         return grouped.count() if self.point_of_sale else grouped.nunique()
 
     def traffic(self) -> pd.DataFrame:
-        """Copies of the month by category (read once: the headline, the summary and the
-        traffic section show it)."""
-        if self._traffic is None:
-            self._traffic = self._read_traffic()
+        """Copies of the month by category."""
         return self._traffic
 
     def _read_traffic(self) -> pd.DataFrame:
@@ -111,8 +111,6 @@ class MonthlyReport(Report):
             "GROUP BY category ORDER BY copies DESC", params)
 
     def quarantined(self) -> int:
-        if self._quarantined is None:
-            self._quarantined = int(self.data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
         return self._quarantined
 
     def has_data(self) -> bool:

@@ -339,11 +339,15 @@ def _timed(con, query, params) -> float:
 
 
 def html_export_seconds(notebook: Path) -> float:
+    """The runner's HTML export of the executed notebook (best of two: nbconvert imported)."""
     from emailtrack_analytics.reports.runner import _read, to_html
     nb = _read(notebook)
-    started = time.perf_counter()
-    to_html(nb)
-    return time.perf_counter() - started
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        to_html(nb)
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def database_mb(root: Path) -> float:

@@ -73,9 +73,19 @@ class Analytics:
         """One row per lead per point of sale it reached."""
         return self._table("leads", month, point_of_sale, "received_at, lead_key")
 
-    def messages(self, month: str | None = None, point_of_sale: str | None = None) -> pd.DataFrame:
-        """One row per stored message copy, attributed."""
-        return self._table("messages", month, point_of_sale, "received_at, message_key")
+    def messages(self, month: str | None = None, point_of_sale: str | None = None, *,
+                 personal_data: bool = False) -> pd.DataFrame:
+        """One row per stored message copy, attributed. Prospects' addresses and names in
+        ``sender`` and ``subject`` are pseudonyms unless ``personal_data`` is true."""
+        view = "messages" if personal_data else "messages_pseudonymous"
+        return self._table(view, month, point_of_sale, "received_at, message_key")
+
+    def contacts(self, month: str | None = None, point_of_sale: str | None = None, *,
+                 personal_data: bool = False) -> pd.DataFrame:
+        """The prospect's details of each lead copy (name, email, phone, listing reference),
+        as pseudonyms (the same prospect, the same pseudonym) unless ``personal_data`` is true."""
+        view = "lead_contacts" if personal_data else "lead_contacts_pseudonymous"
+        return self._table(view, month, point_of_sale, "month, lead_key, message_key")
 
     def monthly_leads(self) -> pd.DataFrame:
         """Lead counts per month, point of sale and portal."""

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument("--partition", choices=["month"], default=None,
                    help="with --format parquet: write the folder FILE as hive partitions month=YYYY-MM/")
+    p.add_argument("--personal-data", action="store_true",
+                   help="prospects' names, addresses and phones in clear (default: pseudonyms)")
 
     p = sub.add_parser("report", parents=[common], help="run a report notebook and write HTML",
                        description="Run notebooks/KIND.ipynb with papermill; write the executed notebook "
@@ -78,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send again even to recipients who already received these figures")
     p.add_argument("--lang", choices=("fr", "en"), help="report language (default: the workspace's)")
     p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
+
+    p = sub.add_parser("forget", parents=[common], help="erase one person's data everywhere (GDPR)",
+                       description="Erase one prospect's personal data everywhere (stored bytes, "
+                       "details, addresses, subjects, logs, quarantine), keep the anonymous counts, "
+                       "and rewrite the database file. Copies ingested later are erased too.")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", metavar="ADDRESS", help="the person's email address")
+    who.add_argument("--phone", metavar="NUMBER", help="the person's phone number, in any usual form")
+    p.add_argument("--dry-run", action="store_true", help="count what would be erased, change nothing")
+
+    p = sub.add_parser("purge", parents=[common], help="erase personal data older than a month (retention)",
+                       description="Erase the personal data of everything dated before a month, "
+                       "keeping the anonymous counts, and rewrite the database file.")
+    p.add_argument("--before", metavar="YYYY-MM",
+                   help="first month to keep (default: retention_months in [workspace] back from now)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be erased, change nothing")
 
     sub.add_parser("status", parents=[common], help="what is stored: sources, messages, leads per month",
                    description="Sources, messages, leads per month, quarantined and unattributed copies.")
@@ -141,7 +159,8 @@ def _run(args) -> int:
         from .exports import export
         from .months import resolve_month
         count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
-                       fmt=args.fmt, out=args.output, partition=args.partition)
+                       fmt=args.fmt, out=args.output, partition=args.partition,
+                       personal_data=args.personal_data)
         if args.output:
             print(f"{count} rows written to {args.output}", file=sys.stderr)
         return 0
@@ -158,6 +177,14 @@ def _run(args) -> int:
         if result.already_sent:
             print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
                   "(--resend to send anyway)", file=sys.stderr)
+        return 0
+    if args.command in ("forget", "purge"):
+        from . import privacy
+        if args.command == "forget":
+            result = privacy.forget(workspace, email=args.email, phone=args.phone, dry_run=args.dry_run)
+        else:
+            result = privacy.purge(workspace, before=args.before, dry_run=args.dry_run)
+        print(result.line())
         return 0
     if args.command == "status":
         from .status import workspace_status

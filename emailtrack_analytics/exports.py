@@ -26,6 +26,9 @@ class Table:
     columns: tuple[str, ...]
     order: str
     month: str   # SQL expression of the row's month (YYYY-MM, workspace time zone); {tz} is the zone
+    # the view read by default when the table holds prospects' details: the same rows with
+    # pseudonyms (docs/privacy.md); ``view`` itself only with personal_data=True
+    pseudonymous: str | None = None
 
 
 TABLES: dict[str, Table] = {
@@ -33,7 +36,7 @@ TABLES: dict[str, Table] = {
         "messages",
         ("message_key", "message_id", "received_at", "month", "sender", "subject", "point_of_sale",
          "portal", "channel", "category", "lead_key", "role", "source"),
-        "received_at, message_key", "month"),
+        "received_at, message_key", "month", "messages_pseudonymous"),
     "leads": Table(
         "leads",
         ("lead_key", "received_at", "month", "portal", "point_of_sale", "channel", "copies"),
@@ -51,11 +54,17 @@ TABLES["forward-events"] = Table(
      "point_of_sale"),
     # every column in the order: lines of the same second come out the same on every run
     "event_time, recipient, log_kind, status, message_id, sender, original_recipient",
-    "strftime(timezone({tz}, timezone('UTC', event_time)), '%Y-%m')")
+    "strftime(timezone({tz}, timezone('UTC', event_time)), '%Y-%m')", "forward_events_pseudonymous")
 TABLES["coverage"] = Table(
     "coverage",
     ("month", "point_of_sale", "expected", "tracked", "missing", "coverage"),
     "month, point_of_sale", "month")
+# the prospects' details of each lead copy: pseudonyms unless personal_data=True
+TABLES["contacts"] = Table(
+    "lead_contacts",
+    ("lead_key", "message_key", "month", "point_of_sale", "portal", "name", "email", "email_is_relay",
+     "phone", "listing_reference", "message_length"),
+    "month, lead_key, message_key", "month", "lead_contacts_pseudonymous")
 LATER: dict[str, str] = {}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 
@@ -77,13 +86,16 @@ def _cell(value):
 
 
 def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: str = "csv",
-           out: str | None = None, stream=None, partition: str | None = None) -> int:
+           out: str | None = None, stream=None, partition: str | None = None,
+           personal_data: bool = False) -> int:
     """Write ``table`` to ``out`` (or ``stream``, stdout by default); returns the row count.
 
     With ``partition="month"`` (Parquet only), ``out`` is a folder that receives one hive-style
     sub-folder per month (``month=YYYY-MM/``); the months written replace the same months of an
     earlier export and the other months are kept, so a monthly ``--month last`` run keeps a
     complete partitioned copy up to date.
+
+    Prospects' contact details come out as pseudonyms unless ``personal_data`` is true.
     """
     if table in LATER:
         raise UsageError(f"export {table}: needs {LATER[table]}, which this version does not read yet")
@@ -108,7 +120,8 @@ def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: s
             columns.append(f"{month_expr} AS month")
         where = f"WHERE {month_expr} = ?" if month else ""
         params = [month] if month else []
-        query = f"SELECT {', '.join(columns)} FROM {spec.view} {where} ORDER BY {spec.order}"
+        view = spec.view if personal_data or not spec.pseudonymous else spec.pseudonymous
+        query = f"SELECT {', '.join(columns)} FROM {view} {where} ORDER BY {spec.order}"
         if fmt == "parquet":
             if partition:
                 return _partitioned_parquet(con, query, params, spec, Path(out))

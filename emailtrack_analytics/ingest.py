@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .errors import UsageError
 from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message_key, parse_message
+from .privacy import erase_forgotten
 from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
                       read_distribution, read_messages)
@@ -169,6 +170,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 bar.update(1)
                 bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
         writer.flush()
+        erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
         refresh_attribution(con, workspace)
     finally:
         if bar:

@@ -65,6 +65,7 @@ class Workspace:
     timezone: str
     database: Path
     language: str = "fr"
+    retention_months: int | None = None   # `emailtrack purge` keeps this many months of personal data
     points_of_sale: tuple[PointOfSale, ...] = ()
     portals: tuple[PortalConfig, ...] = ()
     tracked_addresses: tuple[TrackedAddress, ...] = ()
@@ -220,7 +221,7 @@ def load_config(path: Path) -> Workspace:
     ws = data.get("workspace", {})
     if not isinstance(ws, dict):
         v.fail("", 0, "workspace", "must be a [workspace] table")
-    v.table_keys("workspace", 0, ws, {"name", "timezone", "database", "language"})
+    v.table_keys("workspace", 0, ws, {"name", "timezone", "database", "language", "retention_months"})
     timezone = v.string("workspace", 0, ws, "timezone", DEFAULT_TIMEZONE)
     try:
         ZoneInfo(timezone)
@@ -229,6 +230,9 @@ def load_config(path: Path) -> Workspace:
     database = Path(v.string("workspace", 0, ws, "database", DEFAULT_DATABASE))
     root = path.parent
     language = v.string("workspace", 0, ws, "language", "fr", choices=LANGUAGES)
+    retention = ws.get("retention_months")
+    if retention is not None and (isinstance(retention, bool) or not isinstance(retention, int) or retention < 1):
+        v.fail("workspace", 0, "retention_months", "must be a whole number of months, at least 1")
 
     claimed: dict[str, str] = {}  # address -> what claims it
 
@@ -324,6 +328,7 @@ def load_config(path: Path) -> Workspace:
         timezone=timezone,
         database=database if database.is_absolute() else root / database,
         language=language,
+        retention_months=retention,
         points_of_sale=tuple(points),
         portals=tuple(portals),
         tracked_addresses=tuple(extra),
@@ -340,6 +345,7 @@ name = "{name}"
 timezone = "Europe/Paris"            # days and months are cut in this zone
 database = "data/emailtrack.duckdb"
 # language = "fr"                    # report labels: fr | en
+# retention_months = 24              # `emailtrack purge` erases personal data older than this
 
 # One table per point of sale (agency, dealership). The id is a stable slug used everywhere.
 # [[points_of_sale]]

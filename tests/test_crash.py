@@ -40,7 +40,7 @@ def totals(root: Path) -> dict[str, int]:
 def exports(root: Path) -> dict[str, str]:
     out = {}
     for table in TABLES:
-        result = run_cli("--workspace", root, "export", table)
+        result = run_cli("--workspace", root, "export", table, "--personal-data")
         assert result.code == 0, result.err
         out[table] = result.out
     return out

@@ -12,7 +12,7 @@ from .conftest import SAMPLE_END_MONTH, run_cli
 def exports(ws, *tables) -> dict[str, str]:
     out = {}
     for table in tables:
-        result = run_cli("--workspace", ws, "export", table)
+        result = run_cli("--workspace", ws, "export", table, "--personal-data")
         assert result.code == 0, result.err
         out[table] = result.out
     return out

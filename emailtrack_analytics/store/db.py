@@ -7,6 +7,7 @@ import datetime as dt
 import fcntl
 import os
 import re
+import secrets
 import time
 from importlib import resources
 from pathlib import Path
@@ -69,8 +70,15 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
         os.chmod(path, 0o600)  # it holds prospects' personal data
     if not read_only:
         migrate(con)
+        ensure_privacy_key(con)
         ensure_views(con)
     return con
+
+
+def ensure_privacy_key(con) -> None:
+    """The workspace's random pseudonym key (sql/005_privacy.sql), made once."""
+    if con.execute("SELECT count(*) FROM privacy_key").fetchone()[0] == 0:
+        con.execute("INSERT INTO privacy_key VALUES (?)", [secrets.token_hex(32)])
 
 
 @contextlib.contextmanager

@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("fr", "en"), help="report language (default: the workspace's)")
     p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
 
+    p = sub.add_parser("merge", parents=[common], help="add what other workspaces' databases hold",
+                       description="Merge the stored copies, logs and quarantine of other workspaces "
+                       "(e.g. ingested on other machines from other files) into this one; only what "
+                       "is missing is added; attribution is recomputed from this workspace's config.")
+    p.add_argument("databases", nargs="+", metavar="DB", help="a workspace folder or its .duckdb file")
+
     p = sub.add_parser("forget", parents=[common], help="erase one person's data everywhere (GDPR)",
                        description="Erase one prospect's personal data everywhere (stored bytes, "
                        "details, addresses, subjects, logs, quarantine), keep the anonymous counts, "
@@ -177,6 +183,10 @@ def _run(args) -> int:
         if result.already_sent:
             print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
                   "(--resend to send anyway)", file=sys.stderr)
+        return 0
+    if args.command == "merge":
+        from .merge import merge
+        print(merge(workspace, args.databases).line())
         return 0
     if args.command in ("forget", "purge"):
         from . import privacy

@@ -44,8 +44,10 @@ TABLES: dict[str, Table] = {
     "quarantine": Table(
         "quarantine",
         ("source", "reason", "detail"),
-        # by file, then position in it (``path:N`` sorted by length first puts :9 before :10)
-        "file_path, length(source), source, reason",
+        # by file, then position in it (:9 before :10); never by the absolute path, which
+        # differs between machines
+        "regexp_replace(source, ':[0-9]+$', ''), "
+        "try_cast(regexp_extract(source, ':([0-9]+)$', 1) AS BIGINT) NULLS FIRST, source, reason",
         "strftime(timezone({tz}, timezone('UTC', quarantined_at)), '%Y-%m')"),
 }
 TABLES["forward-events"] = Table(

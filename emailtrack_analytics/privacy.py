@@ -99,27 +99,17 @@ def forget(workspace: Workspace, *, email: str | None = None, phone: str | None 
            dry_run: bool = False) -> ErasureResult:
     """Erase one person's data everywhere; returns how many records of each table were erased."""
     person = Person(email, phone)
-    with writer_lock(workspace.database, "emailtrack forget"):
-        con = connect(workspace.database)
-        try:
-            pseudonym = con.execute("SELECT pseudonym(?)", [person.value]).fetchone()[0]
-            result = ErasureResult("forget", f"{person.kind} {pseudonym}", dry_run=dry_run)
-            _find_person(con, person)
-            if dry_run:
-                result.counts = _count_marked(con)
-                con.execute("ROLLBACK")
-                return result
-            result.counts = _erase_marked(con, person)
-            con.execute("INSERT OR IGNORE INTO forgotten VALUES (?, ?, ?)", [pseudonym, person.kind, utcnow()])
-            _audit(con, result)
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
-        finally:
-            con.close()
-        _compact(workspace.database, result)
-    return result
+
+    def find(con) -> tuple[str, Person]:
+        pseudonym = con.execute("SELECT pseudonym(?)", [person.value]).fetchone()[0]
+        _find_person(con, person)
+        return f"{person.kind} {pseudonym}", person
+
+    def remember(con, scope: str) -> None:
+        con.execute("INSERT OR IGNORE INTO forgotten VALUES (?, ?, ?)",
+                    [scope.split(" ", 1)[1], person.kind, utcnow()])
+
+    return _erasure(workspace, "forget", find, dry_run, remember)
 
 
 def purge(workspace: Workspace, *, before: str | None = None, dry_run: bool = False,
@@ -129,16 +119,28 @@ def purge(workspace: Workspace, *, before: str | None = None, dry_run: bool = Fa
     if before and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", before):
         raise UsageError(f"--before must be YYYY-MM, not {before!r}")
     before = before or _retention_start(workspace, today)
-    with writer_lock(workspace.database, "emailtrack purge"):
+
+    def find(con) -> tuple[str, None]:
+        _find_before(con, workspace.timezone, before)
+        return f"before {before}", None
+
+    return _erasure(workspace, "purge", find, dry_run)
+
+
+def _erasure(workspace: Workspace, action: str, find, dry_run: bool, after=None) -> ErasureResult:
+    """Mark (``find``), then count or erase, in one transaction; then rewrite the file."""
+    with writer_lock(workspace.database, f"emailtrack {action}"):
         con = connect(workspace.database)
         try:
-            result = ErasureResult("purge", f"before {before}", dry_run=dry_run)
-            _find_before(con, workspace.timezone, before)
+            scope, person = find(con)
+            result = ErasureResult(action, scope, dry_run=dry_run)
             if dry_run:
                 result.counts = _count_marked(con)
                 con.execute("ROLLBACK")
                 return result
-            result.counts = _erase_marked(con, None)
+            result.counts = _erase_marked(con, person)
+            if after:
+                after(con, scope)
             _audit(con, result)
             con.execute("COMMIT")
         except BaseException:

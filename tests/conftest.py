@@ -115,6 +115,19 @@ def cli():
     return run_cli
 
 
+ALL_TABLES = ("messages", "leads", "quarantine", "forward-events", "coverage", "contacts")
+
+
+def export_tables(ws, tables=ALL_TABLES) -> dict[str, str]:
+    """Each table's CSV export, personal data in clear (pseudonyms differ between workspaces)."""
+    out = {}
+    for table in tables:
+        result = run_cli("--workspace", ws, "export", table, "--personal-data")
+        assert result.code == 0, result.err
+        out[table] = result.out
+    return out
+
+
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory) -> Path:
     """The demo data set at a small scale with a fixed end month, ingested once per test run."""

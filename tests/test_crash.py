@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import SAMPLE_END_MONTH, run_cli
+from .conftest import SAMPLE_END_MONTH, export_tables, run_cli
 
 TABLES = ("messages", "leads", "quarantine", "forward-events", "coverage")
 COUNTS = ("stored_messages", "raw_messages", "lead_details", "sightings", "quarantine_items",
@@ -35,15 +35,6 @@ def totals(root: Path) -> dict[str, int]:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTS}
     finally:
         con.close()
-
-
-def exports(root: Path) -> dict[str, str]:
-    out = {}
-    for table in TABLES:
-        result = run_cli("--workspace", root, "export", table, "--personal-data")
-        assert result.code == 0, result.err
-        out[table] = result.out
-    return out
 
 
 def assert_same_exports(got: dict[str, str], expected: dict[str, str]) -> None:
@@ -69,7 +60,7 @@ def uninterrupted(template, tmp_path_factory):
     shutil.copytree(template, root)
     started = time.monotonic()
     subprocess.run(ingest_command(root), check=True, capture_output=True)
-    return root, time.monotonic() - started, totals(root), exports(root)
+    return root, time.monotonic() - started, totals(root), export_tables(root, TABLES)
 
 
 @pytest.mark.parametrize("fraction", KILL_AT)
@@ -90,7 +81,7 @@ def test_kill_9_then_ingest_again_gives_the_uninterrupted_totals(template, unint
     result = run_cli("--workspace", root, "ingest", root / "data" / "sample", "--workers", "2")
     assert result.code == 0, result.err
     assert totals(root) == expected_totals
-    assert_same_exports(exports(root), expected_exports)
+    assert_same_exports(export_tables(root, TABLES), expected_exports)
     print(f"killed at {fraction:.0%}: {partial['stored_messages']} of {expected_totals['stored_messages']} "
           f"copies and {partial['ingested_files']} of {expected_totals['ingested_files']} files committed")
 

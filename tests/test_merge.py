@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from .conftest import run_cli
-
-TABLES = ("messages", "leads", "quarantine", "forward-events", "coverage", "contacts")
-
-
-def exports(ws) -> dict[str, str]:
-    out = {}
-    for table in TABLES:
-        result = run_cli("--workspace", ws, "export", table, "--personal-data")
-        assert result.code == 0, result.err
-        out[table] = result.out
-    return out
+from .conftest import export_tables, run_cli
 
 
 def workspace_like(sample_workspace, root):
@@ -41,13 +30,13 @@ def test_shards_merged_give_the_exports_of_one_ingest(sample_workspace, tmp_path
     result = run_cli("--workspace", main, "merge", *shards)
     assert result.code == 0, result.err
     assert "stored_messages" in result.out
-    expected = exports(sample_workspace)
-    merged = exports(main)
-    for table in TABLES:
+    expected = export_tables(sample_workspace)
+    merged = export_tables(main)
+    for table in expected:
         assert merged[table] == expected[table], table
     again = run_cli("--workspace", main, "merge", shards[1] / "data" / "emailtrack.duckdb", shards[0])
     assert again.out.strip() == "merged 2 database(s): nothing new"
-    assert exports(main) == expected
+    assert export_tables(main) == expected
 
 
 def test_merge_refuses_what_is_not_a_database(sample_workspace, tmp_path):

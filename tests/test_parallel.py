@@ -6,16 +6,7 @@ import shutil
 
 import pytest
 
-from .conftest import SAMPLE_END_MONTH, run_cli
-
-
-def exports(ws, *tables) -> dict[str, str]:
-    out = {}
-    for table in tables:
-        result = run_cli("--workspace", ws, "export", table, "--personal-data")
-        assert result.code == 0, result.err
-        out[table] = result.out
-    return out
+from .conftest import export_tables, run_cli
 
 
 def ingest_copy(tmp_path, name, config_from, inputs, workers) -> dict[str, str]:
@@ -24,14 +15,14 @@ def ingest_copy(tmp_path, name, config_from, inputs, workers) -> dict[str, str]:
     shutil.copy(config_from / "emailtrack.toml", ws / "emailtrack.toml")
     result = run_cli("--workspace", ws, "ingest", *inputs, "--workers", str(workers))
     assert result.code == 0, result.err
-    return exports(ws, "messages", "leads", "quarantine", "forward-events", "coverage")
+    return export_tables(ws)
 
 
 def test_sample_exports_are_identical_with_one_and_two_workers(sample_workspace, tmp_path):
     # the same files at the same place in the workspace, so that sources read the same
     shutil.copytree(sample_workspace / "data" / "sample", tmp_path / "one" / "data" / "sample")
     one = ingest_copy(tmp_path, "one", sample_workspace, [tmp_path / "one" / "data" / "sample"], workers=1)
-    two = exports(sample_workspace, "messages", "leads", "quarantine", "forward-events", "coverage")
+    two = export_tables(sample_workspace)
     assert one["messages"].count("\n") > 1000
     for table in one:
         assert one[table] == two[table], table

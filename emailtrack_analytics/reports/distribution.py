@@ -122,7 +122,7 @@ class DistributionReport(Report):
         names = [label(i) for i in shares.index]
         fig = go.Figure([go.Bar(name=self.portal_label(p), y=names, x=shares[p], orientation="h",
                                 marker_color=PALETTE[i % len(PALETTE)],
-                                hovertemplate="%{y}: %{x:.0%}<extra>" + self.portal_label(p) + "</extra>")
+                                hovertemplate="%{y}: %{x:.0%}<extra>%{fullData.name}</extra>")
                          for i, p in enumerate(shares.columns)])
         fig.update_layout(barmode="stack", xaxis_tickformat=".0%", yaxis_autorange="reversed",
                           legend_title_text=t["portal"])

@@ -2,8 +2,17 @@
 
 nbconvert keeps ``text/html`` outputs but drops plotly's JSON-only output, so each chart is
 emitted as an HTML ``<div>`` plus the script that draws it, and plotly.js itself is embedded
-once (``plotly_js``) so the exported report opens offline. Every piece of text that comes from
-an email (subjects, names, ids) goes through ``html.escape``.
+once (``plotly_js``) so the exported report opens offline.
+
+Untrusted text (subjects, sender domains, names, ids: anything from an email, a mail log, a file
+name or the configuration) never reaches the page as markup:
+
+- tables, cards, headings and notes pass every value through ``html.escape``;
+- charts: plotly serialises the figure as JSON with ``<``, ``>`` and ``/`` written as ``\\u003c``…
+  (no ``</script>`` can end the script early), and plotly.js reads a subset of HTML in the text it
+  draws (``<b>``, ``<br>``, ``<a href>``; it drops ``javascript:`` links itself). ``figure`` escapes
+  the text of every trace (categories, labels, names, hover text) so that plotly shows it as
+  written, ``<a href=…>`` included, and draws no link from data.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ table.et-table th, table.et-table td { border-bottom: 1px solid #e4e7eb; padding
 .jp-RenderedHTMLCommon table.et-table td.num, .jp-RenderedHTMLCommon table.et-table th.num,
 table.et-table td.num, table.et-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .et-note { color: #52606d; font-size: 0.85em; }
+ul.et-list { margin: 0; padding-left: 1.1em; }
 </style>
 """
 
@@ -55,8 +65,41 @@ def plotly_js() -> HTML:
     return HTML(STYLE + f'<script type="text/javascript">{get_plotlyjs()}</script>')
 
 
+# trace attributes whose strings plotly draws as text (axis categories, legend, hover, labels)
+_TRACE_TEXT = ("x", "y", "labels", "text", "hovertext", "name")
+
+
+def chart_text(value):
+    """Text as plotly should draw it literally: plotly.js decodes ``&lt;`` ``&gt;`` ``&amp;``
+    and reads the rest as its own markup (quotes are left as they are: it does not decode
+    ``&quot;``)."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
+def _escaped(values):
+    if isinstance(values, str):
+        return chart_text(values)
+    if isinstance(values, (list, tuple)) or getattr(values, "dtype", None) == object:
+        if any(isinstance(v, str) for v in values):
+            return [chart_text(v) for v in values]
+    return values
+
+
+def escape_chart_text(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` with the strings of every trace that plotly draws as text escaped (see
+    the module's doc): for the page and for the images of an email alike."""
+    fig = go.Figure(fig)
+    for trace in fig.data:
+        for name in _TRACE_TEXT:
+            if name in trace and trace[name] is not None:
+                trace[name] = _escaped(trace[name])
+    return fig
+
+
 def figure(fig: go.Figure, height: int | None = None) -> HTML:
-    """A plotly figure as a self-drawing ``<div>`` (plotly.js must already be on the page)."""
+    """A plotly figure as a self-drawing ``<div>`` (plotly.js must already be on the page); the
+    traces' text escaped so that plotly draws it as written."""
+    fig = escape_chart_text(fig)
     if height:
         fig.update_layout(height=height)
     markup = fig.to_html(full_html=False, include_plotlyjs=False,
@@ -68,8 +111,16 @@ def escape(value) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _cell(value) -> str:
+    """A table cell's content: escaped text, or a list of escaped lines."""
+    if isinstance(value, (list, tuple)):
+        return '<ul class="et-list">' + "".join(f"<li>{escape(v)}</li>" for v in value) + "</ul>" if value else ""
+    return escape(value)
+
+
 def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | None = None) -> HTML:
-    """A DataFrame as an escaped HTML table; ``formats`` maps a column to a function."""
+    """A DataFrame as an escaped HTML table; ``formats`` maps a column to a function. A list in a
+    cell shows as a list, each item escaped."""
     formats = formats or {}
     head = "".join(f'<th class="{"num" if c in numeric else ""}">{escape(c)}</th>' for c in frame.columns)
     rows = []
@@ -78,7 +129,7 @@ def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | No
         for column, value in zip(frame.columns, record):
             text = formats[column](value) if column in formats else value
             cls = "num" if column in numeric else ""
-            cells.append(f'<td class="{cls}">{escape(text)}</td>')
+            cells.append(f'<td class="{cls}">{_cell(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return HTML(f'<table class="et-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 

@@ -156,6 +156,10 @@ class MonthlyReport(Report):
         fig = px.bar(frame, x=t["point_of_sale"], y=t["leads"], color=t["group"],
                      color_discrete_sequence=PALETTE, title=t["by_point_of_sale"])
         fig.update_layout(xaxis_tickangle=-45, margin=dict(b=140), legend_title_text=t["group"])
+        # plotly express writes each group's name into its hover template as markup: name it by
+        # reference instead (h.figure escapes the names themselves)
+        fig.update_traces(hovertemplate=f"%{{x}}<br>{h.chart_text(t['leads'])}: %{{y}}"
+                                        "<extra>%{fullData.name}</extra>")
         table = h.table(frame, numeric=(t["leads"], t["previous_month"], t["change"]),
                         formats={t["change"]: lambda v: percent(v, lang, signed=True)})
         return h.HTML(str(h.figure(fig, 480)) + str(table))
@@ -223,6 +227,7 @@ class MonthlyReport(Report):
         bar = px.bar(frame, x=t["portal"], y=t["leads"], title=t["by_portal"],
                      color=t["portal"], color_discrete_sequence=PALETTE)
         bar.update_layout(showlegend=False)
+        bar.update_traces(hovertemplate="%{x}: %{y}<extra></extra>")  # (not each portal's name as markup)
         pie = go.Figure(go.Pie(labels=frame[t["portal"]], values=frame[t["leads"]], hole=0.45,
                                marker=dict(colors=PALETTE), sort=False))
         pie.update_layout(title=t["portal_share"])

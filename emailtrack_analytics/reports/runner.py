@@ -183,8 +183,9 @@ def report_charts(workspace, kind, month, point_of_sale, language) -> list[tuple
     module, name = target.split(":")
     cls = getattr(importlib.import_module(module), name)
     report = cls.load(str(workspace.root), month, point_of_sale or "", language)
-    try:
-        return report.email_charts()
+    try:  # drawn by plotly.js too (kaleido): the same escaped text as the page's charts
+        from .html import escape_chart_text
+        return [(title, escape_chart_text(figure)) for title, figure in report.email_charts()]
     finally:
         report.data.close()
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
@@ -36,6 +38,7 @@ BASELINE_DAYS = 56              # the share of the network a point of sale had b
 DROP_RATIO = 0.5                # below half of what the trailing quarter and the network predict...
 DROP_PROBABILITY = 0.001        # ...and that unlikely under a Poisson law
 TEMPLATE_SPIKE_MIN = 10
+TEMPLATE_SPIKE_EXAMPLES = 3     # example subjects shown as a template spike's evidence
 UNKNOWN_SENDER_MIN = 10
 OFFICE_HOURS = (dt.time(8, 30), dt.time(19, 0))
 
@@ -54,6 +57,7 @@ class Alert:
     expected: float | None = None
     probability: float | None = None
     since: dt.date | None = None
+    examples: tuple[str, ...] = ()  # template_spike: subjects, prospects' details removed (example_subjects)
 
 
 def poisson_cdf(k: int, mean: float) -> float:
@@ -282,8 +286,51 @@ def _template_spikes(data, month: str) -> list[Alert]:
             found.append(Alert("template_spike", month, None, portal,
                                f"{portal}: {now} messages match none of its templates (about {before:.0f} a month "
                                f"before): the portal may have changed its format", observed=now,
-                               expected=round(before, 1)))
+                               expected=round(before, 1), examples=example_subjects(data, month, portal)))
     return found
+
+
+# a prospect's details that without_details() did not know: addresses (the domain is kept,
+# portal analysis needs it) and phone numbers written in the subject
+_PSEUDONYM = re.compile(r"\bp-[0-9a-f]{16}\b")
+_ADDRESS = re.compile(r"[\w.+'-]+@(?=[\w-]+(?:\.[\w-]+)+)", re.UNICODE)
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .]?\d(?:[ .-]?\d{1,4}){3,5}|0\d(?:[ .-]?\d{2}){4}"
+                    r"|00\d{2}[ .]?\d(?:[ .-]?\d{1,4}){3,5})(?!\d)")
+HIDDEN = "…"
+
+
+def without_personal_data(text: str) -> str:
+    """A subject already passed through the SQL macro ``without_details`` (the message's own
+    prospect's name, email and phone replaced by pseudonyms) with those pseudonyms, and any
+    other address or phone number, replaced by "…": "Contact de … (…@gmail.com)"."""
+    text = _PSEUDONYM.sub(HIDDEN, text)
+    text = _ADDRESS.sub(HIDDEN + "@", text)
+    return _PHONE.sub(HIDDEN, text)
+
+
+def example_subjects(data, month: str, portal: str, limit: int = TEMPLATE_SPIKE_EXAMPLES) -> tuple[str, ...]:
+    """Up to ``limit`` subjects of ``portal``'s messages of ``month`` that match none of its
+    templates, without personal data: the prospect's details known for each message
+    (``lead_details``) removed by the SQL macro ``without_details``, then any other address or
+    phone number. The most frequent first (a new template repeats once the prospect is taken
+    out), then the most recent. Plain text: whoever shows them escapes them."""
+    rows = data.sql(
+        "SELECT without_details(m.subject, d.name, d.email, d.phone) AS subject, m.received_at "
+        "FROM messages AS m LEFT JOIN lead_details AS d USING (message_key) "
+        "WHERE list_contains(m.flags, 'unrecognised_template') AND m.month = ? AND m.portal = ? "
+        "AND m.subject IS NOT NULL", [month, portal])
+    counts: Counter = Counter()
+    latest: dict = {}
+    for subject, received_at in zip(rows["subject"], rows["received_at"]):
+        text = " ".join(without_personal_data(str(subject)).split())
+        if not text:
+            continue
+        counts[text] += 1
+        latest[text] = max(latest.get(text, received_at), received_at)
+    ranked = sorted(counts, key=lambda s: s)
+    ranked.sort(key=lambda s: latest[s], reverse=True)
+    ranked.sort(key=lambda s: counts[s], reverse=True)
+    return tuple(ranked[:limit])
 
 
 def _unknown_senders(data, month: str) -> list[Alert]:
@@ -304,5 +351,6 @@ def _unknown_senders(data, month: str) -> list[Alert]:
 
 
 def alerts_frame(found: list[Alert]) -> pd.DataFrame:
-    columns = ["kind", "month", "point_of_sale", "portal", "detail", "observed", "expected", "probability", "since"]
+    columns = ["kind", "month", "point_of_sale", "portal", "detail", "observed", "expected", "probability", "since",
+               "examples"]
     return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in found], columns=columns, dtype=object)

@@ -47,7 +47,8 @@ class HealthReport(Report):
                 for r in self.current.itertuples()},
             "missing_by_cause": {str(k): int(v) for k, v in self.missing.groupby("cause").size().items()}
             if not self.missing.empty else {},
-            "alerts": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "portal": r.portal, "detail": r.detail}
+            "alerts": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "portal": r.portal, "detail": r.detail,
+                        **({"examples": list(r.examples)} if r.examples else {})}
                        for r in self.alerts.itertuples()],
         }
 
@@ -91,6 +92,9 @@ class HealthReport(Report):
         return h.figure(fig, 320)
 
     def alerts_section(self) -> h.HTML:
+        """One row per alert; a template spike also shows example subjects (personal details
+        removed). Every cell is escaped by ``h.table``: evidence holds text from emails (a sender's
+        domain, subjects)."""
         t = self.t
         if self.alerts.empty:
             return h.HTML(str(self.section("alerts")) + str(h.note(t["no_alerts"])))
@@ -99,6 +103,8 @@ class HealthReport(Report):
             t["point_of_sale"]: [self.pos_label(p) if isinstance(p, str) else "" for p in self.alerts["point_of_sale"]],
             t["portal"]: [self.portal_label(p) if isinstance(p, str) else "" for p in self.alerts["portal"]],
             t["evidence"]: self.alerts["detail"]})
+        if any(self.alerts["examples"]):
+            table[t["examples"]] = [list(e) for e in self.alerts["examples"]]
         return h.HTML(str(self.section("alerts")) + str(h.table(table)))
 
     def missing_section(self) -> h.HTML:

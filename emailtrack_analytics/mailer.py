@@ -73,6 +73,36 @@ def _figures_table(figures: dict) -> str:
     return "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>"
 
 
+_CELL = "padding:4px 12px;border-bottom:1px solid #ddd;vertical-align:top"
+
+
+def _alerts_table(figures: dict) -> str:
+    """A health report's alerts (kind, where, evidence, example subjects) as a plain HTML table.
+    Evidence and examples hold text from emails (a sender's domain, subjects): every value is
+    escaped, and shown as text only (no link, no markup of its own)."""
+    alerts = [a for a in figures.get("alerts") or [] if isinstance(a, dict)]
+    if not alerts:
+        return ""
+    rows = []
+    for alert in alerts:
+        where = " × ".join(str(alert[k]) for k in ("point_of_sale", "portal") if alert.get(k))
+        examples = "".join(f"<br>« {html.escape(str(e))} »" for e in alert.get("examples") or [])
+        rows.append(f"<tr><td style='{_CELL}'>{html.escape(str(alert.get('kind', '')))}</td>"
+                    f"<td style='{_CELL}'>{html.escape(where)}</td>"
+                    f"<td style='{_CELL}'>{html.escape(str(alert.get('detail', '')))}{examples}</td></tr>")
+    return ("<h3 style='font-family:Arial,sans-serif'>Alerts</h3>"
+            "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>")
+
+
+def _alert_lines(figures: dict) -> list[str]:
+    lines = []
+    for alert in figures.get("alerts") or []:
+        if isinstance(alert, dict):
+            lines.append(f"- {alert.get('kind', '')}: {alert.get('detail', '')}")
+            lines += [f"    « {e} »" for e in alert.get("examples") or []]
+    return ["", "Alerts:", *lines] if lines else []
+
+
 def render_charts(charts, width: int = 700, height: int = 340) -> tuple[list[tuple[str, bytes]], str | None]:
     """Charts as PNG images (kaleido drives the installed Chromium). Returns the images and,
     when they cannot be made, why (the email then goes out with the table only)."""
@@ -97,7 +127,7 @@ def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month:
     message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1] or None)
     message["Auto-Submitted"] = "auto-generated"
     lines = [f"{k.replace('_', ' ')}: {v}" for k, v in figures.items()
-             if k not in _SKIP and not isinstance(v, (dict, list))]
+             if k not in _SKIP and not isinstance(v, (dict, list))] + _alert_lines(figures)
     message.set_content(f"Report {kind} {month} ({workspace_name}{scope}).\n\n" + "\n".join(lines)
                         + "\n\nThe full report is attached (open it in a browser).\n")
     cids = [make_msgid(domain="emailtrack.invalid")[1:-1] for _ in images or []]
@@ -106,7 +136,7 @@ def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month:
                        for (title, _), cid in zip(images or [], cids))
     body = (f"<html><body style='font-family:Arial,sans-serif'>"
             f"<h2>{html.escape(f'{kind} {month}')} — {html.escape(workspace_name + scope)}</h2>"
-            f"{_figures_table(figures)}{pictures}"
+            f"{_figures_table(figures)}{_alerts_table(figures)}{pictures}"
             f"<p>The full report is attached: open it in a browser.</p></body></html>")
     message.add_alternative(body, subtype="html")
     html_part = message.get_payload()[1]

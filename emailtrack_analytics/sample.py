@@ -16,6 +16,9 @@ system. Five points of sale lose leads on the way (``FAILURES``: a bounced forwa
 disappeared, a client-side rule that only runs while Outlook is open, an agency that never set
 up tracking, a forwarding rule that stops in month 7); one sees a real drop in business, and an
 unknown portal starts writing in the last month (see ``sample_facts.json`` and ``alerts.csv``).
+Two of SeLoger's drifted leads in the month of its template spike carry hostile strings (a
+``<script>`` in the subject, a ``javascript:`` link in the HTML body) that every report must
+show as text (``sample_facts.json`` ``untrusted_strings``).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ OUTLOOK_OPEN = ((8, 30), (19, 0))               # weekdays, local time: when the
 DROP_POINT_OF_SALE, DROP_SHARE = "merignac", 0.3   # a real drop of business in the last month
 UNKNOWN_PORTAL_POINTS = ("villeurbanne", "boulogne", "pessac", "libourne", "aubagne")
 UNKNOWN_PORTAL_MESSAGES = 25                    # at scale 1, in the last month
+HOSTILE_LEADS = 2                               # drifted SeLoger leads given hostile strings (make_hostile)
 
 # What each group's own mail platform exports; Bouches-du-Rhône has no logs, but two of its
 # points of sale export their own mailbox (last months only). The exports are written apart
@@ -555,6 +559,22 @@ class _SampleBuilder:
             if "from_line" in lead.traps:
                 lead.composed = tpl.compose_lead(lead.portal, lead.prospect, lead.listing, rng,
                                                  agency=lead.point_of_sale.name, message=tpl.LEAD_MESSAGES_EN[1])
+
+    def plant_hostile_strings(self, leads: list[Lead]) -> list[Lead]:
+        """Give the first ``HOSTILE_LEADS`` SeLoger leads of the template spike's month (drifted,
+        so their subject shows among the alert's examples) a ``<script>`` subject and a
+        ``javascript:`` link (``tpl.make_hostile``). Only leads whose copies keep the original's
+        bytes (CC, server forward, redirect) at a point of sale without a planted failure; no
+        random draw, so the rest of the sample is unchanged."""
+        month = self.months[-2]
+        chosen = [lead for lead in leads
+                  if lead.portal == "seloger" and "template_drift" in lead.traps
+                  and lead.sent_at.strftime("%Y-%m") == month
+                  and lead.routes and set(lead.routes) <= {"cc", "gmail-forward", "redirect"}
+                  and lead.point_of_sale.id not in FAILURES.values()][:HOSTILE_LEADS]
+        for lead in chosen:
+            tpl.make_hostile(lead.composed)
+        return chosen
 
     # ---- rendering
 
@@ -1184,6 +1204,10 @@ purpose (`sample_facts.json` `logs.postfix.truncated_line`): it is to be quarant
 - `alerts.csv`: the alerts the product should raise (`silence`, `drop`, `template_spike`,
   `unknown_portal_sender`), each with the month it first applies; no other point of sale
   should raise any.
+- `sample_facts.json` `untrusted_strings`: the leads whose subject holds `<script>alert("subject")</script>`
+  (after the prospect's name) and whose HTML body holds a `javascript:` link: SeLoger leads with
+  an unknown subject in the month of its template spike, so that the subject is among the alert's
+  examples. Reports must show them as text, with the prospect's name removed.
 - `mailbox_messages.csv`: one row per message of the mailbox exports (`source` as `PATH:N`,
   `message_id`, `point_of_sale`, `lead_id`, `category`). They are a point of sale's own copies,
   not tracking copies: they are not in `messages.csv`.
@@ -1403,6 +1427,16 @@ def _evidence_facts(builder: _SampleBuilder, log_files: list[logs.LogFiles], mai
     }
 
 
+def _hostile_facts(hostile: list[Lead], rows: list[list[str]]) -> dict:
+    """Where the hostile strings are: the leads, their month and every file holding a copy."""
+    ids = {lead.lead_id for lead in hostile}
+    return {"subject": tpl.HOSTILE_SUBJECT, "link": tpl.HOSTILE_LINK, "portal": "seloger",
+            "months": sorted({lead.sent_at.strftime("%Y-%m") for lead in hostile}),
+            "leads": sorted(ids),
+            "points_of_sale": sorted({lead.point_of_sale.id for lead in hostile}),
+            "sources": [row[0] for row in rows if row[6] in ids]}
+
+
 def write_sample(root: Path, *, end_month: str | None = None, seed: int = 7, scale: float = 1.0) -> SampleInfo:
     """Write the demo data set under ``root/data/sample/`` (and the mailbox exports under
     ``root/data/sample/mailbox/``), its ground truth under ``root/data/sample-truth/`` and its
@@ -1430,6 +1464,7 @@ def write_sample(root: Path, *, end_month: str | None = None, seed: int = 7, sca
     builder = _SampleBuilder(months, seed, scale)
     leads = builder.make_leads()
     builder.assign_traps(leads)
+    hostile = builder.plant_hostile_strings(leads)
     for lead in leads:
         builder.add_lead_copies(lead, months.index(lead.sent_at.strftime("%Y-%m")))
     builder.add_non_leads(leads)
@@ -1459,6 +1494,7 @@ def write_sample(root: Path, *, end_month: str | None = None, seed: int = 7, sca
     (truth_dir / "README.md").write_text(GROUND_TRUTH_README, encoding="utf-8")
     facts = _facts(builder, rows, traps, seed, end_month)
     facts.update(_evidence_facts(builder, log_files, mailbox_rows, coverage, alerts))
+    facts["untrusted_strings"] = _hostile_facts(hostile, rows)
     (truth_dir / "sample_facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=2) + "\n",
                                                  encoding="utf-8")
     config = config_text()

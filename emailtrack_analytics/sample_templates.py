@@ -637,6 +637,25 @@ def _website(p: Prospect, li: Listing, message: str, rng: random.Random, agency:
     return composed
 
 
+# Untrusted strings a report must show as text, never run: a lead whose portal's new template
+# (format drift) writes markup into its subject and a javascript: link into its HTML body.
+HOSTILE_SUBJECT = '<script>alert("subject")</script>'
+HOSTILE_LINK = "<a href=\"javascript:alert('link')\">voir l'annonce</a>"
+
+
+def make_hostile(composed: Composed) -> None:
+    """Turn a lead's e-mail into one with hostile strings (same sender, body text and details):
+    the subject names the prospect and carries ``HOSTILE_SUBJECT``; the HTML body gets
+    ``HOSTILE_LINK`` before its footer."""
+    composed.subject = f"Nouvelle demande de contact de {composed.details['name']} {HOSTILE_SUBJECT}"
+    html = composed.html or html_lines(composed.text)
+    footer = html.rfind("<p style=\"color:#888")
+    at = footer if footer >= 0 else html.rfind("</body>")
+    composed.html = html[:at] + f"<p>{HOSTILE_LINK}</p>\n" + html[at:] if at >= 0 else html + HOSTILE_LINK
+    if composed.layout == "text":
+        composed.layout = "alternative"
+
+
 def compose_lead(portal: str, prospect: Prospect, listing: Listing, rng: random.Random, *,
                  agency: str, newer_template: bool = True, message: str | None = None,
                  attachment: bytes | None = None) -> Composed:

@@ -8,7 +8,9 @@ only what is missing, or everything when the fingerprint changed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -56,10 +58,27 @@ def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
     return targets
 
 
+def _refresh_code() -> str:
+    """A hash of what turns attributed copies into stored results (this module, the lead view's
+    SQL): a new version recomputes them once."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update((Path(__file__).parent / "sql" / "020_leads.sql").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+REFRESH_CODE = _refresh_code()
+
+
+def refresh_fingerprint(con, workspace: Workspace) -> str:
+    """Everything stored results depend on besides the copies themselves: configuration,
+    catalogue, code, and the distribution log (by a digest of its row keys)."""
+    digest = con.execute("SELECT count(*), coalesce(bit_xor(hash(row_key)), 0) FROM distribution_log").fetchone()
+    return attribution_fingerprint(workspace, tuple(digest)) + REFRESH_CODE[:8]
+
+
 def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
     # cheap checks first: every command calls this, and usually nothing has changed
-    digest = con.execute("SELECT count(*), coalesce(bit_xor(hash(row_key)), 0) FROM distribution_log").fetchone()
-    fingerprint = attribution_fingerprint(workspace, tuple(digest))
+    fingerprint = refresh_fingerprint(con, workspace)
     state = con.execute("SELECT fingerprint, log_rows FROM attribution_state").fetchone()
     stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
     attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
@@ -98,6 +117,7 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         mark_follow_ups(con)
         _assign_lead_keys(con)
         sync_config_tables(con, workspace)
+        store_leads(con)
         classify_log_deliveries(con, attributor)
         con.execute("DELETE FROM attribution_state")
         con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
@@ -106,6 +126,13 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         con.execute("ROLLBACK")
         raise
     return RefreshResult(count, full, fingerprint)
+
+
+def store_leads(con) -> int:
+    """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand."""
+    con.execute("DELETE FROM lead_rows")
+    con.execute("INSERT INTO lead_rows BY NAME SELECT * FROM leads_computed")
+    return con.execute("SELECT count(*) FROM lead_rows").fetchone()[0]
 
 
 def mark_follow_ups(con) -> int:

@@ -259,3 +259,21 @@ def test_redirect_and_cc_copies_of_one_lead_are_one_lead(workspace, tmp_path, cl
     assert channels == ["cc", "redirect"]
     leads = export_csv(cli, workspace.root, "leads")
     assert [(r["point_of_sale"], r["copies"]) for r in leads] == [("lyon-2", "2")]
+
+
+def test_stored_leads_are_the_computed_leads_after_every_refresh(workspace_dir, tmp_path, cli):
+    copies = [lead(message_id=f"<s{i}@lead.seloger.com>", cc="lyon2@track.example.net",
+                   body=f"Prospect {i} s'intéresse à ce bien.\n") for i in range(5)]
+    for step, chunk in enumerate((copies[:3], copies[3:])):
+        folder = tmp_path / f"in{step}"
+        folder.mkdir()
+        for i, raw in enumerate(chunk):
+            (folder / f"{i}.eml").write_bytes(raw)
+        assert cli("--workspace", workspace_dir, "ingest", folder).code == 0
+        con = duckdb.connect(str(workspace_dir / "data" / "emailtrack.duckdb"), read_only=True)
+        try:
+            stored = con.execute("SELECT * FROM lead_rows ORDER BY ALL").fetchall()
+            computed = con.execute("SELECT * FROM leads_computed ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+        assert stored == computed and len(stored) == 3 + 2 * step

@@ -38,12 +38,12 @@ SELECT * FROM lead_copies_in(NULL);
 -- One row per lead per point of sale it reached; a lead no point of sale can be found for
 -- is one row with an empty point_of_sale. Volume of a point of sale = its rows; volume of
 -- the network = distinct lead_key.
--- leads_in(months): the rows of `leads` whose month is in `months` (NULL for all), the same rows
--- as `SELECT * FROM leads WHERE month IN (...)`: a lead's month is the month of one of its
--- copies, so only the leads with a copy in those months are grouped (lead_copies_in).
+-- leads_grouped_in(months): the leads whose month is in `months` (NULL for all), the same rows
+-- as the full grouping filtered by month: a lead's month is the month of one of its copies, so
+-- only the leads with a copy in those months are grouped (lead_copies_in).
 -- Grouped in one pass (no self-join of the copies, which needed them all in memory at once):
 -- the row without a point of sale is dropped afterwards when the lead has another.
-CREATE OR REPLACE MACRO leads_in(months) AS TABLE
+CREATE OR REPLACE MACRO leads_grouped_in(months) AS TABLE
 WITH copies AS (
     -- each copy once per point of sale, however many times a target row repeats
     SELECT lead_key, point_of_sale, message_key,
@@ -87,8 +87,17 @@ kept AS (
 SELECT * FROM kept
 WHERE months IS NULL OR list_contains(months, month);
 
+-- The leads as computed from the copies now; every refresh stores them in `lead_rows`.
+CREATE OR REPLACE VIEW leads_computed AS
+SELECT * FROM leads_grouped_in(NULL);
+
+-- What reports and exports read: the stored result of the last refresh (every command that
+-- reads refreshes first, so it is never stale).
 CREATE OR REPLACE VIEW leads AS
-SELECT * FROM leads_in(NULL);
+SELECT * FROM lead_rows;
+
+CREATE OR REPLACE MACRO leads_in(months) AS TABLE
+SELECT * FROM lead_rows WHERE months IS NULL OR list_contains(months, month);
 
 -- Prospect details per lead copy (personal data: not in default exports or reports).
 CREATE OR REPLACE VIEW lead_contacts AS

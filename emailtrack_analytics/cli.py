@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # everything a command creates (database, its WAL and spill files, reports, exports) may hold
+    # prospects' personal data: readable by the owner only
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     args.workspace = getattr(args, "workspace", None)
@@ -126,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emailtrack: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into head & co: not an error
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:

@@ -129,6 +129,8 @@ def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: s
                 return _partitioned_parquet(con, query, params, spec, Path(out))
             return _parquet(con, query, params, spec, Path(out))
         cursor = con.execute(query, params)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
         handle = open(out, "w", encoding="utf-8", newline="") if out else (stream or sys.stdout)
         try:
             return (_csv if fmt == "csv" else _json)(cursor, spec.columns, handle)

@@ -46,7 +46,8 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
     path = Path(path)
     if read_only and not path.exists():
         raise EmailtrackError(f"no database yet at {path}: run 'emailtrack ingest' first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)  # the WAL and spill files live beside it
     new = not path.exists()
     deadline = time.monotonic() + (lock_wait() if wait is None else wait)
     delay = 0.02

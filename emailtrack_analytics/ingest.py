@@ -9,7 +9,6 @@ written in the same transaction as its last rows, so an interrupted run is simpl
 from __future__ import annotations
 
 import contextlib
-import itertools
 import multiprocessing
 import os
 import sys
@@ -23,15 +22,44 @@ from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
                       read_distribution, read_messages)
 from .sources import read_log
+from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
 from .store.db import connect, writer_lock
-from .store.writer import (DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress, decompress,
-                           message_row)
+from .store.writer import (DETAILS_SCHEMA, MAX_QUARANTINE_RAW, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress,
+                           decompress, message_row)
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
+CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
 PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
+WRITE_BYTES = 128 * 1024 * 1024  # bytes (compressed copies, quarantined bytes) held before a flush
+LOG_BATCH = 5000          # log rows handed to the writer together
+
+
+class _Writer(BatchWriter):
+    """The batch writer, also flushed when the bytes it holds reach WRITE_BYTES: 2,000 large
+    messages (or quarantined items) are never held at once."""
+
+    def __init__(self, con):
+        super().__init__(con)
+        self.held = 0
+
+    def add_message(self, record, compressed, *args, **kwargs) -> None:
+        self.held += len(compressed)
+        super().add_message(record, compressed, *args, **kwargs)
+
+    def add_quarantine(self, source, file_path, reason, detail, raw) -> None:
+        self.held += len(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else 0
+        super().add_quarantine(source, file_path, reason, detail, raw)
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.batch_size or self.held >= WRITE_BYTES
+
+    def flush(self) -> None:
+        super().flush()
+        self.held = 0
 
 
 @dataclass
@@ -112,10 +140,13 @@ def default_workers() -> int:
 
 
 def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str = "auto",
-           workers: int | None = None, progress: bool = False) -> IngestSummary:
+           workers: int | None = None, progress: bool = False,
+           max_message_bytes: int | None = None) -> IngestSummary:
     """Ingest ``paths`` (files and folders, recursively) into the workspace database.
 
-    ``progress`` shows a progress bar on stderr when it is a terminal.
+    ``progress`` shows a progress bar on stderr when it is a terminal. ``max_message_bytes`` is
+    the maximum message size (default: EMAILTRACK_MAX_MESSAGE_MB, else 64 MB): a larger message
+    is quarantined as ``too_large`` with its position, without being held in memory.
     """
     if role not in ROLES:
         raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
@@ -130,7 +161,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         held.close()
         raise
     parser = _Parser(default_workers() if workers is None else workers)
-    writer = BatchWriter(con)
+    writer = _Writer(con)
     try:
         summary.reparsed = reparse_stale(con, parser)
         ledger = {row[0]: (row[1], row[2]) for row in
@@ -153,7 +184,8 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             # its earlier quarantine entries go (the rest is keyed, so it is not stored twice)
             writer.reset_file(path)
             if item.kind in MESSAGE_KINDS:
-                counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary)
+                counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary,
+                                          max_message_bytes)
             elif item.kind == "distribution":
                 counts = _ingest_distribution(item, path, writer, summary)
             elif item.kind in SUPPORTED_LOGS:
@@ -163,7 +195,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 continue
             summary.files_read += 1
             writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
-            if writer.pending >= writer.batch_size:
+            if writer.full:
                 writer.flush()
                 seen.clear()  # nothing in flight between files
             if bar:
@@ -187,11 +219,10 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
     The bytes are the same, so the key is the same: the row is replaced in place, keeping
     where and when the copy was first seen. Returns how many were re-parsed.
     """
-    stale = [r[0] for r in con.execute("SELECT message_key FROM stored_messages WHERE parser_version < ? "
-                                       "ORDER BY message_key", [PARSER_VERSION]).fetchall()]
+    stale = con.execute("SELECT message_key, size FROM stored_messages WHERE parser_version < ? "
+                        "ORDER BY message_key", [PARSER_VERSION]).fetchall()
     done = 0
-    for start in range(0, len(stale), chunk):
-        keys = stale[start:start + chunk]
+    for keys in _key_chunks(stale, chunk, CHUNK_BYTES):
         rows = con.execute(
             "SELECT m.message_key, r.raw_zlib, m.from_line, m.role_hint, m.first_source, m.first_seen_at "
             "FROM stored_messages m JOIN raw_messages r USING (message_key) "
@@ -236,27 +267,46 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
     return done
 
 
-def _chunks(iterator: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
-    while True:
-        chunk = list(itertools.islice(iterator, size))
-        if not chunk:
-            return
+def _key_chunks(keyed: list[tuple[str, int]], size: int, budget: int) -> Iterator[list[str]]:
+    """Keys in lists of at most ``size``, cut early once their messages hold ``budget`` bytes."""
+    keys, held = [], 0
+    for key, length in keyed:
+        keys.append(key)
+        held += length or 0
+        if len(keys) >= size or held >= budget:
+            yield keys
+            keys, held = [], 0
+    if keys:
+        yield keys
+
+
+def _chunks(iterator: Iterator[RawMessage], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[RawMessage]]:
+    """Lists of at most ``size`` messages, cut early once they hold ``budget`` bytes."""
+    chunk, held = [], 0
+    for raw in iterator:
+        chunk.append(raw)
+        held += len(raw.data)
+        if len(chunk) >= size or held >= budget:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
-def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
-                     con, seen: set[str], summary: IngestSummary) -> tuple[int, int, int]:
+def _ingest_messages(item: InputFile, path: str, role: str, writer: _Writer, parser: _Parser,
+                     con, seen: set[str], summary: IngestSummary,
+                     max_message_bytes: int | None = None) -> tuple[int, int, int]:
     """Read, key and parse the messages of one file, chunk by chunk: while the workers parse a
     chunk, this process reads the next one and stores the previous one."""
     counts = {"items": 0, "new": 0, "quarantined": 0}
     pending = None
-    for chunk in _chunks(read_messages(item), CHUNK):
+    for chunk in _chunks(read_messages(item, max_message_bytes), CHUNK):
         counts["items"] += len(chunk)
         waiting, to_parse = _prepare(chunk, path, writer, con, seen, summary, counts)
         submitted = (waiting, parser.submit(to_parse))
         if pending is not None:
             _store(*pending, path, role, writer, seen, counts)
-            if writer.pending >= writer.batch_size:
+            if writer.full:
                 writer.flush()
                 # what is flushed is found in the database now: keep only the keys in flight
                 seen.intersection_update(key for _, key in waiting)
@@ -311,42 +361,64 @@ def _stored_keys(con, keys: list[str]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _ingest_distribution(item: InputFile, path: str, writer: BatchWriter,
+def _ingest_distribution(item: InputFile, path: str, writer: _Writer,
                          summary: IngestSummary) -> tuple[int, int, int]:
-    rows, bad = [], 0
-    for entry in read_distribution(item.path, item.label):
-        if isinstance(entry, BadRow):
+    """Rows of the distribution log, handed to the writer in batches; bad rows quarantined."""
+    rows, stored, bad = [], 0, 0
+    for entry in _guarded(read_distribution, item, item.path, item.label):
+        if isinstance(entry, (BadRow, BadLine)):
             writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
             bad += 1
         else:
             rows.append(entry)
+        if len(rows) >= LOG_BATCH or writer.full:
+            writer.add_distribution_rows(rows)
+            stored, rows = stored + len(rows), []
+            if writer.full:
+                writer.flush()
     writer.add_distribution_rows(rows)
-    summary.log_rows += len(rows)
+    stored += len(rows)
+    summary.log_rows += stored
     summary.quarantined += bad
-    return len(rows) + bad, len(rows), bad
+    return stored + bad, stored, bad
 
 
-def _ingest_log(item: InputFile, path: str, writer: BatchWriter, summary: IngestSummary,
+def _ingest_log(item: InputFile, path: str, writer: _Writer, summary: IngestSummary,
                 timezone: str) -> tuple[int, int, int]:
     """Delivery events of a mail log; unreadable lines are quarantined with their line number."""
     events, bad, read = [], 0, 0
-    for entry in read_log(item.kind, item.path, item.label, timezone):
-        if isinstance(entry, BadLine):
+    for entry in _guarded(read_log, item, item.kind, item.path, item.label, timezone):
+        if isinstance(entry, (BadLine, BadRow)):
             writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
             bad += 1
-            continue
-        events.append(entry)
-        read += 1
-        if len(events) >= 5000:
+        else:
+            events.append(entry)
+            read += 1
+        if len(events) >= LOG_BATCH or writer.full:
             writer.add_log_events(events)
             summary.log_rows += len(events)
             events = []
-            if writer.pending >= writer.batch_size:
+            if writer.full:
                 writer.flush()
     writer.add_log_events(events)
     summary.log_rows += len(events)
     summary.quarantined += bad
     return read + bad, read, bad
+
+
+def _guarded(reader, item: InputFile, *args) -> Iterator:
+    """The entries of a log reader; an error it lets through (a file that cannot be opened, a
+    FIFO, a fault in the reader) becomes one quarantine entry instead of stopping the run."""
+    count = 0
+    try:
+        for entry in reader(*args):
+            count += 1
+            yield entry
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
+        reason, detail = read_problem(exc)
+        if count:
+            detail = f"{detail} (after {count} rows)"
+        yield BadLine(item.label, reason, detail, b"")
 
 
 def _progress_bar(files: int):

@@ -49,9 +49,11 @@ _TEL_LINK = re.compile(r"tel:([+\d][\d .-]{6,})", re.I)
 _MAILTO = re.compile(r"mailto:([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)", re.I)
 _PHONE_TEXT = re.compile(r"(?<![\w+])(\+\d{1,3}[ .]?\d(?:[ .-]?\d{1,4}){3,5}|0\d(?:[ .-]?\d{2}){4}|00\d{2}[ .]?\d(?:[ .-]?\d{1,4}){3,5})(?!\d)")
 _CALL_BACK = re.compile(r"rappele[rz](?:-le|-la)? au\s+(\+?[\d][\d .-]{7,})", re.I)
-_INTEREST = re.compile(r"^\s*(.{2,60}?) s'int[ée]resse [àa] (ce|votre) bien", re.I | re.M)
+# "[^\S\n]*" rather than "\s*" after "^": the same matches (the group lies on one line), without
+# crossing every blank line below each line start (quadratic on a body of empty lines).
+_INTEREST = re.compile(r"^[^\S\n]*(.{2,60}?) s'int[ée]resse [àa] (ce|votre) bien", re.I | re.M)
 _MESSAGE_FROM = re.compile(r"(?:message de|from)\s+(.{2,60}?)\s*\(([\w.+'-]+@[\w.-]+)\)", re.I)
-_SENT_YOU = re.compile(r"^\s*(.{2,60}?) vous a envoy[ée] un message", re.I | re.M)
+_SENT_YOU = re.compile(r"^[^\S\n]*(.{2,60}?) vous a envoy[ée] un message", re.I | re.M)
 _CONTACT_BLOCK = re.compile(r"^\s*(coordonn[ée]es( du (visiteur|prospect|contact))?|contact|ses coordonn[ée]es)\s*:\s*$", re.I)
 _QUOTED = re.compile(r"«\s*(.+?)\s*»", re.S)
 _SUBJECT_REFERENCE = [
@@ -61,6 +63,172 @@ _SUBJECT_REFERENCE = [
     re.compile(r"annonce\s+([A-Z0-9][\w/-]*\d[\w/-]*)", re.I),
     re.compile(r"\(([A-Z0-9][\w/-]*\d[\w/-]*)\)\s*$"),  # "Demande de contact - T3 (LYO2-1234)"
 ]
+
+
+# --------------------------------------------------------------------------- linear-time matching
+# _LABEL, _MESSAGE_FROM, _QUOTED and _ADDRESS, applied as regular expressions, backtrack
+# quadratically (or worse) on long runs of spaces, "«" or word characters: a 50 KB body of
+# spaces took minutes. The functions below return exactly what the expressions match, in
+# linear time (tests/test_fuzz.py checks them against the expressions).
+
+_BULLET_PREFIX = re.compile(r"\s*[*•-]?\s*")
+_LABEL_TEXT = re.compile(r"[^\W\d][\w'’ .-]{0,30}")
+
+
+class _Label:
+    """What ``_LABEL.match`` gives: the ``label`` and ``value`` groups."""
+
+    __slots__ = ("label", "value")
+
+    def __init__(self, label: str, value: str):
+        self.label, self.value = label, value
+
+    def group(self, name: str) -> str:
+        return self.label if name == "label" else self.value
+
+
+def _label(line: str) -> _Label | None:
+    """``_LABEL.match(line)`` for a line without ``\n``."""
+    start = _BULLET_PREFIX.match(line).end()
+    colon = line.find(":", start)
+    if colon < 0:
+        return None
+    label = line[start:colon].rstrip()
+    if label.endswith("*"):
+        label = label[:-1].rstrip()
+    if not _LABEL_TEXT.fullmatch(label):
+        return None
+    value = line[colon + 1:].lstrip()
+    if value.startswith("*"):
+        value = value[1:].lstrip()
+    return _Label(label, value.rstrip())
+
+
+_LOCAL_RUN = re.compile(r"[\w.+'-]+")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+
+
+def _find_address(text: str) -> str | None:
+    """``_ADDRESS.search(text).group(0)``: the first run of local-part characters followed by
+    ``@`` and a domain (a run without ``@`` after it is passed over once, not once per start)."""
+    at = text.find("@")
+    while at >= 0:
+        domain = _DOMAIN.match(text, at + 1)
+        if domain and at > 0 and _LOCAL_RUN.match(text[at - 1]):
+            start = at - 1
+            while start > 0 and _LOCAL_RUN.match(text[start - 1]):
+                start -= 1
+            return text[start:domain.end()]
+        at = text.find("@", at + 1)
+    return None
+
+
+_KEYWORD_FROM = re.compile(r"message de|from", re.I)
+_SPACE_RUN = re.compile(r"\s*")
+_PAREN_ADDRESS = re.compile(r"\(([\w.+'-]+@[\w.-]+)\)")
+
+
+def _message_from(text: str) -> tuple[str, str] | None:
+    r"""``_MESSAGE_FROM.search(text).groups()``.
+
+    After the keyword, ``\s+`` is tried longest first and the name ``.{2,60}?`` shortest first.
+    With the whitespace run taken whole, the name starts at its end; taken one or two characters
+    short, the name starts with them, which finds only two more endings: just past the run's
+    first character, and at the run's end (any other ending was tried with the run whole); at
+    the run's end, the name is the latest two characters of the run without a newline.
+    """
+    length = len(text)
+    space_ends: dict[int, int] = {}
+    addresses: dict[int, str | None] = {}
+
+    def after_space(position: int) -> int:
+        found = space_ends.get(position)
+        if found is None:
+            previous = space_ends.get(position - 1)
+            if previous is not None and text[position - 1].isspace():
+                found = previous  # inside the same run as the position before
+            else:
+                found = _SPACE_RUN.match(text, position).end()
+            space_ends[position] = found
+        return found
+
+    def address_at(position: int) -> str | None:
+        if position not in addresses:
+            match = _PAREN_ADDRESS.match(text, position)
+            addresses[position] = match.group(1) if match else None
+        return addresses[position]
+
+    for keyword in _KEYWORD_FROM.finditer(text):
+        end = keyword.end()
+        run_end = after_space(end)
+        if run_end == end:
+            continue
+        if text.find("(", run_end) < 0:
+            return None  # no "(address)" after this keyword, nor after any later one
+        newline = text.rfind("\n", end, run_end)
+        first_start = max(end + 1, newline + 1)   # the name holds no newline
+        line_end = text.find("\n", run_end)
+        line_end = length if line_end < 0 else line_end
+        # the whole run: names of 2 to 60 characters, the shortest first; the name must be
+        # followed by white space and "(": only the "(" in reach are looked at
+        low, high = run_end + 2, min(run_end + 60, line_end)
+        if low <= high:
+            paren = text.find("(", low, high + 1)
+            while paren >= 0:
+                stop = paren
+                while stop > low and text[stop - 1].isspace():
+                    stop -= 1
+                address = address_at(paren)
+                if address is not None:
+                    return text[run_end:stop], address
+                paren = text.find("(", paren + 1, high + 1)
+            if high < length and text[high].isspace():  # a name ending in the run before a "("
+                stop = high
+                while stop > low and text[stop - 1].isspace():
+                    stop -= 1
+                address = address_at(after_space(high))
+                if address is not None:
+                    return text[run_end:stop], address
+        # the run one character short: a name of its last space and one character
+        if run_end - 1 >= first_start and run_end + 1 <= line_end:
+            address = address_at(after_space(run_end + 1))
+            if address is not None:
+                return text[run_end - 1:run_end + 1], address
+        # two or more characters short: a name of two white space characters inside the run,
+        # "(" right after the run; the run's latest two without a newline between them (a
+        # newline may end the run: "from   \n(a@b)" names the two spaces before it)
+        if address_at(run_end) is not None:
+            start = run_end - 2
+            while start > end and "\n" in text[start:start + 2]:
+                start -= 1
+            if start > end:
+                return text[start:start + 2], address_at(run_end)
+    return None
+
+
+def _quoted(text: str) -> list[str]:
+    """``[m.group(1) for m in _QUOTED.finditer(text)]``: a "«" without a "»" after it is
+    passed over without searching the rest of the text again for each one."""
+    found, position, unclosed_from = [], 0, None
+    while True:
+        start = text.find("«", position)
+        if start < 0:
+            return found
+        inner = _SPACE_RUN.match(text, start + 1).end()
+        close = -1
+        if unclosed_from is None or inner + 1 < unclosed_from:
+            close = text.find("»", inner + 1)
+            if close < 0:
+                unclosed_from = inner + 1
+        if close >= 0:
+            stop = max(inner + 1, len(text[inner:close].rstrip()) + inner)
+            found.append(text[inner:stop])
+            position = close + 1
+        elif inner < len(text) and text[inner] == "»" and inner > start + 1:
+            found.append(text[inner - 1])
+            position = inner + 1
+        else:
+            position = start + 1
 
 
 def normalise_phone(text: str, default_country: str = "33") -> str | None:
@@ -90,7 +258,7 @@ def is_relay(address: str | None) -> bool:
 def _labelled(lines: list[str]) -> list[tuple[str, str, int]]:
     found = []
     for index, line in enumerate(lines):
-        match = _LABEL.match(line)
+        match = _label(line)
         if match:
             found.append((match.group("label").strip().lower(), match.group("value"), index))
     return found
@@ -116,8 +284,8 @@ def extract_details(body: str, subject: str, *, reply_to: tuple[str, str] | None
         elif _FULL.match(label) and value and not full:
             full = value
         elif _EMAIL.match(label) and not details.email:
-            address = _ADDRESS.search(value)
-            details.email = address.group(0).lower() if address else None
+            address = _find_address(value)
+            details.email = address.lower() if address else None
         elif _PHONE.match(label) and not details.phone:
             details.phone = normalise_phone(value)
         elif _REFERENCE.match(label) and value and not details.listing_reference:
@@ -133,11 +301,15 @@ def extract_details(body: str, subject: str, *, reply_to: tuple[str, str] | None
     text = "\n".join(lines)
     if not details.name:
         for pattern in (_INTEREST, _MESSAGE_FROM, _SENT_YOU):
-            match = pattern.search(text)
-            if match:
-                details.name = match.group(1).strip(" *")
+            if pattern is _MESSAGE_FROM:
+                groups = _message_from(text)
+            else:
+                match = pattern.search(text)
+                groups = match.groups() if match else None
+            if groups:
+                details.name = groups[0].strip(" *")
                 if pattern is _MESSAGE_FROM and not details.email:
-                    details.email = match.group(2).lower()
+                    details.email = groups[1].lower()
                 break
     block = _contact_block(lines)
     if not details.email:
@@ -171,7 +343,7 @@ def extract_details(body: str, subject: str, *, reply_to: tuple[str, str] | None
                 break
     if details.message_length is None:
         # leboncoin quotes the message in « »; listing titles are quoted too, but shorter
-        quotes = [q.group(1) for q in _QUOTED.finditer(text)]
+        quotes = _quoted(text)
         if quotes:
             details.message_length = len(max(quotes, key=len))
     details.email_is_relay = is_relay(details.email)
@@ -188,7 +360,7 @@ def _message_length(value: str, following: list[str]) -> int:
             if paragraph:
                 break
             continue
-        if _LABEL.match(line) and paragraph:
+        if _label(line) and paragraph:
             break
         paragraph.append(line.strip())
     return len(" ".join(paragraph))
@@ -206,7 +378,7 @@ def _contact_block(lines: list[str]) -> dict:
                 if found:
                     break
                 continue
-            if _LABEL.match(item):
+            if _label(item):
                 break
             address = _ADDRESS.fullmatch(item)
             if address:

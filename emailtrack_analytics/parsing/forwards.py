@@ -70,12 +70,18 @@ def _says_forward(text: str) -> bool:
     return any(word in folded for word in _FOLDED_WORDS)
 
 
+def _dashed(line: str):
+    """``_DASHED.match(line)``, not tried on a line without "--" (where it cannot match, and
+    backtracks over a long quote prefix such as "> > > …")."""
+    return _DASHED.match(line) if "--" in line else None
+
+
 def _is_separator(line: str) -> bool:
     """A line announcing a forwarded message (not a reply's "Original Message" or underscores)."""
-    dashed = _DASHED.match(line)
+    dashed = _dashed(line)
     if dashed:
         return _says_forward(dashed.group("text"))
-    intro = _INTRO.match(line)
+    intro = _INTRO.match(line) if line.rstrip().endswith(":") else None
     return bool(intro) and _says_forward(intro.group("text")) and "@" not in line
 
 
@@ -110,7 +116,7 @@ def _unglue(text: str) -> str:
     lines = text.split("\n")
     out = []
     for line in lines:
-        dashed = _DASHED.match(line)
+        dashed = _dashed(line)
         if dashed and dashed.group("rest") and _says_forward(dashed.group("text")):
             out.append(line[:line.index(dashed.group("rest"))].rstrip())
             rest = dashed.group("rest")

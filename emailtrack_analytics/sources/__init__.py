@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from .base import RawMessage, head
+from .base import RawMessage, head, is_regular, read_problem
 from .csvlogs import looks_like_gws, looks_like_m365
 from .distribution import looks_like_distribution, read_distribution
 from .eml import read_eml
@@ -43,6 +43,8 @@ class InputFile:
 
 def detect(path: Path) -> str:
     """The kind of one file, from its first bytes."""
+    if not is_regular(path):
+        return "eml"  # a FIFO or a device is never opened: the reader reports it as unreadable
     try:
         start = head(path)
     except OSError:
@@ -118,19 +120,32 @@ def _discover_one(path: Path, kind: str, relative) -> Iterator[InputFile]:
     yield InputFile(path, detect(path) if kind == "auto" else kind, relative(path))
 
 
-def read_messages(item: InputFile) -> Iterator[RawMessage]:
-    """The raw messages of one message file (mbox, eml or a Maildir message file)."""
+def read_messages(item: InputFile, max_bytes: int | None = None) -> Iterator[RawMessage]:
+    """The raw messages of one message file (mbox, eml or a Maildir message file).
+
+    Never raises for what a file holds or how it breaks off: an error while reading becomes a
+    quarantine item (``unreadable``, ``truncated``) at the position reached, after the messages
+    read before it. ``max_bytes`` is the maximum message size (see ``base.message_limit``).
+    """
+    count = 0
+    label = f"{item.label}:{item.position}" if item.kind == "maildir" else item.label
     try:
+        if not is_regular(item.path):
+            raise OSError(f"not a regular file: {item.path.name}")
         if item.kind == "mbox":
-            yield from read_mbox(item.path, item.label)
-        elif item.kind == "maildir":
-            yield from read_eml(item.path, f"{item.label}:{item.position}")
+            for message in read_mbox(item.path, item.label, max_bytes):
+                count += 1
+                yield message
         else:
-            yield from read_eml(item.path, item.label)
-    except OSError as exc:
-        yield RawMessage(item.path, item.label, b"", None, "unreadable", f"{exc.strerror or exc}")
-    except EOFError as exc:  # truncated gzip
-        yield RawMessage(item.path, item.label, b"", None, "truncated", str(exc))
+            for message in read_eml(item.path, label, max_bytes):
+                count += 1
+                yield message
+    except Exception as exc:  # noqa: BLE001 - a damaged file is quarantined, never a crash
+        if count and item.kind != "mbox":
+            return  # its one message was read already
+        reason, detail = read_problem(exc)
+        source = f"{item.label}:{count + 1}" if item.kind == "mbox" else label
+        yield RawMessage(item.path, source, b"", None, reason, detail)
 
 
 def read_log(kind: str, path: Path, label: str, timezone: str):

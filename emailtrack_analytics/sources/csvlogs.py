@@ -17,13 +17,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .base import open_binary
+from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_problem, split_lines
 from .logs import BadLine, LogEvent, clean_address, clean_message_id
 
 # --------------------------------------------------------------------------- decoding
@@ -160,24 +159,129 @@ def parse_time(value: str, zone: ZoneInfo) -> dt.datetime:
 
 # --------------------------------------------------------------------------- rows
 
-def _rows(path: Path, label: str, aliases: dict) -> Iterator[tuple[str, dict, list[str]]]:
-    """(source, fields by canonical name, raw row) for each data row."""
-    text = read_text(path)
-    found = header_line(text)
-    if not found:
+# What str.splitlines breaks lines at (the former reading split the whole text with it).
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_CHUNK = 1 << 16
+
+
+def _encoding(head: bytes) -> str | None:
+    """The text encoding ``read_text`` would choose from a file's first bytes; None for
+    "UTF-8, else Windows-1252" (decided line by line when streaming)."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            return encoding
+    sample = head[:4000]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        odd = sum(1 for i in range(1, len(sample), 2) if sample[i] == 0)
+        return "utf-16-le" if odd >= len(sample) // 4 else "utf-16-be"
+    return None
+
+
+def _decoded_lines(handle, limit: int):
+    """(text, length) of each line of a CSV export, decoded as ``read_text`` decodes a whole
+    file (UTF-8 or Windows-1252 is decided per line here); text None for a line too long."""
+    head = handle.read(4000)
+    rest = iter(lambda: handle.read(_CHUNK), b"")
+    encoding = _encoding(head)
+    if encoding is not None:
+        decoder = codecs.getincrementaldecoder(encoding)("replace")
+
+        def texts():
+            yield decoder.decode(head)
+            for chunk in rest:
+                yield decoder.decode(chunk)
+            yield decoder.decode(b"", True)
+
+        yield from split_lines(texts(), limit, _LINE_BREAKS)
         return
-    start, line = found
-    delimiter, names = _columns(line)
-    index = _index(names, aliases)
-    lines = text.splitlines()
-    reader = csv.reader(io.StringIO("\n".join(lines[start + 1:])), delimiter=delimiter)
-    number = start + 1
-    for row in reader:
-        number = start + 1 + reader.line_num
-        if not any(cell.strip() for cell in row):
+
+    def raw():
+        yield head
+        yield from rest
+
+    for line, length in split_lines(raw(), limit, b"\n\r"):
+        if line is None:
+            yield None, length
             continue
-        fields = {name: row[i].strip() if i < len(row) else "" for name, i in index.items()}
-        yield f"{label}:{number}", fields, row
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = line.decode("cp1252", "replace")
+        for piece in text.splitlines(True):
+            yield piece, len(piece)
+
+
+def _rows(path: Path, label: str, aliases: dict,
+          max_line: int = MAX_LOG_LINE) -> Iterator[tuple[str, dict, list[str]] | BadLine]:
+    """(source, fields by canonical name, raw row) for each data row; a ``BadLine`` for a row the
+    CSV reader refuses, a line longer than ``max_line`` or a file that breaks off."""
+    with open_binary(path) as handle:
+        lines = _decoded_lines(handle, max_line)
+        start = line = None
+        try:
+            for index, (text, length) in enumerate(lines):
+                if index >= 20:
+                    return  # the header is among the first lines, or this is no export
+                if text is None:
+                    yield BadLine(f"{label}:{index + 1}", "too_large",
+                                  f"line of {length} characters, longer than {max_line}", b"")
+                    continue
+                if text.strip() and not text.lstrip("\ufeff").startswith("#"):
+                    start, line = index, text.rstrip(_LINE_BREAKS)
+                    break
+        except READ_ERRORS as exc:
+            reason, detail = read_problem(exc)
+            yield BadLine(f"{label}:1", reason, detail, b"")
+            return
+        if line is None:
+            return
+        delimiter, names = _columns(line)
+        index = _index(names, aliases)
+        too_long: list[tuple[int, int]] = []
+
+        def data_lines():
+            # each line ended by "\n" but the last, as when the lines were joined by "\n"
+            previous = None
+            for offset, (text, length) in enumerate(lines, start=1):
+                if previous is not None:
+                    yield previous + "\n"
+                if text is None:
+                    too_long.append((start + 1 + offset, length))
+                    previous = ""
+                else:
+                    previous = text.rstrip(_LINE_BREAKS)
+            if previous:
+                yield previous
+
+        reader = csv.reader(data_lines(), delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield from _too_long(label, too_long, max_line)
+                yield BadLine(f"{label}:{start + 1 + reader.line_num}", "bad_log_row", str(exc)[:200], b"")
+                continue
+            except READ_ERRORS as exc:
+                yield from _too_long(label, too_long, max_line)
+                reason, detail = read_problem(exc)
+                yield BadLine(f"{label}:{start + 2 + reader.line_num}", reason, detail, b"")
+                return
+            yield from _too_long(label, too_long, max_line)
+            number = start + 1 + reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            fields = {name: row[i].strip() if i < len(row) else "" for name, i in index.items()}
+            yield f"{label}:{number}", fields, row
+        yield from _too_long(label, too_long, max_line)
+
+
+def _too_long(label: str, found: list[tuple[int, int]], limit: int) -> Iterator[BadLine]:
+    for number, length in found:
+        yield BadLine(f"{label}:{number}", "too_large", f"line of {length} characters, longer than {limit}", b"")
+    found.clear()
 
 
 _M365_STATUS = {"delivered": "sent", "failed": "bounced", "pending": "deferred", "expanded": "expanded",
@@ -201,7 +305,11 @@ def _status_from_events(events: str) -> str:
 def read_m365(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Microsoft 365 message trace export (any of the variants)."""
     utc = ZoneInfo("UTC")  # Microsoft exports are UTC, with or without a marker
-    for source, fields, row in _rows(path, label, M365_ALIASES):
+    for item in _rows(path, label, M365_ALIASES):
+        if isinstance(item, BadLine):
+            yield item
+            continue
+        source, fields, row = item
         try:
             when = parse_time(fields.get("time", ""), utc)
             message_id = clean_message_id(fields.get("message_id"))
@@ -234,8 +342,9 @@ def read_m365(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEven
             status = _M365_STATUS.get(status_word.strip().lower().replace(" ", ""), "other")
             yield LogEvent(when, "m365", message_id, sender, recipient, None, status, source,
                            detail=status_word or None, subject=subject)
-        except (ValueError, IndexError) as exc:
-            yield BadLine(source, "bad_log_row", str(exc)[:200], ",".join(row).encode("utf-8", "replace"))
+        except Exception as exc:  # noqa: BLE001 - a row that cannot be read is quarantined, never a crash
+            detail = str(exc) if isinstance(exc, (ValueError, IndexError)) else f"{type(exc).__name__}: {exc}"
+            yield BadLine(source, "bad_log_row", detail[:200], ",".join(row).encode("utf-8", "replace"))
 
 
 def _gws_status(status: str, target: str) -> str:
@@ -258,7 +367,11 @@ def _gws_status(status: str, target: str) -> str:
 def read_gws(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Google Workspace email log search export."""
     zone = ZoneInfo(timezone)
-    for source, fields, row in _rows(path, label, GWS_ALIASES):
+    for item in _rows(path, label, GWS_ALIASES):
+        if isinstance(item, BadLine):
+            yield item
+            continue
+        source, fields, row = item
         try:
             when = parse_time(fields.get("time", ""), zone)
             recipient = clean_address(fields.get("recipient"))
@@ -269,5 +382,6 @@ def read_gws(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent
             yield LogEvent(when, "gws", clean_message_id(fields.get("message_id")), clean_address(fields.get("sender")),
                            recipient, None, _gws_status(status_word, target), source,
                            detail=detail[:200] or None, subject=fields.get("subject") or None)
-        except (ValueError, IndexError) as exc:
-            yield BadLine(source, "bad_log_row", str(exc)[:200], ",".join(row).encode("utf-8", "replace"))
+        except Exception as exc:  # noqa: BLE001 - a row that cannot be read is quarantined, never a crash
+            detail = str(exc) if isinstance(exc, (ValueError, IndexError)) else f"{type(exc).__name__}: {exc}"
+            yield BadLine(source, "bad_log_row", detail[:200], ",".join(row).encode("utf-8", "replace"))

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import MAX_MESSAGE_BYTES, RawMessage, open_binary
+from .base import MAX_MESSAGE_BYTES, RawMessage, message_limit, open_binary, too_large_detail
 
 _EMLX_LENGTH = re.compile(rb"^\s*(\d+)\s*\r?\n")
+_CHUNK = 1 << 20
 
 
-def read_eml(path: Path, label: str) -> Iterator[RawMessage]:
-    """Yield the one message a file holds (an empty file yields empty bytes: quarantined)."""
+def read_eml(path: Path, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
+    """Yield the one message a file holds (an empty file yields empty bytes: quarantined).
+
+    A file larger than the maximum message size (``max_bytes``, else EMAILTRACK_MAX_MESSAGE_MB,
+    else MAX_MESSAGE_BYTES) is reported ``too_large`` after reading at most that much.
+    """
+    limit = message_limit(MAX_MESSAGE_BYTES, max_bytes)
+    parts, size = [], 0
     with open_binary(path) as handle:
-        data = handle.read(MAX_MESSAGE_BYTES + 1)
-    if len(data) > MAX_MESSAGE_BYTES:
-        yield RawMessage(path, label, b"", None, "too_large",
-                         f"file larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB")
+        if not isinstance(handle, gzip.GzipFile) and os.fstat(handle.fileno()).st_size > limit:
+            size = limit + 1  # known without reading it
+        while size <= limit:
+            block = handle.read(min(_CHUNK, limit + 1 - size))
+            if not block:
+                break
+            parts.append(block)
+            size += len(block)
+    if size > limit:
+        parts = []
+        yield RawMessage(path, label, b"", None, "too_large", too_large_detail(limit, 0, "file"))
         return
+    data = b"".join(parts)
+    del parts
     emlx = _EMLX_LENGTH.match(data[:32])
     if emlx and path.suffix.lower() == ".emlx":
         # Apple Mail: a byte count line, the message, then an XML property list

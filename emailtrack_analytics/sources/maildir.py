@@ -6,7 +6,10 @@ from pathlib import Path
 
 
 def is_maildir(path: Path) -> bool:
-    return path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir()
+    try:
+        return path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir()
+    except OSError:
+        return False
 
 
 def _unique_name(path: Path) -> str:
@@ -14,8 +17,16 @@ def _unique_name(path: Path) -> str:
     return path.name.split(":", 1)[0]
 
 
+def _files(folder: Path) -> list[Path]:
+    """The message files of ``cur/`` or ``new/``; the folder itself when it cannot be listed
+    (it is then reported unreadable at its position instead of stopping the others)."""
+    try:
+        return [f for f in folder.iterdir() if not f.name.startswith(".") and f.is_file()]
+    except OSError:
+        return [folder]
+
+
 def maildir_files(path: Path) -> list[Path]:
     """The message files, in a stable order (by unique name), hidden files left out."""
-    files = [f for sub in ("cur", "new") for f in (path / sub).iterdir()
-             if f.is_file() and not f.name.startswith(".")]
+    files = [f for sub in ("cur", "new") for f in _files(path / sub)]
     return sorted(files, key=lambda f: (_unique_name(f), f.name))

@@ -13,16 +13,23 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import MAX_MESSAGE_BYTES, RawMessage, open_binary
+from .base import (MAX_MESSAGE_BYTES, READ_ERRORS, RawMessage, message_limit, open_binary, read_problem,
+                   too_large_detail)
 
+# ".*?" alone: the former "\S*.*?" matched the same lines but backtracked quadratically on a long
+# "From xxxx…" line without spaces (a minute for 16 KB, hours for a megabyte).
 _SEPARATOR = re.compile(
-    rb"^From \S*.*?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    rb"^From .*?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
     rb" +\d{1,2} +\d{1,2}:\d{2}(?::\d{2})?(?: +\S+)? +\d{4}")
 _ESCAPED = re.compile(rb"^>+From ")
 _HEADER = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 
 
 _BARE = re.compile(rb"^From \S+[ \t]*\r?\n?$")
+
+# A separator line is short: only this much of a candidate line (and of the line after it) is
+# looked at, so that a gigabyte-long "From …" line is never searched or held whole.
+MAX_SEPARATOR_LINE = 4096
 
 
 def is_separator(line: bytes, next_line: bytes | None = None, after_blank: bool = True) -> bool:
@@ -31,15 +38,17 @@ def is_separator(line: bytes, next_line: bytes | None = None, after_blank: bool 
     A dated ``From `` line after a blank line (classic mbox); a dated or bare ``From -`` /
     ``From <id>`` line (Netscape, Mozilla, Gmail Takeout) followed by a header line, even
     without the blank line that old writers left out. Never a sentence such as
-    ``From time to time`` or ``From Russia with love``.
+    ``From time to time`` or ``From Russia with love``. Only the first ``MAX_SEPARATOR_LINE``
+    bytes of a line are read.
     """
     if not line.startswith(b"From "):
         return False
-    dated = bool(_SEPARATOR.match(line))
+    dated = bool(_SEPARATOR.match(line, 0, MAX_SEPARATOR_LINE))
     if dated and after_blank:
         return True
-    next_is_header = next_line is not None and bool(_HEADER.match(next_line))
-    return next_is_header and (dated or bool(_BARE.match(line)))
+    next_is_header = next_line is not None and bool(_HEADER.match(next_line, 0, MAX_SEPARATOR_LINE))
+    bare = len(line) <= MAX_SEPARATOR_LINE and bool(_BARE.match(line))
+    return next_is_header and (dated or bare)
 
 
 def looks_like_mbox(head: bytes) -> bool:
@@ -63,14 +72,17 @@ def contains_separator(path: Path, limit: int = 64 * 1024 * 1024) -> bool:
     """Whether a file that starts like a single message holds further mbox messages."""
     previous_blank = False
     read = 0
-    with open_binary(path) as handle:
-        for line, at_start, following in _lines(handle):
-            read += len(line)
-            if at_start and is_separator(line, following, previous_blank):
-                return True
-            previous_blank = at_start and not line.strip()
-            if read > limit:
-                break
+    try:
+        with open_binary(path) as handle:
+            for line, at_start, following in _lines(handle):
+                read += len(line)
+                if at_start and is_separator(line, following, previous_blank):
+                    return True
+                previous_blank = at_start and not line.strip()
+                if read > limit:
+                    break
+    except READ_ERRORS:
+        pass  # a damaged file: its reader reports it
     return False
 
 
@@ -91,44 +103,76 @@ def _finish(data: bytes) -> bytes:
 
 
 class _Message:
-    """The message being read: its parts, bounded by MAX_MESSAGE_BYTES."""
+    """The message being read: its parts, bounded by the maximum message size."""
 
-    def __init__(self, from_line: str | None):
+    def __init__(self, from_line: str | None, offset: int, limit: int):
         self.from_line = from_line
+        self.offset = offset          # where it starts in the (uncompressed) file
+        self.limit = limit
         self.parts: list[bytes] = []
         self.size = 0
         self.too_large = False
 
     def add(self, data: bytes) -> None:
-        if self.too_large or not data:
+        if not data:
             return
         self.size += len(data)
-        if self.size > MAX_MESSAGE_BYTES:
+        if self.too_large:
+            return
+        if self.size > self.limit:
             self.too_large, self.parts = True, []
         else:
             self.parts.append(data)
 
-    def raw(self, path: Path, source: str) -> RawMessage:
+    def raw(self, path: Path, source: str, problem: tuple[str, str] | None = None) -> RawMessage:
         if self.too_large:
             return RawMessage(path, source, b"", self.from_line, "too_large",
-                              f"message larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB")
-        return RawMessage(path, source, _finish(b"".join(self.parts)), self.from_line)
+                              too_large_detail(self.limit, self.offset))
+        data = _finish(b"".join(self.parts))
+        self.parts = []
+        if problem:
+            reason, detail = problem
+            return RawMessage(path, source, data, self.from_line, reason,
+                              f"{detail} (message starting at byte {self.offset})")
+        return RawMessage(path, source, data, self.from_line)
 
 
-def read_mbox(path: Path, label: str) -> Iterator[RawMessage]:
+class _Blocks:
+    """Blocks of a file; an error (a cut or corrupt gzip stream, an I/O error) ends the file
+    and is kept in ``problem`` for the message being read at that point."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.problem: tuple[str, str] | None = None
+
+    def more(self, buf: bytes) -> tuple[bytes, bool]:
+        try:
+            block = self.handle.read(_BLOCK)
+        except READ_ERRORS as exc:
+            self.problem = read_problem(exc)
+            return buf, True
+        return buf + block, len(block) < _BLOCK
+
+
+def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
     """Yield each message of an mbox file, numbered from 1 as ``label:N``.
 
     The file is read in 1 MB blocks and searched for ``From `` at line starts; each candidate
     is checked with its neighbour lines (``is_separator``). Memory holds about one block and
-    one message (at most MAX_MESSAGE_BYTES: a larger one is reported ``too_large``), whatever
-    the file or line length.
+    one message (at most ``max_bytes``, by default MAX_MESSAGE_BYTES or the environment's
+    EMAILTRACK_MAX_MESSAGE_MB: a larger one is reported ``too_large`` with its position and
+    skipped up to the next separator), whatever the file or line length. A file that breaks
+    off (a truncated gzip) ends with its last message reported ``truncated``.
     """
+    limit = message_limit(MAX_MESSAGE_BYTES, max_bytes)
     number = 0
     current: _Message | None = None
     with open_binary(path) as handle:
-        buf, eof = _more(handle, b"")
+        blocks = _Blocks(handle)
+        buf, eof = blocks.more(b"")
+        base = 0                # where buf[0] is in the file
         if buf.startswith(b"\xef\xbb\xbf"):
-            buf = buf[3:]
+            buf, base = buf[3:], 3
         line_start = True       # buf[0] begins a line
         previous_blank = True   # the line before buf[0] was blank (the file's start counts as such)
         search = 0
@@ -137,33 +181,49 @@ def read_mbox(path: Path, label: str) -> Iterator[RawMessage]:
                 stripped = buf.lstrip(b" \t\r\n")
                 if not stripped:
                     if eof:
+                        buf = b""
                         break
-                    buf, eof = _more(handle, b"")
+                    base += len(buf)
+                    buf, eof = blocks.more(b"")
                     continue
-                buf = buf[buf.rfind(b"\n", 0, len(buf) - len(stripped)) + 1:]
+                cut = buf.rfind(b"\n", 0, len(buf) - len(stripped)) + 1
+                buf, base = buf[cut:], base + cut
             if search == 0 and line_start and buf.startswith(b"From "):
                 start = 0
             else:
                 found = buf.find(b"\nFrom ", max(0, search - 1))
                 start = found + 1 if found >= 0 else -1
             if start >= 0:
-                end = buf.find(b"\n", start)
-                following_end = buf.find(b"\n", end + 1) if end >= 0 else -1
-                if following_end < 0 and not eof and len(buf) - start < MAX_MESSAGE_BYTES:
-                    buf, eof = _more(handle, buf)
-                    continue  # the candidate and the line after it must be whole
+                end = buf.find(b"\n", start, start + MAX_SEPARATOR_LINE + 1)
+                if end < 0 and not eof and len(buf) - start <= MAX_SEPARATOR_LINE:
+                    buf, eof = blocks.more(buf)
+                    continue  # the candidate line must be whole
+                if end < 0 and len(buf) - start > MAX_SEPARATOR_LINE:
+                    search = start + 1  # far too long for a separator line
+                    continue
+                following_end = buf.find(b"\n", end + 1, end + 2 + MAX_SEPARATOR_LINE) if end >= 0 else -1
+                if end >= 0 and following_end < 0 and not eof \
+                        and len(buf) - (end + 1) <= MAX_SEPARATOR_LINE:
+                    buf, eof = blocks.more(buf)
+                    continue  # and the start of the line after it
                 line = buf[start:end + 1] if end >= 0 else buf[start:]
-                following = buf[end + 1:following_end + 1] if end >= 0 else b""
-                before_blank = previous_blank if start == 0 else _blank_before(buf, start)
+                if end < 0:
+                    following = b""
+                elif following_end >= 0:
+                    following = buf[end + 1:following_end + 1]
+                else:
+                    following = buf[end + 1:end + 2 + MAX_SEPARATOR_LINE]
+                before_blank = previous_blank if start == 0 else _blank_before(buf, start, line_start)
                 if is_separator(line, following or None, before_blank):
                     if current is None and buf[:start].strip():
-                        current = _Message(None)  # a file that does not start with "From "
+                        current = _Message(None, base, limit)  # a file that does not start with "From "
                     if current is not None:
                         current.add(buf[:start])
                         number += 1
                         yield current.raw(path, f"{label}:{number}")
-                    current = _Message(line.decode("latin-1").rstrip("\r\n"))
-                    buf = buf[end + 1:] if end >= 0 else b""
+                    current = _Message(line.decode("latin-1").rstrip("\r\n"), base + start, limit)
+                    cut = end + 1 if end >= 0 else len(buf)
+                    buf, base = buf[cut:], base + cut
                     line_start, previous_blank, search = True, False, 0
                     continue
                 search = start + 1
@@ -171,33 +231,31 @@ def read_mbox(path: Path, label: str) -> Iterator[RawMessage]:
             # no separator in buf: hand over all but its last, possibly partial, line
             keep = buf.rfind(b"\n") + 1
             if keep and current is None:
-                current = _Message(None)  # a file that does not start with "From "
+                current = _Message(None, base, limit)  # a file that does not start with "From "
             if keep:
                 current.add(buf[:keep])
-                previous_blank = _blank_before(buf, keep)
-                buf, line_start = buf[keep:], True
+                previous_blank = _blank_before(buf, keep, line_start)
+                buf, base, line_start = buf[keep:], base + keep, True
             elif len(buf) > _BLOCK:  # one very long line: it cannot hold a separator further on
-                current = current or _Message(None)
+                current = current or _Message(None, base, limit)
                 current.add(buf)
-                buf, line_start, previous_blank = b"", False, False
+                buf, base, line_start, previous_blank = b"", base + len(buf), False, False
             if eof:
                 break
-            buf, eof = _more(handle, buf)
+            buf, eof = blocks.more(buf)
             search = 0 if line_start else 1
-        if current is None and buf.strip():
-            current = _Message(None)
+        if current is None and (buf.strip() or blocks.problem):
+            current = _Message(None, base, limit)
         if current is not None:
             current.add(buf)
             number += 1
-            yield current.raw(path, f"{label}:{number}")
+            yield current.raw(path, f"{label}:{number}", blocks.problem)
 
 
-def _more(handle, buf: bytes) -> tuple[bytes, bool]:
-    block = handle.read(_BLOCK)
-    return buf + block, len(block) < _BLOCK
-
-
-def _blank_before(buf: bytes, start: int) -> bool:
-    """Whether the line that ends at ``buf[start - 1]`` is blank (only white space)."""
-    previous = buf.rfind(b"\n", 0, start - 1) + 1
-    return not buf[previous:start].strip()
+def _blank_before(buf: bytes, start: int, line_start: bool = True) -> bool:
+    """Whether the line that ends at ``buf[start - 1]`` is blank (only white space); a line that
+    began before ``buf`` (when ``buf`` does not start a line) is not."""
+    found = buf.rfind(b"\n", 0, start - 1)
+    if found < 0 and not line_start:
+        return False
+    return not buf[found + 1:start].strip()

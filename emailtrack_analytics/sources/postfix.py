@@ -12,14 +12,13 @@ real delivery, so nothing is counted twice.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .base import open_binary
+from .base import MAX_LOG_LINE, READ_ERRORS, bounded_lines, open_binary, read_problem
 from .logs import BadLine, LogEvent, clean_address, clean_message_id
 
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -60,10 +59,13 @@ class _YearGuess:
 def _timestamp(line: str, years: _YearGuess, zone: ZoneInfo) -> tuple[dt.datetime, str] | None:
     match = _RFC3339.match(line)
     if match:
-        stamp = dt.datetime.fromisoformat(match.group("stamp").replace("Z", "+00:00"))
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=zone)
-        return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0), match.group("rest")
+        try:  # a month 13 or a year 1 with an offset is no time at all
+            stamp = dt.datetime.fromisoformat(match.group("stamp").replace("Z", "+00:00"))
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=zone)
+            return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0), match.group("rest")
+        except (ValueError, OverflowError):
+            return None
     match = _CLASSIC.match(line)
     if not match or match.group("mon") not in _MONTHS:
         return None
@@ -71,33 +73,80 @@ def _timestamp(line: str, years: _YearGuess, zone: ZoneInfo) -> tuple[dt.datetim
     hour, minute, second = (int(x) for x in match.group("time").split(":"))
     try:
         local = dt.datetime(years(month), month, int(match.group("day")), hour, minute, second, tzinfo=zone)
-    except ValueError:
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None), match.group("rest")
+    except (ValueError, OverflowError):
         return None
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None), match.group("rest")
 
 
-def read_postfix(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
+def _modified(path: Path, zone: ZoneInfo) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(os.stat(path).st_mtime, tz=zone)
+    except (OverflowError, OSError, ValueError):  # a modification time out of range
+        return dt.datetime.now(tz=zone)
+
+
+_NEWLINES = re.compile(rb"\r(?!\n)")
+
+
+def _text_lines(handle, limit: int) -> Iterator[tuple[int, str | None, int]]:
+    """(number, text, length) of each line, ended by ``\n``, ``\r\n`` or ``\r`` as universal
+    newlines read them, decoded as UTF-8 (bad bytes replaced); text is None for a line longer
+    than ``limit``, skipped unread."""
+    number = 0
+    for line in bounded_lines(handle, limit):
+        if line.data is None:
+            number += 1
+            yield number, None, line.length
+            continue
+        pieces = _NEWLINES.split(line.data) if b"\r" in line.data else [line.data]
+        if not pieces[-1]:
+            pieces.pop()  # the line ended with a bare "\r"
+        for piece in pieces:
+            number += 1
+            yield number, piece.decode("utf-8", "replace"), len(piece)
+
+
+def read_postfix(path: Path, label: str, timezone: str = "UTC",
+                 max_line: int = MAX_LOG_LINE) -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Postfix log; lines that look like Postfix but cannot be read are
-    ``BadLine``s; other programs' lines (amavis, dovecot, …) are passed over."""
+    ``BadLine``s; other programs' lines (amavis, dovecot, …) are passed over. A line longer than
+    ``max_line`` is a ``too_large`` BadLine (skipped without being held in memory); a file that
+    breaks off (a truncated gzip) ends with an ``unreadable``/``truncated`` BadLine."""
     zone = ZoneInfo(timezone)
-    modified = dt.datetime.fromtimestamp(os.stat(path).st_mtime, tz=zone)
-    years = _YearGuess(modified)
+    years = _YearGuess(_modified(path, zone))
     message_ids: dict[str, str] = {}
     senders: dict[str, str] = {}
+    number = 0
     with open_binary(path) as handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
-        for number, raw in enumerate(text, start=1):
-            line = raw.rstrip("\r\n")
+        lines = _text_lines(handle, max_line)
+        while True:
+            try:
+                number, line, length = next(lines)
+            except StopIteration:
+                break
+            except READ_ERRORS as exc:
+                reason, detail = read_problem(exc)
+                yield BadLine(f"{label}:{number + 1}", reason, detail, b"")
+                break
+            source = f"{label}:{number}"
+            if line is None:
+                yield BadLine(source, "too_large", f"line of {length} bytes, longer than {max_line}", b"")
+                continue
+            line = line.rstrip("\r\n")
             if not line or line.startswith("#") or "postfix" not in line:
                 continue
-            source = f"{label}:{number}"
-            stamped = _timestamp(line, years, zone)
-            body = _BODY.match(stamped[1]) if stamped else None
-            if not stamped or not body:
-                yield BadLine(source, "bad_log_line", "not a Postfix syslog line", line.encode("utf-8", "replace"))
+            try:
+                stamped = _timestamp(line, years, zone)
+                body = _BODY.match(stamped[1]) if stamped else None
+                if not stamped or not body:
+                    yield BadLine(source, "bad_log_line", "not a Postfix syslog line", line.encode("utf-8", "replace"))
+                    continue
+                when, agent = stamped[0], body.group("service").rsplit("/", 1)[-1]
+                event = _event(when, agent, body.group("text"), source, message_ids, senders)
+            except Exception as exc:  # noqa: BLE001 - one odd line never stops the file
+                yield BadLine(source, "bad_log_line", f"{type(exc).__name__}: {exc}"[:200],
+                              line.encode("utf-8", "replace"))
                 continue
-            when, agent = stamped[0], body.group("service").rsplit("/", 1)[-1]
-            event = _event(when, agent, body.group("text"), source, message_ids, senders)
             if isinstance(event, str):
                 yield BadLine(source, event, "a delivery line without its status (cut short?)",
                               line.encode("utf-8", "replace"))
@@ -117,7 +166,8 @@ def _event(when, agent: str, text: str, source: str, message_ids: dict, senders:
         return None
     queue, rest = queued.group("queue"), queued.group("rest")
     if agent == "cleanup" and rest.startswith("message-id="):
-        message_ids[queue] = clean_message_id(rest[len("message-id="):].split()[0] if rest[11:] else "")
+        value = rest[len("message-id="):].split()
+        message_ids[queue] = clean_message_id(value[0] if value else "")
         return None
     fields = dict(_FIELD.findall(rest.split(" (", 1)[0]))
     if agent == "qmgr" and "from" in fields:

@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .errors import UsageError
@@ -99,7 +101,7 @@ def _parse(item: tuple[bytes, str | None]):
 
 
 class _Done:
-    """The result of work done on the spot, with the interface of an AsyncResult."""
+    """The result of work done on the spot, with the interface of ``_Submitted``."""
 
     def __init__(self, value):
         self.value = value
@@ -108,31 +110,89 @@ class _Done:
         return self.value
 
 
+class _Submitted:
+    """Messages handed to the worker processes, as tasks of a few messages each."""
+
+    def __init__(self, parser: "_Parser", items, tasks, pool):
+        self.parser, self.items, self.tasks, self.pool = parser, items, tasks, pool
+
+    def get(self) -> list:
+        try:
+            if not self.tasks:
+                raise BrokenProcessPool("the pool was broken when the chunk was submitted")
+            return [result for task in self.tasks for result in task.result()]
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory) while this chunk was in flight
+            return self.parser.recover(self.items, self.pool)
+
+
 class _Parser:
     """Parses chunks of messages, in worker processes once there is enough work for them.
 
     ``submit`` returns at once when workers are used, so that the caller reads the next chunk
-    and writes the previous one while this one is parsed.
+    and writes the previous one while this one is parsed. A worker that dies (killed, or out
+    of memory on one message) loses nothing: the chunks in flight are parsed again one message
+    per task, and a message that kills its worker again is quarantined ``parser_crashed``.
+    ``parse`` is the function applied to each (bytes, from line) item; it must be importable
+    by the worker processes.
     """
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, parse=None):
         self.workers = max(1, workers)
-        self._pool = None
+        self.parse = parse or _parse
+        self._pool: ProcessPoolExecutor | None = None
+        self.crashes = 0          # workers found dead
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     def submit(self, items: list[tuple[bytes, str | None]]):
         if self.workers == 1 or len(items) < PARALLEL_THRESHOLD:
-            return _Done([_parse(item) for item in items])
-        if self._pool is None:
-            self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
-        return self._pool.map_async(_parse, items, chunksize=max(1, len(items) // (self.workers * 4)))
+            return _Done([self.parse(item) for item in items])
+        pool = self._executor()
+        size = max(1, len(items) // (self.workers * 4))
+        try:
+            tasks = [pool.submit(_parse_many, self.parse, items[start:start + size])
+                     for start in range(0, len(items), size)]
+        except BrokenProcessPool:
+            tasks = []
+        return _Submitted(self, items, tasks, pool)
 
     def map(self, items: list[tuple[bytes, str | None]]):
         return self.submit(items).get()
 
+    def recover(self, items, broken: ProcessPoolExecutor) -> list:
+        """Parse ``items`` again after ``broken`` lost a worker, one message per task, so that
+        a message that kills its worker is found (and quarantined) and the others are parsed."""
+        if self._pool is broken:
+            self.crashes += 1
+            self._discard()
+        results = []
+        for item in items:
+            try:
+                results.append(self._executor().submit(self.parse, item).result())
+            except BrokenProcessPool:
+                self.crashes += 1
+                self._discard()
+                results.append(("parser_crashed", "the parser process died while parsing this message "
+                                "alone (killed, or out of memory)"))
+        return results
+
+    def _discard(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def close(self):
         if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _parse_many(parse, items) -> list:
+    return [parse(item) for item in items]
 
 
 def default_workers() -> int:

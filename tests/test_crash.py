@@ -3,7 +3,9 @@ ingest ends with exactly the totals of an uninterrupted run: nothing lost, nothi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import shutil
 import signal
 import subprocess
@@ -97,3 +99,46 @@ def test_kill_9_twice_in_a_row(template, uninterrupted, tmp_path):
         process.wait()
     assert run_cli("--workspace", root, "ingest", root / "data" / "sample").code == 0
     assert totals(root) == expected_totals
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The parser worker processes of the ingest ``pid`` (spawned: their command runs spawn_main)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        for child in children:
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in command:
+                found.append(int(child))
+    return found
+
+
+def test_a_parser_worker_killed_mid_ingest_loses_nothing(template, uninterrupted, tmp_path):
+    """A worker killed by the system (out of memory) while a chunk is in flight: the ingest goes
+    on, parses that chunk again, and ends with the uninterrupted totals and nothing quarantined
+    as ``parser_crashed`` (the messages themselves were fine)."""
+    _, _, expected_totals, expected_exports = uninterrupted
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = []
+    deadline = time.monotonic() + 120
+    while process.poll() is None and len(killed) < 2 and time.monotonic() < deadline:
+        workers = [w for w in _workers_of(process.pid) if w not in killed]
+        if workers:
+            time.sleep(0.5 if not killed else 1.5)  # let it take a chunk (the second: a new pool)
+            for worker in workers[:1]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
+                killed.append(worker)
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=300)
+    assert killed, "the ingest never started a parser worker"
+    assert process.returncode == 0, err.decode()
+    assert totals(root) == expected_totals
+    assert_same_exports(export_tables(root, TABLES), expected_exports)
+    assert "parser_crashed" not in export_tables(root, ("quarantine",))["quarantine"]
+    print(f"killed {len(killed)} parser workers")

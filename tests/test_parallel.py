@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
+
+from emailtrack_analytics.ingest import _Parser
 
 from .conftest import export_tables, run_cli
 
@@ -37,3 +40,34 @@ def test_corpus_exports_are_identical_with_one_and_two_workers(workspace_dir, co
     assert one["quarantine"].count("\n") > 10
     for table in one:
         assert one[table] == two[table], table
+
+
+KILLER = b"this message makes its parser process die"
+
+
+def parse_or_die(item):
+    """A stand-in for the parser whose process dies (as under the out-of-memory killer) on one
+    message: it must be importable by the spawned workers, hence at module level."""
+    data, _ = item
+    if KILLER in data:
+        os._exit(137)
+    return ("parsed", data.decode())
+
+
+def test_a_message_that_kills_its_worker_is_quarantined_and_the_others_parsed():
+    items = [(f"message {n}".encode(), None) for n in range(600)]
+    items[250] = (KILLER, None)
+    parser = _Parser(2, parse=parse_or_die)
+    try:
+        first = parser.submit(items[:300])
+        second = parser.submit(items[300:])   # in flight on the same pool when it breaks
+        results = first.get() + second.get()
+        after = parser.map(items[300:600])    # the pool works again afterwards
+    finally:
+        parser.close()
+    assert len(results) == 600
+    assert results[250][0] == "parser_crashed"
+    assert [r for i, r in enumerate(results) if i != 250] == \
+        [("parsed", f"message {n}") for n in range(600) if n != 250]
+    assert after == [("parsed", f"message {n}") for n in range(300, 600)]
+    assert parser.crashes >= 2  # the chunk's worker, then the message alone

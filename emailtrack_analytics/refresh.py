@@ -128,11 +128,34 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
     return RefreshResult(count, full, fingerprint)
 
 
-def store_leads(con) -> int:
+# Lead copies grouped in one statement: the grouping holds them in DuckDB's bounded buffer pool,
+# so a large workspace is grouped a few months at a time (a lead spans months; each batch
+# groups every copy of the leads it holds and keeps the leads whose month is in the batch).
+LEAD_BATCH_COPIES = 200_000
+
+
+def store_leads(con, batch_copies: int = LEAD_BATCH_COPIES) -> int:
     """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand."""
     con.execute("DELETE FROM lead_rows")
-    con.execute("INSERT INTO lead_rows BY NAME SELECT * FROM leads_computed")
+    for months in lead_month_batches(con, batch_copies):
+        con.execute("INSERT INTO lead_rows BY NAME SELECT * FROM leads_grouped_in(?::VARCHAR[])", [months])
     return con.execute("SELECT count(*) FROM lead_rows").fetchone()[0]
+
+
+def lead_month_batches(con, batch_copies: int) -> list[list[str]]:
+    """Consecutive months in lists holding about ``batch_copies`` lead copies each."""
+    batches, current, held = [], [], 0
+    for month, copies in con.execute(
+            "SELECT month, count(*) FROM attribution WHERE category = 'lead' AND role = 'tracking' "
+            "AND lead_key IS NOT NULL AND month IS NOT NULL GROUP BY month ORDER BY month").fetchall():
+        if current and held + copies > batch_copies:
+            batches.append(current)
+            current, held = [], 0
+        current.append(month)
+        held += copies
+    if current:
+        batches.append(current)
+    return batches
 
 
 def mark_follow_ups(con) -> int:

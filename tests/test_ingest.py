@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 
 import duckdb
 
 from emailtrack_analytics.ingest import ingest
+from emailtrack_analytics.refresh import lead_month_batches, store_leads
 from emailtrack_analytics.store.db import connect
 from emailtrack_analytics.store.migrations import MIGRATIONS
 from emailtrack_analytics.workspace import load_config
@@ -277,3 +279,29 @@ def test_stored_leads_are_the_computed_leads_after_every_refresh(workspace_dir, 
         finally:
             con.close()
         assert stored == computed and len(stored) == 3 + 2 * step
+
+
+def test_leads_stored_a_few_months_at_a_time_are_the_leads_grouped_at_once(sample_workspace, tmp_path):
+    """A large workspace groups its leads in batches of months (bounded memory); a lead whose
+    copies span two batches is still one row, in the batch of its month."""
+    database = tmp_path / "copy.duckdb"
+    shutil.copy(sample_workspace / "data" / "emailtrack.duckdb", database)
+    con = connect(database)
+    try:
+        # leads whose later copy is filed a month later (as a forward sent on the 1st would be)
+        con.execute("""
+            UPDATE attribution SET month = strftime(CAST(month || '-01' AS DATE) + INTERVAL 1 MONTH, '%Y-%m')
+            WHERE message_key IN (
+                SELECT arg_max(message_key, received_at) FROM lead_copies
+                GROUP BY lead_key HAVING count(DISTINCT message_key) > 1 LIMIT 50)""")
+        whole = con.execute("SELECT * FROM leads_computed ORDER BY ALL").fetchall()
+        batches = lead_month_batches(con, 1)
+        assert len(batches) == con.execute("SELECT count(DISTINCT month) FROM attribution "
+                                           "WHERE category = 'lead' AND role = 'tracking'").fetchone()[0] >= 12
+        spanning = con.execute("SELECT count(*) FROM (SELECT lead_key FROM lead_copies GROUP BY lead_key "
+                               "HAVING count(DISTINCT month) > 1)").fetchone()[0]
+        assert spanning == 50
+        assert store_leads(con, batch_copies=1) == len(whole)
+        assert con.execute("SELECT * FROM lead_rows ORDER BY ALL").fetchall() == whole
+    finally:
+        con.close()

@@ -8,6 +8,7 @@ only what is missing, or everything when the fingerprint changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,18 @@ _ATTRIBUTION_SCHEMA = pa.schema([
     ("lead_key", pa.string()), ("month", pa.string()), ("local_date", pa.date32()),
     ("local_hour", pa.int32()), ("weekday", pa.int32()), ("flags", pa.list_(pa.string()))])
 _TARGET_SCHEMA = pa.schema([("message_key", pa.string()), ("point_of_sale", pa.string())])
+
+
+@contextlib.contextmanager
+def transaction(con):
+    """Commit what the block does, or roll it back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 @dataclass
@@ -88,43 +101,49 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         return RefreshResult(0, False, fingerprint)
     attributor = Attributor(workspace, distribution_targets(con, workspace))
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    # Step by step, each step its own transaction: on a million copies, one transaction holding
+    # a re-attribution, new lead keys and the leads outgrew DuckDB's bounded memory (what a
+    # transaction changes is held until it commits). The state row is removed first and
+    # written last: a run interrupted in between leaves no state, so the next one starts over
+    # in full. No reader sees the steps: DuckDB lets no other process open the file meanwhile.
+    with transaction(con):
+        con.execute("DELETE FROM attribution_state")
         if full:
             con.execute("DELETE FROM attribution")
             con.execute("DELETE FROM attribution_targets")
-            query = f"SELECT {', '.join(_COLUMNS)} FROM stored_messages"
-        else:
-            query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM stored_messages m "
-                     "ANTI JOIN attribution a USING (message_key)")
-        # read through a second cursor so that each batch is written as soon as it is attributed
-        reader = arrow_batches(con.cursor(), query, batch)
-        count = 0
-        for record_batch in reader:
-            rows, targets = [], []
-            for row in record_batch.to_pylist():
-                result = attributor.attribute(row)
-                month, day, hour, weekday = attributor.local_time(row["received_at"])
-                rows.append({"message_key": row["message_key"], "point_of_sale": result.point_of_sale,
-                             "portal": result.portal, "channel": result.channel,
-                             "category": result.category, "role": result.role, "lead_key": None,
-                             "month": month, "local_date": day, "local_hour": hour,
-                             "weekday": weekday, "flags": result.flags})
-                targets += [{"message_key": row["message_key"], "point_of_sale": t} for t in result.targets]
+    if full:
+        query = f"SELECT {', '.join(_COLUMNS)} FROM stored_messages"
+    else:
+        query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM stored_messages m "
+                 "ANTI JOIN attribution a USING (message_key)")
+    # read through a second cursor so that each batch is written as soon as it is attributed
+    reader = arrow_batches(con.cursor(), query, batch)
+    count = 0
+    for record_batch in reader:
+        rows, targets = [], []
+        for row in record_batch.to_pylist():
+            result = attributor.attribute(row)
+            month, day, hour, weekday = attributor.local_time(row["received_at"])
+            rows.append({"message_key": row["message_key"], "point_of_sale": result.point_of_sale,
+                         "portal": result.portal, "channel": result.channel,
+                         "category": result.category, "role": result.role, "lead_key": None,
+                         "month": month, "local_date": day, "local_hour": hour,
+                         "weekday": weekday, "flags": result.flags})
+            targets += [{"message_key": row["message_key"], "point_of_sale": t} for t in result.targets]
+        with transaction(con):
             _insert(con, "attribution", rows, _ATTRIBUTION_SCHEMA)
             _insert(con, "attribution_targets", targets, _TARGET_SCHEMA)
-            count += len(rows)
+        count += len(rows)
+    with transaction(con):
         mark_follow_ups(con)
+    with transaction(con):
         _assign_lead_keys(con)
+    with transaction(con):
         sync_config_tables(con, workspace)
         store_leads(con)
-        classify_log_deliveries(con, attributor)
-        con.execute("DELETE FROM attribution_state")
+    classify_log_deliveries(con, attributor)  # in steps of its own
+    with transaction(con):
         con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return RefreshResult(count, full, fingerprint)
 
 
@@ -160,22 +179,26 @@ def lead_month_batches(con, batch_copies: int) -> list[list[str]]:
 
 def mark_follow_ups(con) -> int:
     """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
-    'other', whatever their subject says. Returns how many were changed."""
+    'other', whatever their subject says. Returns how many were changed.
+
+    The references of the few 'other' copies that have any are collected first; only the
+    lead copies carrying one of them are looked for (no table of every lead's Message-ID)."""
     changed = con.execute("""
-        WITH lead_ids AS (
-            SELECT coalesce(m.original_message_id, m.message_id) AS id
-            FROM stored_messages m JOIN attribution a USING (message_key)
-            WHERE a.category = 'lead' AND coalesce(m.original_message_id, m.message_id) IS NOT NULL
-        ),
-        replies AS (
-            SELECT DISTINCT m.message_key
+        WITH refs AS (
+            SELECT DISTINCT m.message_key, r.id
             FROM stored_messages m
             JOIN attribution a USING (message_key)
             CROSS JOIN LATERAL (SELECT unnest(list_append(coalesce(m.reference_ids, []), m.in_reply_to)) AS id) r
-            WHERE a.category = 'other' AND r.id IN (SELECT id FROM lead_ids)
+            WHERE a.category = 'other' AND (m.in_reply_to IS NOT NULL OR len(m.reference_ids) > 0)
+              AND r.id IS NOT NULL
+        ),
+        lead_ids AS (
+            SELECT DISTINCT coalesce(m.original_message_id, m.message_id) AS id
+            FROM stored_messages m JOIN attribution a USING (message_key)
+            WHERE a.category = 'lead' AND coalesce(m.original_message_id, m.message_id) IN (SELECT id FROM refs)
         )
         UPDATE attribution SET category = 'follow_up'
-        WHERE message_key IN (SELECT message_key FROM replies)
+        WHERE message_key IN (SELECT message_key FROM refs WHERE id IN (SELECT id FROM lead_ids))
     """).fetchone()
     return changed[0] if changed else 0
 
@@ -208,84 +231,93 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
     con.register("_sender_portals", arrow_table(
         [{"sender": k, "portal": v.portal.id if v else None} for k, v in portals.items()],
         pa.schema([("sender", pa.string()), ("portal", pa.string())])))
+    # a scratch table in the database file (committed, so DuckDB can page it out), then pages
+    # of it judged and written, each page committed: called with no transaction open
     try:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _deliveries AS
-            WITH deliveries AS (
-                SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
-                FROM log_events e
-                JOIN addresses a ON a.address = e.recipient
-                LEFT JOIN _sender_portals sp ON sp.sender = e.sender
-                WHERE a.kind = 'mailbox' AND e.status = 'sent'
-            ),
-            known AS (
-                SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
-                       bool_or(a.category = 'lead') AS is_lead,
-                       any_value(a.lead_key) FILTER (WHERE a.category = 'lead') AS lead_key,
-                       coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'), any_value(a.portal)) AS portal
-                FROM stored_messages m JOIN attribution a USING (message_key)
-                WHERE coalesce(m.original_message_id, m.message_id) IS NOT NULL
-                GROUP BY 1
-            ),
-            by_id AS (
-                SELECT d.*, k.is_lead AS known_lead, k.lead_key AS known_key, k.portal AS known_portal
-                FROM deliveries d LEFT JOIN known k USING (message_id)
-            ),
-            copies AS (
-                SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, m.message_key, m.received_at,
-                       a.portal, m.sender, a.lead_key, a.category
-                FROM attribution a JOIN stored_messages m USING (message_key)
-                LEFT JOIN attribution_targets t USING (message_key)
-                WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL
-            ),
-            pairs AS (
-                SELECT d.row_key, c.message_key, c.lead_key, c.category, c.portal AS copy_portal,
-                       abs(epoch(c.received_at) - epoch(d.event_time)) AS gap
-                FROM by_id d JOIN copies c
-                  ON c.point_of_sale = d.point_of_sale
-                 AND c.received_at BETWEEN d.event_time - INTERVAL {MATCH_SECONDS} SECOND
-                                       AND d.event_time + INTERVAL {MATCH_SECONDS} SECOND
-                 AND (c.portal = d.portal OR c.sender = d.sender)
-                WHERE d.known_lead IS NULL
-            ),
-            nearest AS (
-                SELECT *, row_number() OVER (PARTITION BY row_key ORDER BY gap, message_key) AS for_delivery,
-                          row_number() OVER (PARTITION BY message_key ORDER BY gap, row_key) AS for_copy
-                FROM pairs
-            )
-            SELECT d.row_key, d.point_of_sale, d.event_time, d.message_id, d.sender, d.subject,
-                   coalesce(d.known_portal, n.copy_portal, d.portal) AS portal,
-                   CASE WHEN d.known_lead IS NOT NULL THEN d.known_lead WHEN n.row_key IS NOT NULL
-                        THEN n.category = 'lead' END AS is_lead,
-                   coalesce(d.known_key, CASE WHEN n.category = 'lead' THEN n.lead_key END) AS lead_key
-            FROM by_id d
-            LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USING (row_key)
-        """)
+        with transaction(con):
+            con.execute(f"""
+                CREATE OR REPLACE TABLE _deliveries AS
+                WITH deliveries AS (
+                    SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
+                    FROM log_events e
+                    JOIN addresses a ON a.address = e.recipient
+                    LEFT JOIN _sender_portals sp ON sp.sender = e.sender
+                    WHERE a.kind = 'mailbox' AND e.status = 'sent'
+                ),
+                known AS (
+                    SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
+                           bool_or(a.category = 'lead') AS is_lead,
+                           any_value(a.lead_key) FILTER (WHERE a.category = 'lead') AS lead_key,
+                           coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'), any_value(a.portal)) AS portal
+                    FROM stored_messages m JOIN attribution a USING (message_key)
+                    WHERE coalesce(m.original_message_id, m.message_id) IN (SELECT message_id FROM deliveries)
+                    GROUP BY 1
+                ),
+                by_id AS (
+                    SELECT d.*, k.is_lead AS known_lead, k.lead_key AS known_key, k.portal AS known_portal
+                    FROM deliveries d LEFT JOIN known k USING (message_id)
+                ),
+                copies AS (
+                    SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, m.message_key, m.received_at,
+                           a.portal, m.sender, a.lead_key, a.category
+                    FROM attribution a JOIN stored_messages m USING (message_key)
+                    LEFT JOIN attribution_targets t USING (message_key)
+                    WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL
+                ),
+                pairs AS (
+                    SELECT d.row_key, c.message_key, c.lead_key, c.category, c.portal AS copy_portal,
+                           abs(epoch(c.received_at) - epoch(d.event_time)) AS gap
+                    FROM by_id d JOIN copies c
+                      ON c.point_of_sale = d.point_of_sale
+                     AND c.received_at BETWEEN d.event_time - INTERVAL {MATCH_SECONDS} SECOND
+                                           AND d.event_time + INTERVAL {MATCH_SECONDS} SECOND
+                     AND (c.portal = d.portal OR c.sender = d.sender)
+                    WHERE d.known_lead IS NULL
+                ),
+                nearest AS (
+                    SELECT *, row_number() OVER (PARTITION BY row_key ORDER BY gap, message_key) AS for_delivery,
+                              row_number() OVER (PARTITION BY message_key ORDER BY gap, row_key) AS for_copy
+                    FROM pairs
+                )
+                SELECT d.row_key, d.point_of_sale, d.event_time, d.message_id, d.sender, d.subject,
+                       coalesce(d.known_portal, n.copy_portal, d.portal) AS portal,
+                       CASE WHEN d.known_lead IS NOT NULL THEN d.known_lead WHEN n.row_key IS NOT NULL
+                            THEN n.category = 'lead' END AS is_lead,
+                       coalesce(d.known_key, CASE WHEN n.category = 'lead' THEN n.lead_key END) AS lead_key
+                FROM by_id d
+                LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USING (row_key)
+            """)
     finally:
         con.unregister("_sender_portals")
-    # what nothing matched is judged by the portal rules, batch by batch
-    con.execute("DELETE FROM log_leads")
-    rows = 0
-    total = con.execute("SELECT count(*) FROM _deliveries").fetchone()[0]
-    for offset in range(0, total, batch):  # pages: the same connection writes between them
-        page = con.execute("SELECT * FROM _deliveries ORDER BY row_key LIMIT ? OFFSET ?", [batch, offset])
+    # what nothing matched is judged by the portal rules, page by page (by key: the same
+    # connection writes between them)
+    with transaction(con):
+        con.execute("DELETE FROM log_leads")
+    rows, last = 0, ""
+    while True:
+        page = con.execute("SELECT * FROM _deliveries WHERE row_key > ? ORDER BY row_key LIMIT ?", [last, batch])
         columns = [d[0] for d in page.description]
-        out = []
-        for values in page.fetchall():
-            row = dict(zip(columns, values))
-            is_lead, assumed = row["is_lead"], False
-            if is_lead is None:
-                compiled = attributor.portal_for(row["sender"], row["subject"] or "")
-                assumed = compiled is not None
-                is_lead = assumed and _looks_like_lead(attributor, compiled, row["sender"], row["subject"])
-            out.append({"row_key": row["row_key"], "point_of_sale": row["point_of_sale"],
-                        "month": attributor.local_time(row["event_time"])[0], "event_time": row["event_time"],
-                        "message_id": row["message_id"], "lead_key": row["lead_key"], "portal": row["portal"],
-                        "is_lead": bool(is_lead), "assumed": assumed})
-        _insert(con, "log_leads", out, _LOG_LEAD_SCHEMA)
-        rows += len(out)
+        deliveries = [dict(zip(columns, values)) for values in page.fetchall()]
+        if not deliveries:
+            break
+        last = deliveries[-1]["row_key"]
+        with transaction(con):
+            _insert(con, "log_leads", [_log_lead(attributor, row) for row in deliveries], _LOG_LEAD_SCHEMA)
+        rows += len(deliveries)
     con.execute("DROP TABLE _deliveries")
     return rows
+
+
+def _log_lead(attributor: Attributor, row: dict) -> dict:
+    is_lead, assumed = row["is_lead"], False
+    if is_lead is None:
+        compiled = attributor.portal_for(row["sender"], row["subject"] or "")
+        assumed = compiled is not None
+        is_lead = assumed and _looks_like_lead(attributor, compiled, row["sender"], row["subject"])
+    return {"row_key": row["row_key"], "point_of_sale": row["point_of_sale"],
+            "month": attributor.local_time(row["event_time"])[0], "event_time": row["event_time"],
+            "message_id": row["message_id"], "lead_key": row["lead_key"], "portal": row["portal"],
+            "is_lead": bool(is_lead), "assumed": assumed}
 
 
 def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subject: str | None) -> bool:
@@ -300,41 +332,68 @@ def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subje
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
+# The references a lead copy is grouped by: the original's Message-ID (else its content
+# fingerprint, else the copy itself), and its content fingerprint.
+_LEAD_REFS = """
+    SELECT a.message_key,
+           coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS id_ref,
+           coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS fp_ref
+    FROM attribution AS a JOIN stored_messages AS m USING (message_key)
+    WHERE a.category = 'lead'
+"""
+
+
 def _assign_lead_keys(con) -> None:
     """Lead keys computed in the database (``identity.lead_keys`` is the same grouping in
-    Python, for reading): copies sharing the original's Message-ID or content fingerprint get
-    one label, the smallest of their group, spread until nothing changes. Memory stays in
-    DuckDB's bounded pool however many leads there are."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _lead_groups AS
-        SELECT a.message_key,
-               coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint,
-                        'mk:' || a.message_key) AS id_ref,
-               coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS fp_ref,
-               least(coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint, 'mk:' || a.message_key),
-                     coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key)) AS label
-        FROM attribution AS a JOIN stored_messages AS m USING (message_key)
-        WHERE a.category = 'lead'
+    Python, for reading): copies sharing the original's Message-ID or content fingerprint are
+    one lead, keyed by a hash of the smallest reference in their group.
+
+    The groups are found on 64-bit hashes of the references, one row per distinct pair, a label
+    spread until nothing changes: a few bytes per copy, where the reference strings of a
+    million copies filled DuckDB's bounded memory. (Two references with the same 64-bit hash
+    would join two groups: about one chance in ten million at a million copies.) Only the
+    copies whose key changes are written.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lead_pairs AS
+        SELECT DISTINCT hash(id_ref) AS id_ref, hash(fp_ref) AS fp_ref, least(hash(id_ref), hash(fp_ref)) AS label
+        FROM ({_LEAD_REFS})
     """)
     while True:
         changed = con.execute("""
-            WITH by_id AS (SELECT id_ref, min(label) AS label FROM _lead_groups GROUP BY id_ref),
-                 by_fp AS (SELECT fp_ref, min(label) AS label FROM _lead_groups GROUP BY fp_ref),
+            WITH by_id AS (SELECT id_ref, min(label) AS label FROM _lead_pairs GROUP BY id_ref),
+                 by_fp AS (SELECT fp_ref, min(label) AS label FROM _lead_pairs GROUP BY fp_ref),
                  spread AS (
-                     SELECT g.message_key, least(i.label, f.label) AS label
-                     FROM _lead_groups AS g
+                     SELECT p.id_ref, p.fp_ref, least(i.label, f.label) AS label
+                     FROM _lead_pairs AS p
                      JOIN by_id AS i USING (id_ref)
                      JOIN by_fp AS f USING (fp_ref)
                  )
-            UPDATE _lead_groups SET label = spread.label FROM spread
-            WHERE _lead_groups.message_key = spread.message_key AND spread.label < _lead_groups.label
+            UPDATE _lead_pairs SET label = spread.label FROM spread
+            WHERE _lead_pairs.id_ref = spread.id_ref AND _lead_pairs.fp_ref = spread.fp_ref
+              AND spread.label < _lead_pairs.label
         """).fetchone()[0]
         if not changed:
             break
-    con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL")
-    con.execute("UPDATE attribution SET lead_key = substr(sha256(g.label), 1, 16) FROM _lead_groups AS g "
-                "WHERE attribution.message_key = g.message_key")
-    con.execute("DROP TABLE _lead_groups")
+    con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL AND category <> 'lead'")
+    con.execute(f"""
+        UPDATE attribution SET lead_key = keyed.lead_key
+        FROM (
+            WITH labelled AS (
+                SELECT r.message_key, r.id_ref, r.fp_ref, p.label
+                FROM ({_LEAD_REFS}) AS r
+                JOIN _lead_pairs AS p ON p.id_ref = hash(r.id_ref) AND p.fp_ref = hash(r.fp_ref)
+            ),
+            keys AS (
+                SELECT label, substr(sha256(least(min(id_ref), min(fp_ref))), 1, 16) AS lead_key
+                FROM labelled GROUP BY label
+            )
+            SELECT l.message_key, k.lead_key FROM labelled AS l JOIN keys AS k USING (label)
+        ) AS keyed
+        WHERE attribution.message_key = keyed.message_key
+          AND attribution.lead_key IS DISTINCT FROM keyed.lead_key
+    """)
+    con.execute("DROP TABLE _lead_pairs")
 
 
 def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:

@@ -288,12 +288,16 @@ def test_leads_stored_a_few_months_at_a_time_are_the_leads_grouped_at_once(sampl
     shutil.copy(sample_workspace / "data" / "emailtrack.duckdb", database)
     con = connect(database)
     try:
-        # leads whose later copy is filed a month later (as a forward sent on the 1st would be)
+        # leads with a later copy filed a month later (as a copy received on the 1st would be)
+        con.execute("""
+            CREATE TEMP TABLE later AS
+            SELECT max(message_key) AS message_key FROM lead_copies
+            GROUP BY lead_key HAVING count(DISTINCT message_key) > 1 ORDER BY lead_key LIMIT 50""")
+        con.execute("UPDATE stored_messages SET received_at = received_at + INTERVAL 1 SECOND "
+                    "WHERE message_key IN (SELECT message_key FROM later)")
         con.execute("""
             UPDATE attribution SET month = strftime(CAST(month || '-01' AS DATE) + INTERVAL 1 MONTH, '%Y-%m')
-            WHERE message_key IN (
-                SELECT arg_max(message_key, received_at) FROM lead_copies
-                GROUP BY lead_key HAVING count(DISTINCT message_key) > 1 LIMIT 50)""")
+            WHERE message_key IN (SELECT message_key FROM later)""")
         whole = con.execute("SELECT * FROM leads_computed ORDER BY ALL").fetchall()
         batches = lead_month_batches(con, 1)
         assert len(batches) == con.execute("SELECT count(DISTINCT month) FROM attribution "

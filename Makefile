@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: install demo test test-fast lab clean
+.PHONY: install demo test test-fast fuzz lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not chromium" -x -q
+
+# Hostile input, the long run: property tests with thousands of examples each (hypothesis profile
+# "long"), then 2 GB hostile files ingested with their peak memory. Ends with a RESULT line.
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz.py
 
 # JupyterLab on notebooks/ with the project's kernel, reading the demo workspace.
 lab: $(STAMP)

@@ -59,8 +59,18 @@ _BLANKS = re.compile(r"\n\s*\n(\s*\n)+")
 # The expressions above, applied as they are, take quadratic time on markup that opens many
 # tags, comments or scripts and never closes them (a minute for 100 KB of "<"): the functions
 # below give the same result in linear time.
-_DROP_OPEN = re.compile(r"(?i)<\s*(script|style|head|title)\b")
-_DROP_CLOSE = {name: re.compile(r"(?i)<\s*/\s*%s\s*>" % name) for name in ("script", "style", "head", "title")}
+_DROP_NAMES = ("script", "style", "head", "title")
+# Which name matched is told by the group's name: ignoring case, "<ſcript" (long s) and
+# "<tıtle" (dotless i) open a "script" and a "title", so the matched text is no dictionary key.
+_DROP_OPEN = re.compile(r"(?i)<\s*(?:(?P<script>script)|(?P<style>style)|(?P<head>head)|(?P<title>title))\b")
+_DROP_CLOSE = {name: re.compile(r"(?i)<\s*/\s*(%s)\s*>" % name) for name in _DROP_NAMES}
+_BACKREFERENCE = re.compile(r"(?i)(.*)\1")
+
+
+def _closes(opening: str, closing: str) -> bool:
+    r"""Whether ``\1`` (ignoring case) with group ``opening`` matches ``closing``: a back reference
+    compares lower-cased characters, so "</ſcript>" closes "<ſcript>" but not "<script>"."""
+    return len(opening) == len(closing) and _BACKREFERENCE.fullmatch(opening + closing) is not None
 
 
 def _strip_comments(text: str) -> str:
@@ -85,10 +95,11 @@ def _drop_blocks(text: str) -> str:
         opening = _DROP_OPEN.search(text, search)
         if opening is None:
             break
-        name = opening.group(1).lower()
-        closing = None if name in unclosed else _DROP_CLOSE[name].search(text, opening.end())
+        written = opening.group(opening.lastgroup)
+        key = written.lower()  # openings written alike in lower case are closed by the same tags
+        closing = None if key in unclosed else _closing(text, opening.lastgroup, written, opening.end())
         if closing is None:
-            unclosed.add(name)
+            unclosed.add(key)
             search = opening.start() + 1
             continue
         out.append(text[pos:opening.start()])
@@ -96,6 +107,15 @@ def _drop_blocks(text: str) -> str:
         pos = search = closing.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def _closing(text: str, name: str, written: str, start: int):
+    """The first closing tag of element ``name`` from ``start`` that closes ``written``."""
+    pattern = _DROP_CLOSE[name]
+    found = pattern.search(text, start)
+    while found is not None and not _closes(written, found.group(1)):
+        found = pattern.search(text, found.start() + 1)
+    return found
 
 
 def _sub_tags(pattern: re.Pattern, replacement: str, text: str) -> str:

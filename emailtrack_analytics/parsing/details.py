@@ -88,7 +88,7 @@ class _Label:
 
 
 def _label(line: str) -> _Label | None:
-    """``_LABEL.match(line)`` for a line without ``\n``."""
+    r"""``_LABEL.match(line)`` for a line without ``\n``."""
     start = _BULLET_PREFIX.match(line).end()
     colon = line.find(":", start)
     if colon < 0:

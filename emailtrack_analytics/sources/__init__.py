@@ -70,11 +70,17 @@ def detect(path: Path) -> str:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
+    """The files under ``folder``; a folder that cannot be listed is yielded itself (its reader
+    reports it ``unreadable``) rather than passed over in silence with every file in it."""
+    unlistable: list[Path] = []
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: unlistable.append(Path(exc.filename))):
+        yield from unlistable
+        unlistable.clear()
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
                 yield Path(root) / name
+    yield from unlistable
 
 
 def discover(paths: list[str | os.PathLike], kind: str, relative) -> Iterator[InputFile]:
@@ -130,6 +136,8 @@ def read_messages(item: InputFile, max_bytes: int | None = None) -> Iterator[Raw
     count = 0
     label = f"{item.label}:{item.position}" if item.kind == "maildir" else item.label
     try:
+        if item.path.is_dir():  # a folder that could not be listed (see _walk, maildir_files)
+            raise OSError(f"a folder that cannot be listed: {item.path.name}")
         if not is_regular(item.path):
             raise OSError(f"not a regular file: {item.path.name}")
         if item.kind == "mbox":

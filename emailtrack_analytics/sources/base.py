@@ -94,9 +94,43 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     return handle
 
 
+def read_block(handle, size: int) -> tuple[bytes, BaseException | None]:
+    """Up to ``size`` bytes (fewer only at the end of the file), and the error that ended the
+    file early, if any. The bytes read before the error are kept: ``read`` drops them when a
+    gzip stream breaks off, and with them every message of a small truncated ``.gz`` file."""
+    parts, got = [], 0
+    try:
+        while got < size:
+            part = handle.read1(size - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+    except READ_ERRORS as exc:
+        return b"".join(parts), exc
+    return b"".join(parts), None
+
+
+def read_blocks(handle, size: int = 1 << 16) -> Iterator[bytes]:
+    """The rest of a file in blocks of ``size`` bytes; an error that ends it early is raised
+    after the bytes read before it were yielded."""
+    while True:
+        block, error = read_block(handle, size)
+        if block:
+            yield block
+        if error is not None:
+            raise error
+        if len(block) < size:
+            return
+
+
 def head(path: Path, size: int = 8192) -> bytes:
+    """The first ``size`` bytes of a file (those before the break, in a truncated ``.gz``)."""
     with open_binary(path) as handle:
-        return handle.read(size)
+        data, error = read_block(handle, size)
+    if error is not None and not data:
+        raise error
+    return data
 
 
 @dataclass(frozen=True)
@@ -148,8 +182,10 @@ def split_lines(chunks, limit: int, breaks):
             else:
                 yield part, len(part)
         if pending is not None and len(pending) > limit:
-            skipped += len(pending)
-            pending = None
+            # a final "\r" stays pending: whether a "\n" follows decides where the line ends
+            keep = 1 if pending[-1:] in ("\r", b"\r") else 0
+            skipped += len(pending) - keep
+            pending = pending[len(pending) - keep:] or None
     if skipped:
         yield None, skipped + (len(pending) if pending is not None else 0)
     elif pending:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_problem, split_lines
+from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_block, read_blocks, read_problem, split_lines
 from .logs import BadLine, LogEvent, clean_address, clean_message_id
 
 # --------------------------------------------------------------------------- decoding
@@ -30,7 +30,12 @@ from .logs import BadLine, LogEvent, clean_address, clean_message_id
 def read_text(path: Path, limit: int | None = None) -> str:
     """A CSV export as text: BOM-marked or NUL-sniffed UTF-16, else UTF-8, else Windows-1252."""
     with open_binary(path) as handle:
-        data = handle.read() if limit is None else handle.read(limit)
+        if limit is None:
+            data = handle.read()
+        else:  # a sample (to detect the kind): what was read before a truncated gzip breaks off
+            data, error = read_block(handle, limit)
+            if error is not None and not data:
+                raise error
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -181,8 +186,14 @@ def _encoding(head: bytes) -> str | None:
 def _decoded_lines(handle, limit: int):
     """(text, length) of each line of a CSV export, decoded as ``read_text`` decodes a whole
     file (UTF-8 or Windows-1252 is decided per line here); text None for a line too long."""
-    head = handle.read(4000)
-    rest = iter(lambda: handle.read(_CHUNK), b"")
+    head, error = read_block(handle, 4000)
+
+    def following():
+        if error is not None:
+            raise error  # after the lines of the bytes read before it
+        yield from read_blocks(handle, _CHUNK)
+
+    rest = following()
     encoding = _encoding(head)
     if encoding is not None:
         decoder = codecs.getincrementaldecoder(encoding)("replace")

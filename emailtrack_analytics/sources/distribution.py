@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_problem, split_lines
+from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_blocks, read_problem, split_lines
 
 COLUMNS = ["received_at", "message_id", "sender", "subject", "delivered_to"]
 
@@ -61,7 +61,7 @@ def _lines(handle, limit: int, too_long: list[int]) -> Iterator[str]:
     """The file's lines as universal newlines cut them, decoded as UTF-8 (bad bytes replaced);
     a line longer than ``limit`` is skipped unread, an empty line in its place (its length
     noted in ``too_long``)."""
-    for line, length in split_lines(iter(lambda: handle.read(1 << 16), b""), limit, b"\n\r"):
+    for line, length in split_lines(read_blocks(handle, 1 << 16), limit, b"\n\r"):
         if line is None:
             too_long.append(length)
             yield "\n"

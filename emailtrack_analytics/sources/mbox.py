@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import (MAX_MESSAGE_BYTES, READ_ERRORS, RawMessage, message_limit, open_binary, read_problem,
-                   too_large_detail)
+from .base import (MAX_MESSAGE_BYTES, READ_ERRORS, RawMessage, message_limit, open_binary, read_block,
+                   read_problem, too_large_detail)
 
 # ".*?" alone: the former "\S*.*?" matched the same lines but backtracked quadratically on a long
 # "From xxxx…" line without spaces (a minute for 16 KB, hours for a megabyte).
@@ -146,11 +146,10 @@ class _Blocks:
         self.problem: tuple[str, str] | None = None
 
     def more(self, buf: bytes) -> tuple[bytes, bool]:
-        try:
-            block = self.handle.read(_BLOCK)
-        except READ_ERRORS as exc:
-            self.problem = read_problem(exc)
-            return buf, True
+        block, error = read_block(self.handle, _BLOCK)
+        if error is not None:
+            self.problem = read_problem(error)
+            return buf + block, True
         return buf + block, len(block) < _BLOCK
 
 
@@ -178,7 +177,7 @@ def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[
         search = 0
         while True:
             if current is None and search == 0:  # blank lines before the first message are passed over
-                stripped = buf.lstrip(b" \t\r\n")
+                stripped = buf.lstrip()  # white space as bytes.strip sees it (blank lines elsewhere)
                 if not stripped:
                     if eof:
                         buf = b""

@@ -12,6 +12,8 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -145,7 +147,8 @@ class _Parser:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_watch_parent, initargs=(os.getpid(),))
         return self._pool
 
     def submit(self, items: list[tuple[bytes, str | None]]):
@@ -189,6 +192,16 @@ class _Parser:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit when the ingest that started it is gone (killed with ``kill -9``, or
+    by the out-of-memory killer), instead of waiting for work forever."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
 
 
 def _parse_many(parse, items) -> list:

@@ -506,3 +506,21 @@ def test_row_after_a_long_line_ended_by_a_carriage_return_at_a_block_end_is_kept
     items = list(read_distribution(path, "cr.csv", max_line=1000))
     assert [(type(i).__name__, i.source, getattr(i, "reason", None)) for i in items] == [
         ("BadRow", "cr.csv:2", "too_large"), ("DistributionRow", "cr.csv:3", None)]
+
+
+# --------------------------------------------------------------------------- the content key
+
+_KEY_PIECES = [b"\r", b"\n", b"\r\n", b"a", b"From: x", b"Status: RO", b"X-UID: 7", b" folded", b"\t",
+               b":", b"\xef\xbb\xbf", b"Subject: s"]
+
+
+@given(st.lists(st.sampled_from(_KEY_PIECES), max_size=60), st.integers(min_value=1, max_value=9))
+@example([b"\r", b"\r", b"\n", b"\n"], 1)   # a CRLF after a CR, cut between pieces
+@example([b"\xef\xbb\xbf", b"a"], 1)        # a byte-order mark spread over pieces
+def test_message_key_read_in_pieces_is_the_key_of_the_normalised_bytes(parts, chunk):
+    import hashlib
+
+    from emailtrack_analytics.parsing.message import normalise_bytes
+
+    raw = b"".join(parts)
+    assert message_key(raw, chunk) == hashlib.sha256(normalise_bytes(raw)).hexdigest()[:32]

@@ -23,7 +23,7 @@ from .errors import UsageError
 from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message_key, parse_message
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
-from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, discover,
+from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, UNCHANGED, InputFile, RawMessage, check_paths, discover,
                       read_distribution, read_messages)
 from .sources import read_log
 from .sources.base import read_problem
@@ -223,9 +223,8 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
     """
     if role not in ROLES:
         raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
-    files = list(discover(paths, kind, workspace.relative))
+    check_paths(paths, kind)  # a bad path: UsageError, before any work
     summary = IngestSummary()
-    bar = _progress_bar(len(files)) if progress else None
     held = contextlib.ExitStack()
     held.enter_context(writer_lock(workspace.database, "emailtrack ingest"))  # a second ingest exits 2
     try:
@@ -235,12 +234,38 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         raise
     parser = _Parser(default_workers() if workers is None else workers)
     writer = _Writer(con)
+    bar = None
     try:
         summary.reparsed = reparse_stale(con, parser)
         ledger = {row[0]: (row[1], row[2]) for row in
                   con.execute("SELECT path, size, mtime_ns FROM ingested_files").fetchall()}
+
+        folders: dict[str, str] = {}
+
+        def unchanged(file) -> bool:
+            """Whether the ledger holds ``file`` as it is (its real path: each folder's once)."""
+            try:
+                stat = os.stat(file)
+                folder, name = os.path.split(file)
+                if os.path.islink(file):
+                    real = os.path.realpath(file)
+                else:
+                    if folder not in folders:
+                        folders[folder] = os.path.realpath(folder)
+                    real = os.path.join(folders[folder], name)
+            except OSError:
+                return False
+            return ledger.get(real) == (stat.st_size, stat.st_mtime_ns)
+
+        files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
+        bar = _progress_bar(len(files)) if progress else None
         seen: set[str] = set()
         for item in files:
+            if item.kind == UNCHANGED:
+                summary.files_skipped += 1
+                if bar:
+                    bar.update(1)
+                continue
             path = str(item.path.resolve())
             try:
                 stat = item.path.stat()

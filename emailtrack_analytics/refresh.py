@@ -248,7 +248,8 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
                     SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
                            bool_or(a.category = 'lead') AS is_lead,
                            any_value(a.lead_key) FILTER (WHERE a.category = 'lead') AS lead_key,
-                           coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'), any_value(a.portal)) AS portal
+                           coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'),
+                                    any_value(a.portal)) AS portal
                     FROM stored_messages m JOIN attribution a USING (message_key)
                     WHERE coalesce(m.original_message_id, m.message_id) IN (SELECT message_id FROM deliveries)
                     GROUP BY 1

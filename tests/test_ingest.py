@@ -8,6 +8,7 @@ import os
 import shutil
 
 import duckdb
+import pytest
 
 from emailtrack_analytics.ingest import ingest
 from emailtrack_analytics.refresh import lead_month_batches, store_leads
@@ -57,6 +58,27 @@ def test_ingest_counts_and_once_only(workspace, tmp_path):
     assert (again.new, again.already_stored, again.quarantined, again.files_skipped) == (0, 0, 0, 5)
     assert rows(workspace, "SELECT count(*) FROM stored_messages") == [(3,)]
     assert rows(workspace, "SELECT count(*) FROM quarantine_items") == [(2,)]
+
+
+def test_unchanged_files_are_skipped_without_being_opened(workspace, tmp_path, monkeypatch):
+    """The ledger is checked before a file's kind is detected: re-ingesting a folder of many
+    small files does not read them (nor a symlink to one, known by its real path)."""
+    import emailtrack_analytics.sources as sources
+
+    sample_inputs(tmp_path / "in")
+    (tmp_path / "in" / "link.eml").symlink_to(tmp_path / "in" / "eml" / "forward.eml")
+    first = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (first.files_read, first.already_stored) == (6, 2)
+
+    def opened(path):
+        raise AssertionError(f"{path} was opened to detect its kind")
+
+    monkeypatch.setattr(sources, "detect", opened)
+    again = ingest(workspace, [tmp_path / "in"], workers=1)
+    assert (again.files_read, again.files_skipped, again.new) == (0, 6, 0)
+    (tmp_path / "in" / "eml" / "empty.eml").write_bytes(b"\n")  # changed: detected and read again
+    with pytest.raises(AssertionError, match="empty.eml was opened"):
+        ingest(workspace, [tmp_path / "in"], workers=1)
 
 
 def test_changed_file_is_read_again_without_duplicates(workspace, tmp_path):

@@ -83,11 +83,24 @@ def _walk(folder: Path) -> Iterator[Path]:
     yield from unlistable
 
 
-def discover(paths: list[str | os.PathLike], kind: str, relative) -> Iterator[InputFile]:
+UNCHANGED = "unchanged"  # the kind of a file the ledger holds as it is: not opened to detect it
+
+
+def discover(paths: list[str | os.PathLike], kind: str, relative, unchanged=None) -> Iterator[InputFile]:
     """Every file under ``paths`` with its kind; ``relative(path)`` gives the source label.
+    ``unchanged(path)`` says whether a file was ingested as it is now: such a file gets the
+    kind UNCHANGED without being opened (re-ingesting a folder of 100,000 files read the
+    start of each one to detect its kind before the ledger skipped it).
 
     Raises UsageError for a path that does not exist or cannot be read (before any work).
     """
+    for path in check_paths(paths, kind):
+        yield from _discover_one(path, kind, relative, unchanged)
+
+
+def check_paths(paths: list[str | os.PathLike], kind: str) -> list[Path]:
+    """The input paths, or UsageError for an unknown kind or a path that does not exist or
+    cannot be read."""
     if kind not in KINDS:
         raise UsageError(f"unknown --kind {kind!r} (one of {', '.join(KINDS)})")
     resolved = []
@@ -98,11 +111,10 @@ def discover(paths: list[str | os.PathLike], kind: str, relative) -> Iterator[In
         if not os.access(path, os.R_OK):
             raise UsageError(f"input path not readable: {given}")
         resolved.append(path)
-    for path in resolved:
-        yield from _discover_one(path, kind, relative)
+    return resolved
 
 
-def _discover_one(path: Path, kind: str, relative) -> Iterator[InputFile]:
+def _discover_one(path: Path, kind: str, relative, unchanged=None) -> Iterator[InputFile]:
     if path.is_dir():
         if kind in ("auto", "maildir") and is_maildir(path):
             label = relative(path)
@@ -116,12 +128,21 @@ def _discover_one(path: Path, kind: str, relative) -> Iterator[InputFile]:
             for d in list(dirs):
                 if is_maildir(Path(root) / d) and kind in ("auto", "maildir"):
                     dirs.remove(d)
-                    yield from _discover_one(Path(root) / d, kind, relative)
+                    yield from _discover_one(Path(root) / d, kind, relative, unchanged)
+        maildirs: dict[Path, bool] = {}
+
+        def in_maildir(folder: Path) -> bool:
+            if folder not in maildirs:
+                maildirs[folder] = is_maildir(folder) or (folder != path and in_maildir(folder.parent))
+            return maildirs[folder]
+
         for file in _walk(path):
-            if any(is_maildir(parent) for parent in file.parents if path in parent.parents or parent == path) \
-                    and kind in ("auto", "maildir"):
+            if kind in ("auto", "maildir") and in_maildir(file.parent):
                 continue  # read above, as a Maildir
-            yield InputFile(file, detect(file) if kind == "auto" else kind, relative(file))
+            if unchanged is not None and unchanged(file):
+                yield InputFile(file, UNCHANGED, "")  # skipped: no label needed
+            else:
+                yield InputFile(file, detect(file) if kind == "auto" else kind, relative(file))
         return
     yield InputFile(path, detect(path) if kind == "auto" else kind, relative(path))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import stat as stat_module
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from .errors import UsageError
 from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message_key, parse_message
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
-from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, UNCHANGED, InputFile, RawMessage, check_paths, discover,
+from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, check_paths, discover,
                       read_distribution, read_messages)
 from .sources import read_log
 from .sources.base import read_problem
@@ -242,30 +243,29 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
 
         folders: dict[str, str] = {}
 
-        def unchanged(file) -> bool:
-            """Whether the ledger holds ``file`` as it is (its real path: each folder's once)."""
+        def unchanged(file: str) -> bool:
+            """Whether the ledger holds ``file`` as it is (by its real path: each folder's is
+            resolved once); such a file is counted as skipped and not even opened."""
             try:
-                stat = os.stat(file)
-                folder, name = os.path.split(file)
-                if os.path.islink(file):
-                    real = os.path.realpath(file)
+                info = os.lstat(file)
+                if stat_module.S_ISLNK(info.st_mode):
+                    real, info = os.path.realpath(file), os.stat(file)
                 else:
+                    folder, name = os.path.split(file)
                     if folder not in folders:
                         folders[folder] = os.path.realpath(folder)
                     real = os.path.join(folders[folder], name)
             except OSError:
                 return False
-            return ledger.get(real) == (stat.st_size, stat.st_mtime_ns)
+            if ledger.get(real) != (info.st_size, info.st_mtime_ns):
+                return False
+            summary.files_skipped += 1
+            return True
 
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
         bar = _progress_bar(len(files)) if progress else None
         seen: set[str] = set()
         for item in files:
-            if item.kind == UNCHANGED:
-                summary.files_skipped += 1
-                if bar:
-                    bar.update(1)
-                continue
             path = str(item.path.resolve())
             try:
                 stat = item.path.stat()

@@ -30,41 +30,15 @@ from .sources import read_log
 from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
-from .store.db import connect, writer_lock
-from .store.writer import (DETAILS_SCHEMA, MAX_QUARANTINE_RAW, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress,
+from .store.db import connect, transaction, writer_lock
+from .store.writer import (DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress,
                            decompress, message_row)
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
 CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
 PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
-WRITE_BYTES = 128 * 1024 * 1024  # bytes (compressed copies, quarantined bytes) held before a flush
 LOG_BATCH = 5000          # log rows handed to the writer together
-
-
-class _Writer(BatchWriter):
-    """The batch writer, also flushed when the bytes it holds reach WRITE_BYTES: 2,000 large
-    messages (or quarantined items) are never held at once."""
-
-    def __init__(self, con):
-        super().__init__(con)
-        self.held = 0
-
-    def add_message(self, record, compressed, *args, **kwargs) -> None:
-        self.held += len(compressed)
-        super().add_message(record, compressed, *args, **kwargs)
-
-    def add_quarantine(self, source, file_path, reason, detail, raw) -> None:
-        self.held += len(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else 0
-        super().add_quarantine(source, file_path, reason, detail, raw)
-
-    @property
-    def full(self) -> bool:
-        return self.pending >= self.batch_size or self.held >= WRITE_BYTES
-
-    def flush(self) -> None:
-        super().flush()
-        self.held = 0
 
 
 @dataclass
@@ -234,7 +208,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         held.close()
         raise
     parser = _Parser(default_workers() if workers is None else workers)
-    writer = _Writer(con)
+    writer = BatchWriter(con)
     bar = None
     try:
         summary.reparsed = reparse_stale(con, parser)
@@ -342,23 +316,16 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
             if result.details:
                 details.append({"message_key": key, **result.details})
         if replaced:
-            con.execute("BEGIN TRANSACTION")
+            con.register("_reparsed", arrow_table(replaced, MESSAGE_SCHEMA))
             try:
-                con.register("_reparsed", arrow_table(replaced, MESSAGE_SCHEMA))
-                con.execute("DELETE FROM stored_messages WHERE message_key IN (SELECT message_key FROM _reparsed)")
-                con.execute("DELETE FROM lead_details WHERE message_key IN (SELECT message_key FROM _reparsed)")
-                con.execute("DELETE FROM attribution WHERE message_key IN (SELECT message_key FROM _reparsed)")
-                con.execute("DELETE FROM attribution_targets WHERE message_key IN "
-                            "(SELECT message_key FROM _reparsed)")
-                con.execute("INSERT INTO stored_messages BY NAME SELECT * FROM _reparsed")
-                if details:
-                    con.register("_details", arrow_table(details, DETAILS_SCHEMA))
-                    con.execute("INSERT INTO lead_details BY NAME SELECT * FROM _details")
-                    con.unregister("_details")
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+                with transaction(con):
+                    for table in ("stored_messages", "lead_details", "attribution", "attribution_targets"):
+                        con.execute(f"DELETE FROM {table} WHERE message_key IN (SELECT message_key FROM _reparsed)")
+                    con.execute("INSERT INTO stored_messages BY NAME SELECT * FROM _reparsed")
+                    if details:
+                        con.register("_details", arrow_table(details, DETAILS_SCHEMA))
+                        con.execute("INSERT INTO lead_details BY NAME SELECT * FROM _details")
+                        con.unregister("_details")
             finally:
                 con.unregister("_reparsed")
         done += len(replaced)
@@ -391,7 +358,7 @@ def _chunks(iterator: Iterator[RawMessage], size: int, budget: int = CHUNK_BYTES
         yield chunk
 
 
-def _ingest_messages(item: InputFile, path: str, role: str, writer: _Writer, parser: _Parser,
+def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
                      con, seen: set[str], summary: IngestSummary,
                      max_message_bytes: int | None = None) -> tuple[int, int, int]:
     """Read, key and parse the messages of one file, chunk by chunk: while the workers parse a
@@ -459,7 +426,7 @@ def _stored_keys(con, keys: list[str]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _ingest_distribution(item: InputFile, path: str, writer: _Writer,
+def _ingest_distribution(item: InputFile, path: str, writer: BatchWriter,
                          summary: IngestSummary) -> tuple[int, int, int]:
     """Rows of the distribution log, handed to the writer in batches; bad rows quarantined."""
     rows, stored, bad = [], 0, 0
@@ -481,7 +448,7 @@ def _ingest_distribution(item: InputFile, path: str, writer: _Writer,
     return stored + bad, stored, bad
 
 
-def _ingest_log(item: InputFile, path: str, writer: _Writer, summary: IngestSummary,
+def _ingest_log(item: InputFile, path: str, writer: BatchWriter, summary: IngestSummary,
                 timezone: str) -> tuple[int, int, int]:
     """Delivery events of a mail log; unreadable lines are quarantined with their line number."""
     events, bad, read = [], 0, 0

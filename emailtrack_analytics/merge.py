@@ -17,7 +17,7 @@ import duckdb
 from .errors import UsageError
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
-from .store.db import connect, writer_lock
+from .store.db import connect, transaction, writer_lock
 from .workspace import Workspace
 
 # table -> columns that identify a row (the table's key, or what makes a row the same)
@@ -81,8 +81,7 @@ def _merge_one(con, path: Path, result: MergeResult) -> None:
         if missing:
             raise UsageError(f"{path} is not an emailtrack database of this version "
                              f"(no {', '.join(sorted(missing))}): run any emailtrack command on it first")
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for table, key in KEYED_TABLES.items():
                 before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 match = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in key)
@@ -90,9 +89,5 @@ def _merge_one(con, path: Path, result: MergeResult) -> None:
                             f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match})")
                 added = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
                 result.added[table] = result.added.get(table, 0) + added
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.execute("DETACH shard")

@@ -8,7 +8,6 @@ only what is missing, or everything when the fingerprint changed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .attribution.engine import Attributor, attribution_fingerprint, sender_matches
-from .store.db import arrow_batches, utcnow
+from .store.db import arrow_batches, transaction, utcnow
 from .store.writer import arrow_table
 from .workspace import Workspace
 
@@ -31,18 +30,6 @@ _ATTRIBUTION_SCHEMA = pa.schema([
     ("lead_key", pa.string()), ("month", pa.string()), ("local_date", pa.date32()),
     ("local_hour", pa.int32()), ("weekday", pa.int32()), ("flags", pa.list_(pa.string()))])
 _TARGET_SCHEMA = pa.schema([("message_key", pa.string()), ("point_of_sale", pa.string())])
-
-
-@contextlib.contextmanager
-def transaction(con):
-    """Commit what the block does, or roll it back when it raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 @dataclass

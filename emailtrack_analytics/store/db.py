@@ -108,6 +108,18 @@ def writer_lock(database: Path, what: str):
         handle.close()  # closing releases the lock
 
 
+@contextlib.contextmanager
+def transaction(con):
+    """Commit what the block does, or roll it back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def applied_migrations(con) -> list[str]:
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
     return [row[0] for row in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
@@ -120,14 +132,9 @@ def migrate(con) -> list[str]:
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [name, utcnow()])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
 

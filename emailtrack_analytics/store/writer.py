@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from ..parsing.message import MessageRecord
-from .db import utcnow
+from .db import transaction, utcnow
 
 _LIST = pa.list_(pa.string())
 _TS = pa.timestamp("us")
@@ -85,12 +85,19 @@ def decompress(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
+# Bytes (compressed copies, quarantined bytes) a writer holds before it is full: 2,000 large
+# messages (or quarantined items) are never held at once.
+WRITE_BYTES = 128 * 1024 * 1024
+
+
 class BatchWriter:
     """Collects rows for each table and writes them in one INSERT per table per flush."""
 
-    def __init__(self, con, batch_size: int = 2000):
+    def __init__(self, con, batch_size: int = 2000, write_bytes: int = WRITE_BYTES):
         self.con = con
         self.batch_size = batch_size
+        self.write_bytes = write_bytes
+        self.held = 0   # bytes of the copies and quarantined items collected
         self._messages: list[dict] = []
         self._details: list[dict] = []
         self._raw: list[dict] = []
@@ -121,12 +128,14 @@ class BatchWriter:
         if record.details:
             self._details.append({"message_key": record.message_key, **record.details})
         self._raw.append({"message_key": record.message_key, "raw_zlib": compressed})
+        self.held += len(compressed)
 
     def add_sighting(self, source: str, key: str) -> None:
         self._sightings.append({"source": source, "message_key": key, "seen_at": utcnow()})
 
     def add_quarantine(self, source: str, file_path: str, reason: str, detail: str, raw: bytes) -> None:
         kept = compress(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else None
+        self.held += len(raw) if kept is not None else 0
         self._quarantine.append({"source": source, "file_path": file_path, "reason": reason,
                                  "detail": detail, "size": len(raw), "raw_zlib": kept,
                                  "quarantined_at": utcnow()})
@@ -152,12 +161,16 @@ class BatchWriter:
         return (len(self._messages) + len(self._sightings) + len(self._quarantine)
                 + len(self._distribution) + len(self._files) + len(self._resets) + len(self._events))
 
+    @property
+    def full(self) -> bool:
+        """Time to flush: enough rows, or enough bytes."""
+        return self.pending >= self.batch_size or self.held >= self.write_bytes
+
     def flush(self) -> None:
         """Write everything collected, in one transaction."""
         if not self.pending:
             return
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             for path in self._resets:
                 self.con.execute("DELETE FROM quarantine_items WHERE file_path = ?", [path])
             self._insert("stored_messages", self._messages, MESSAGE_SCHEMA)
@@ -171,13 +184,10 @@ class BatchWriter:
                 self.con.execute("DELETE FROM ingested_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
                                  [[f["path"] for f in self._files]])
                 self._insert("ingested_files", self._files, FILE_SCHEMA)
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
         for rows in (self._messages, self._details, self._raw, self._sightings, self._quarantine, self._distribution,
                      self._files, self._resets, self._events):
             rows.clear()
+        self.held = 0
 
     def _insert(self, table: str, rows: list[dict], schema: pa.Schema, ignore: bool = True) -> None:
         if not rows:

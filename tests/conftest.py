@@ -146,6 +146,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Inbox:
+    """An SMTP handler that keeps every envelope it receives."""
+
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 OK"
+
+
 @contextlib.contextmanager
 def smtp_server(handler):
     """A real SMTP server (aiosmtpd) on a free loopback port; yields the port."""

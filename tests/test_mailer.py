@@ -12,7 +12,7 @@ import pytest
 from emailtrack_analytics.errors import EmailtrackError, UsageError
 from emailtrack_analytics.mailer import build_message, send, smtp_settings
 
-from .conftest import free_port
+from .conftest import Inbox, free_port
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed to make a test certificate")
 
@@ -24,15 +24,6 @@ def certificate(tmp_path_factory):
                     "-out", str(folder / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
     return folder
-
-
-class Inbox:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(envelope)
-        return "250 OK"
 
 
 def authenticator(server, session, envelope, mechanism, data):

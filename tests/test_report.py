@@ -13,7 +13,7 @@ from email import message_from_bytes, policy
 import nbformat
 import pytest
 
-from .conftest import SAMPLE_END_MONTH, free_port, smtp_server
+from .conftest import SAMPLE_END_MONTH, Inbox, free_port, smtp_server
 
 MONTH = SAMPLE_END_MONTH
 
@@ -134,20 +134,14 @@ def test_charts_render_in_headless_chromium(monthly, sample_workspace, cli, tmp_
 
 
 def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypatch):
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    with smtp_server(Handler()) as port:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
         monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
         result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
                      "--send-to", "analyst@example.net", "boss@example.net")
     assert result.code == 0, result.err
-    (envelope,) = received
+    (envelope,) = inbox.received
     assert envelope.rcpt_tos == ["analyst@example.net", "boss@example.net"]
     message = message_from_bytes(envelope.content, policy=policy.default)
     assert message["Subject"].startswith(f"emailtrack monthly {MONTH}")
@@ -164,15 +158,15 @@ def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypat
         assert images == [] and "charts left out" in result.err
 
     # the same figures to the same people: a cron re-run sends nothing more
-    with smtp_server(Handler()) as port:
+    with smtp_server(inbox) as port:
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
         again = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
                     "--send-to", "analyst@example.net")
         assert again.code == 0 and "not sent again" in again.err
-        assert len(received) == 1
+        assert len(inbox.received) == 1
         forced = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
                      "--send-to", "analyst@example.net", "--resend")
-        assert forced.code == 0 and len(received) == 2
+        assert forced.code == 0 and len(inbox.received) == 2
 
 
 def test_refused_email_exits_1(sample_workspace, cli, monkeypatch):
@@ -210,19 +204,13 @@ def test_failure_is_mailed_to_error_to(sample_workspace, cli, tmp_path, monkeypa
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("1 / 0")]
     nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    with smtp_server(Handler()) as port:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
         monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
         result = cli("--workspace", ws, "report", "broken", "--month", MONTH, "--error-to", "ops@example.net")
     assert result.code == 1 and "ZeroDivisionError" in result.err
-    (envelope,) = received
+    (envelope,) = inbox.received
     message = message_from_bytes(envelope.content, policy=policy.default)
     assert envelope.rcpt_tos == ["ops@example.net"]
     assert "FAILED" in message["Subject"]

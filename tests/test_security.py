@@ -31,7 +31,7 @@ import pytest
 from emailtrack_analytics.reports import html as h
 from emailtrack_analytics.sample_templates import HOSTILE_LINK, HOSTILE_SUBJECT
 
-from .conftest import run_cli, smtp_server
+from .conftest import Inbox, run_cli, smtp_server
 
 KINDS = ("health", "monthly", "distribution")
 ESCAPED_SUBJECT = "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt;"
@@ -418,20 +418,14 @@ def test_hostile_names_in_the_configuration_are_text(hostile_config, hostile, ch
 # --------------------------------------------------------------------------- email
 
 def received_report(monkeypatch, workspace, kind, month, out) -> tuple:
-    received = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    with smtp_server(Inbox()) as port:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
         monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
         result = run_cli("--workspace", workspace, "report", kind, "--month", month, "--out", out,
                          "--send-to", "analyst@example.net", "--resend")
     assert result.code == 0, result.err
-    (envelope,) = received
+    (envelope,) = inbox.received
     message = message_from_bytes(envelope.content, policy=policy.default)
     (attachment,) = list(message.iter_attachments())
     return message.get_body(("html",)).get_content(), attachment.get_content()

@@ -13,15 +13,15 @@ import multiprocessing
 import os
 import stat as stat_module
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .errors import UsageError
-from .parsing.message import PARSER_VERSION, MessageRecord, Unparseable, message_key, parse_message
+from .parsing.message import PARSER_VERSION, MessageRecord, message_key
+from .parsing.worker import parse_item as _parse
+from .parsing.worker import parse_many, watch_parent
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, check_paths, discover,
@@ -64,17 +64,6 @@ class IngestSummary:
         for kind, count in sorted(self.files_unsupported.items()):
             parts.append(f"{count} {kind} files not read (not supported yet)")
         return ", ".join(parts)
-
-
-def _parse(item: tuple[bytes, str | None]):
-    """Parse one message (in a worker): (record, compressed bytes), or (reason, detail)."""
-    data, from_line = item
-    try:
-        return parse_message(data, from_line=from_line), compress(data)
-    except Unparseable as exc:
-        return (exc.reason, exc.detail)
-    except RecursionError:
-        return ("parse_error", "message structure nested too deeply")
 
 
 class _Done:
@@ -123,7 +112,7 @@ class _Parser:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
+                                             initializer=watch_parent, initargs=(os.getpid(),))
         return self._pool
 
     def submit(self, items: list[tuple[bytes, str | None]]):
@@ -132,7 +121,7 @@ class _Parser:
         pool = self._executor()
         size = max(1, len(items) // (self.workers * 4))
         try:
-            tasks = [pool.submit(_parse_many, self.parse, items[start:start + size])
+            tasks = [pool.submit(parse_many, self.parse, items[start:start + size])
                      for start in range(0, len(items), size)]
         except BrokenProcessPool:
             tasks = []
@@ -167,20 +156,6 @@ class _Parser:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-
-
-def _watch_parent(parent: int) -> None:
-    """In a worker: exit when the ingest that started it is gone (killed with ``kill -9``, or
-    by the out-of-memory killer), instead of waiting for work forever."""
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
-
-
-def _parse_many(parse, items) -> list:
-    return [parse(item) for item in items]
 
 
 def default_workers() -> int:
@@ -400,7 +375,7 @@ def _prepare(chunk, path, writer, con, seen, summary, counts):
             summary.already_stored += 1
         else:
             seen.add(key)  # a second copy in this run is "already stored", even before the write
-            to_parse.append((raw.data, raw.from_line))
+            to_parse.append((raw.data, raw.from_line, key))
             waiting.append((raw, key))
     return waiting, to_parse
 

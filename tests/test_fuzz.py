@@ -150,6 +150,26 @@ def test_forward_separator_guards_change_nothing(line):
     assert forwards._is_separator(line) == before
 
 
+# The first look for a forwarded block was this ignore-case expression (67 µs on a typical
+# lead body); ``_maybe_forwarded`` tests substrings of the lower-cased text instead (8 µs).
+_MAYBE_FORWARDED = re.compile(
+    r"forward|transf|transmis|r[ée]exp|weitergeleit|reenvi|inoltr|doorgest|encaminh|vidarebef|videresend|"
+    r"v[äa]litet|edelleen|przekaz|p[řr]epos|tov[áa]bb[íi]t|redirec|переадр|пересыл|переслан|перенапр|"
+    r"[iİ]leti|proslij|転送", re.IGNORECASE)
+STEM_PIECES = ["Forward", "FORWARDED", "forwa", "rded", "Transféré", "TRANSMIS", "Réexpédié", "REEXP", "Weitergeleitet",
+               "reenviado", "Inoltrato", "Doorgestuurd", "Encaminhada", "Vidarebefordrat", "Videresendt", "Välitetty",
+               "VALITETTY", "edelleen", "Przekazana", "PŘEPOSLANÁ", "Prepos", "Továbbított", "TOVABBIT", "Redirected",
+               "Переадресовано", "ПЕРЕСЛАНО", "Пересылаемое", "перенаправлено", "İLETİLEN", "İleti", "ILETI", "ıleti",
+               "Proslijeđena", "転送", "tranſf", "traNSF", "K", "ſ", "ı", "İ", "\u0307", " ", "\n"]
+
+
+@given(texts(STEM_PIECES, max_size=12))
+@example("İLETİLEN MESAJ")
+@example("Message tranſféré")
+def test_maybe_forwarded_is_the_ignore_case_expression(text):
+    assert forwards._maybe_forwarded(text) == bool(_MAYBE_FORWARDED.search(text))
+
+
 MAILBOX_PIECES = [" ", "  ", "\t", "\xa0", "<", ">", '"', "\\", ";", ":", "(", ")", "@", "a", "b.c", "x@y", "<a@b>",
                   '"N"', "é", "\x1c"]
 

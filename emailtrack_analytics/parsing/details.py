@@ -11,7 +11,7 @@ carry the portal's own number ("Service Relation Clients Pro : 01 53 42 56 00").
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 # Domains whose addresses stand for the prospect without being theirs (replies are relayed).
 RELAY_DOMAINS = ("messagerie.leboncoin.fr", "contact.green-acres.com", "messagerie.lacentrale.fr",
@@ -31,7 +31,9 @@ class LeadDetails:
         return any((self.name, self.email, self.phone, self.listing_reference))
 
     def as_row(self) -> dict:
-        return asdict(self)
+        return {"name": self.name, "email": self.email, "email_is_relay": self.email_is_relay,
+                "phone": self.phone, "listing_reference": self.listing_reference,
+                "message_length": self.message_length}
 
 
 _LABEL = re.compile(r"^\s*[*•-]?\s*(?P<label>[^\W\d][\w'’ .-]{0,30}?)\s*\*?\s*:\s*\*?\s*(?P<value>.*?)\s*$", re.UNICODE)

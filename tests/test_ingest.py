@@ -94,6 +94,73 @@ def test_changed_file_is_read_again_without_duplicates(workspace, tmp_path):
     assert rows(workspace, "SELECT count(*) FROM quarantine_items") == [(2,)]
 
 
+def eml_folder(folder, count: int) -> dict[str, tuple[int, int, int]]:
+    """``count`` single-message files (every 50th a copy of the one before, every 70th broken)
+    in 4 sub-folders, and the ledger entry each must get: (items, new, quarantined)."""
+    expected = {}
+    for n in range(count):
+        path = folder / f"box{n % 4}" / f"{n:04d}.eml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if n % 70 == 69:
+            path.write_bytes(b"\x00\x01 not a message")
+            expected[path.name] = (1, 0, 1)
+        elif n % 50 == 49:
+            path.write_bytes(lead(message_id=f"<lead-{n - 1}@lead.seloger.com>", subject=f"Lead {n - 1}"))
+            expected[path.name] = (1, 0, 0)  # already stored: the file before holds the same bytes
+        else:
+            path.write_bytes(lead(message_id=f"<lead-{n}@lead.seloger.com>", subject=f"Lead {n}"))
+            expected[path.name] = (1, 1, 0)
+    return expected
+
+
+def test_a_folder_of_single_message_files_is_read_in_groups_with_each_file_in_the_ledger(
+        workspace, tmp_path, monkeypatch):
+    """Files are keyed, checked and parsed together (in the workers, a chunk at a time), and each
+    still gets its own ledger entry and quarantine entries; a changed file alone is read again."""
+    import emailtrack_analytics.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "GROUP_FILES", 300)  # groups of 300, 300 and 100 files
+    expected = eml_folder(tmp_path / "in", 700)
+    # copies are looked up once per chunk of 500 messages, not once per file
+    lookups = []
+    real_stored_keys = ingest_module._stored_keys
+    monkeypatch.setattr(ingest_module, "_stored_keys", lambda con, keys: lookups.append(keys) or real_stored_keys(con, keys))
+    result = ingest(workspace, [tmp_path / "in"], workers=2)
+    assert (result.files_read, result.new, result.already_stored, result.quarantined) == (700, 678, 12, 10)
+    assert len(lookups) == 3
+    ledger = {os.path.basename(path): (items, new, quarantined) for path, items, new, quarantined in
+              rows(workspace, "SELECT path, items, new_items, quarantined FROM ingested_files")}
+    assert ledger == expected
+    quarantined = rows(workspace, "SELECT file_path, source, reason FROM quarantine_items")
+    assert sorted((os.path.basename(path), reason) for path, _, reason in quarantined) == \
+        [(f"{n:04d}.eml", "not_an_email") for n in range(69, 700, 70)]
+    assert all(source.endswith(os.path.basename(path)) for path, source, _ in quarantined)
+    assert rows(workspace, "SELECT count(*) FROM stored_messages") == [(678,)]
+
+    changed = tmp_path / "in" / "box1" / "0069.eml"
+    changed.write_bytes(lead(message_id="<lead-69@lead.seloger.com>", subject="Lead 69"))
+    again = ingest(workspace, [tmp_path / "in"], workers=2)
+    assert (again.files_read, again.files_skipped, again.new, again.quarantined) == (1, 699, 1, 0)
+    assert rows(workspace, "SELECT count(*) FROM quarantine_items") == [(9,)]  # its entry went
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_identical_broken_messages_are_each_quarantined(workspace, tmp_path, workers):
+    """The second copy of a message that cannot be stored was counted "already stored" while
+    the first was still being parsed, and was then neither stored nor quarantined."""
+    broken = b"this line is no header\nnor is this one\n"
+    leads = [lead(message_id=f"<lead-{n}@lead.seloger.com>", subject=f"Lead {n}") for n in range(600)]
+    # copies 3 apart in the first chunk, and 597 apart: across chunks in flight together
+    (tmp_path / "box.mbox").write_bytes(mbox(leads[0], broken, leads[1], leads[2], broken, *leads[3:600], broken))
+    result = ingest(workspace, [tmp_path / "box.mbox"], workers=workers)
+    assert (result.new, result.already_stored, result.quarantined) == (600, 0, 3)
+    assert [(os.path.basename(source), reason) for source, reason in
+            rows(workspace, "SELECT source, reason FROM quarantine_items ORDER BY source")] == [
+        ("box.mbox:2", "not_an_email"), ("box.mbox:5", "not_an_email"), ("box.mbox:603", "not_an_email")]
+    assert rows(workspace, "SELECT count(*) FROM sightings WHERE message_key NOT IN "
+                           "(SELECT message_key FROM stored_messages)") == [(0,)]
+
+
 def test_quarantine_keeps_source_position_reason_and_bytes(workspace, tmp_path, cli):
     sample_inputs(tmp_path / "in")
     ingest(workspace, [tmp_path / "in"], workers=1)

@@ -71,7 +71,36 @@ def test_a_message_that_kills_its_worker_is_quarantined_and_the_others_parsed():
     assert [r for i, r in enumerate(results) if i != 250] == \
         [("parsed", f"message {n}") for n in range(600) if n != 250]
     assert after == [("parsed", f"message {n}") for n in range(300, 600)]
-    assert parser.crashes >= 2  # the chunk's worker, then the message alone
+    assert parser.crashes >= 3  # the chunk's worker, then the message alone, twice
+
+
+def parse_or_die_twice(item):
+    """A stand-in for the parser whose process is killed from outside twice while it parses one
+    good message: the count of deaths is kept in the file the message names."""
+    data, _ = item
+    if data.startswith(b"count:"):
+        counter = data[len(b"count:"):].decode()
+        deaths = int(open(counter).read() or 0) if os.path.exists(counter) else 0
+        if deaths < 2:
+            with open(counter, "w") as handle:
+                handle.write(str(deaths + 1))
+            os._exit(137)
+    return ("parsed", data.decode())
+
+
+def test_a_message_whose_worker_is_killed_once_alone_is_parsed_on_the_next_try(tmp_path):
+    counter = tmp_path / "deaths"
+    items = [(f"message {n}".encode(), None) for n in range(300)]
+    items[120] = (f"count:{counter}".encode(), None)
+    parser = _Parser(2, parse=parse_or_die_twice)
+    try:
+        results = parser.map(items)
+    finally:
+        parser.close()
+    assert counter.read_text() == "2"  # killed in its chunk, then once alone
+    assert results[120] == ("parsed", f"count:{counter}")
+    assert [r for i, r in enumerate(results) if i != 120] == \
+        [("parsed", f"message {n}") for n in range(300) if n != 120]
 
 
 def test_parser_workers_import_no_database_or_dataframe_library():

@@ -31,6 +31,9 @@ _POSTFIX = re.compile(rb"postfix(?:-[\w]+)?/[\w/.-]+\[\d+\]:")
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
 
 
+HEAD_BYTES = 8192  # bytes read to tell a file's kind
+
+
 @dataclass(frozen=True)
 class InputFile:
     """One physical file to read, with its kind and the label its messages are known by."""
@@ -46,7 +49,7 @@ def detect(path: Path) -> str:
     if not is_regular(path):
         return "eml"  # a FIFO or a device is never opened: the reader reports it as unreadable
     try:
-        start = head(path)
+        start = head(path, HEAD_BYTES)
     except OSError:
         return "eml"  # the reader reports it as unreadable
     except Exception:  # e.g. a corrupt gzip stream
@@ -57,14 +60,16 @@ def detect(path: Path) -> str:
         return "mbox"
     if looks_like_distribution(start):
         return "distribution"
-    if looks_like_m365(start, path):
+    if looks_like_m365(start):
         return "m365"
-    if looks_like_gws(start, path):
+    if looks_like_gws(start):
         return "gws"
     if _POSTFIX.search(start):
         return "postfix"
     lines = start.lstrip(b" \t\r\n").split(b"\n", 1)
-    if lines and _HEADER_LINE.match(lines[0]) and contains_separator(path):
+    whole = len(start) < HEAD_BYTES  # the file is shorter than its head: all of it is in ``start``
+    if lines and _HEADER_LINE.match(lines[0]) and (not whole or b"\nFrom " in start) \
+            and contains_separator(path):
         return "mbox"  # an mbox whose first message has no "From " line
     return "eml"
 

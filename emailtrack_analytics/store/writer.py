@@ -163,8 +163,9 @@ class BatchWriter:
         if not self.pending:
             return
         with transaction(self.con):
-            for path in self._resets:
-                self.con.execute("DELETE FROM quarantine_items WHERE file_path = ?", [path])
+            if self._resets:
+                self.con.execute("DELETE FROM quarantine_items WHERE file_path IN (SELECT unnest(?::VARCHAR[]))",
+                                 [self._resets])
             self._insert("stored_messages", self._messages, MESSAGE_SCHEMA)
             self._insert("lead_details", self._details, DETAILS_SCHEMA)
             self._insert("raw_messages", self._raw, RAW_SCHEMA)

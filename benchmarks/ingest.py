@@ -8,7 +8,9 @@ HTML, attachments, inline and attached forwards), then measures:
   a. ``emailtrack ingest`` end to end (parse, attribute, store in DuckDB), in a subprocess;
   b. the naive notebook loop: ``mailbox.mbox`` + ``mailparser.parse_from_bytes``, nothing stored;
   c. a lower bound: the stdlib ``BytesHeaderParser`` over the same messages;
-  d. re-ingesting the same, unchanged file (the ledger skips it).
+  d. re-ingesting the same, unchanged file (the ledger skips it);
+  e. the same messages as a folder of single-message ``.eml`` files (100 sub-folders), in a
+     fresh workspace: the shape of an export from Outlook or a Maildir.
 
 Prints a table, then one JSON line (``RESULT {...}``) that a script can read.
 """
@@ -59,6 +61,22 @@ def run_ingest(workspace: Path, path: Path, workers: int | None) -> tuple[float,
     return seconds, max(peak, before), done.stdout.strip()
 
 
+def write_eml_folder(path: Path, folder: Path) -> int:
+    """Each message of the mbox as its own ``.eml`` file, in 100 sub-folders."""
+    count = 0
+    for count, message in enumerate(mailbox.mbox(path, create=False), start=1):
+        target = folder / f"{count % 100:02d}" / f"{count:06d}.eml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(message.as_bytes())
+    return count
+
+
+def fresh_workspace(workspace: Path, target: Path) -> Path:
+    target.mkdir()
+    shutil.copy(workspace / "emailtrack.toml", target / "emailtrack.toml")
+    return target
+
+
 def naive(path: Path) -> tuple[float, int]:
     import mailparser
     started = time.perf_counter()
@@ -91,6 +109,8 @@ def main() -> int:
         size_mb = big.stat().st_size / 1e6
         a_seconds, a_rss_kb, a_line = run_ingest(workspace, big, args.workers)
         d_seconds, _, d_line = run_ingest(workspace, big, args.workers)
+        eml_count = write_eml_folder(big, folder / "eml")
+        e_seconds, _, e_line = run_ingest(fresh_workspace(workspace, folder / "ws-eml"), folder / "eml", args.workers)
         b_seconds, b_count = naive(big)
         c_seconds, c_count = lower_bound(big)
         assert b_count == c_count == count, (b_count, c_count, count)
@@ -101,11 +121,13 @@ def main() -> int:
         print(f"b. naive mailparser loop  {b_seconds:8.2f} s {b_rate:9.0f} msg/s")
         print(f"c. BytesHeaderParser only {c_seconds:8.2f} s {c_rate:9.0f} msg/s")
         print(f"d. re-ingest unchanged    {d_seconds:8.2f} s   ({d_line})")
+        print(f"e. .eml folder ingest     {e_seconds:8.2f} s {eml_count / e_seconds:9.0f} msg/s  ({e_line})")
         print(f"ratios: a/b = {a_rate / b_rate:.2f}x, a/c = {a_rate / c_rate:.3f}x")
         result = {"messages": count, "mbox_mb": round(size_mb, 1), "ingest_msg_s": round(a_rate),
                   "naive_msg_s": round(b_rate), "header_parser_msg_s": round(c_rate),
                   "ratio_ingest_naive": round(a_rate / b_rate, 2), "ratio_ingest_lower_bound": round(a_rate / c_rate, 3),
                   "ingest_peak_rss_mb": round(a_rss_kb / 1024), "reingest_s": round(d_seconds, 2),
+                  "eml_folder_msg_s": round(eml_count / e_seconds), "ratio_eml_folder_naive": round(eml_count / e_seconds / b_rate, 2),
                   "workers": args.workers or "default"}
         print("RESULT " + json.dumps(result))
         if args.keep:

@@ -217,7 +217,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
         bar = _progress_bar(len(files)) if progress else None
         seen: dict[str, list | None] = {}  # keys met in this run and not flushed (see _prepare)
-        queue = _MessageFiles()
+        queue = _MessageFiles(role, writer, parser, con, seen, summary, max_message_bytes, bar)
         for item in files:
             try:
                 path, stat = real_path(str(item.path))
@@ -239,9 +239,9 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 # parsed a few hundred messages at a time, as an mbox is
                 queue.add(_Queued(item, path, stat.st_size, stat.st_mtime_ns))
                 if queue.full:
-                    queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)
+                    queue.read()
                 continue
-            queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)  # in order found
+            queue.read()  # in order found
             if item.kind == "distribution":
                 counts = _ingest_distribution(item, path, writer, summary)
             elif item.kind in SUPPORTED_LOGS:
@@ -257,7 +257,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             if bar:
                 bar.update(1)
                 bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
-        queue.read(role, writer, parser, con, seen, summary, max_message_bytes, bar)
+        queue.read()
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
         refresh_attribution(con, workspace)
@@ -379,7 +379,9 @@ class _MessageFiles:
     all parsed in the main process. Each file's ledger entry is handed to the writer once all
     the messages of its group are."""
 
-    def __init__(self):
+    def __init__(self, role, writer, parser, con, seen, summary, max_message_bytes, bar):
+        self.role, self.writer, self.parser, self.con = role, writer, parser, con
+        self.seen, self.summary, self.max_message_bytes, self.bar = seen, summary, max_message_bytes, bar
         self.files: list[_Queued] = []
         self.bytes = 0
 
@@ -391,21 +393,24 @@ class _MessageFiles:
     def full(self) -> bool:
         return len(self.files) >= GROUP_FILES or self.bytes >= GROUP_BYTES
 
-    def read(self, role, writer, parser, con, seen, summary, max_message_bytes, bar) -> None:
+    def read(self) -> None:
+        """Read the files waiting, then hand the writer their ledger entries."""
         if not self.files:
             return
-        _ingest_messages(self.files, role, writer, parser, con, seen, summary, max_message_bytes)
+        summary, writer = self.summary, self.writer
+        _ingest_messages(self.files, self.role, writer, self.parser, self.con, self.seen, summary,
+                         self.max_message_bytes)
         for queued in self.files:
             summary.files_read += 1
-            writer.add_file(queued.path, queued.item.kind, role, queued.size, queued.mtime_ns,
+            writer.add_file(queued.path, queued.item.kind, self.role, queued.size, queued.mtime_ns,
                             queued.items, queued.new, queued.quarantined)
-        if bar:
-            bar.update(len(self.files))
-            bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+        if self.bar:
+            self.bar.update(len(self.files))
+            self.bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
         self.files, self.bytes = [], 0
         if writer.full:
             writer.flush()
-            seen.clear()  # nothing in flight between groups
+            self.seen.clear()  # nothing in flight between groups
 
 
 def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[tuple[_Queued, RawMessage]]:

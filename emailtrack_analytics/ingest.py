@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import stat as stat_module
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +40,7 @@ from .workspace import Workspace
 CHUNK = 500               # messages keyed, checked and parsed together
 CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
 ALONE_ATTEMPTS = 2       # a message that kills its worker this many times alone is quarantined
+STALL_SECONDS = 5.0      # a worker dead this long with its tasks still pending: the pool is stuck
 IN_FLIGHT = 3            # chunks handed to the workers and not stored yet
 GROUP_FILES = 2000       # message files read together (a folder of .eml files) ...
 GROUP_BYTES = 16 * 1024 * 1024   # ... or fewer, when they hold this many bytes
@@ -91,7 +93,7 @@ class _Submitted:
         try:
             if not self.tasks:
                 raise BrokenProcessPool("the pool was broken when the chunk was submitted")
-            return [result for task in self.tasks for result in task.result()]
+            return [result for task in self.tasks for result in self.parser.result(task, self.pool)]
         except BrokenProcessPool:
             # a worker died (killed, out of memory) while this chunk was in flight
             return self.parser.recover(self.items, self.pool)
@@ -113,6 +115,8 @@ class _Parser:
         self.parse = parse or _parse
         self._pool: ProcessPoolExecutor | None = None
         self.crashes = 0          # workers found dead
+        self.stalls = 0           # pools found stuck on a dead worker, and unblocked
+        self.stall_seconds = STALL_SECONDS
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -147,7 +151,8 @@ class _Parser:
         for item in items:
             for _ in range(ALONE_ATTEMPTS):
                 try:
-                    results.append(self._executor().submit(self.parse, item).result())
+                    pool = self._executor()
+                    results.append(self.result(pool.submit(self.parse, item), pool))
                     break
                 except BrokenProcessPool:
                     self.crashes += 1
@@ -156,6 +161,32 @@ class _Parser:
                 results.append(("parser_crashed", f"the parser process died {ALONE_ATTEMPTS} times while "
                                 "parsing this message alone (killed, or out of memory)"))
         return results
+
+    def result(self, task, pool: ProcessPoolExecutor):
+        """``task.result()``; BrokenProcessPool when ``pool`` has stalled on a dead worker.
+
+        A worker killed while it writes a result leaves half a message in the result pipe: the
+        pool's manager thread then waits for the rest forever instead of failing the tasks (an
+        ingest hung for hours after a worker was killed). The manager notices a dead worker
+        within milliseconds otherwise: a worker dead for ``stall_seconds`` with tasks still
+        pending means the pool is stuck, and it is unblocked (below)."""
+        dead_since = None
+        while True:
+            try:
+                return task.result(timeout=0.25)
+            except TimeoutError:
+                pass
+            if not any(process.exitcode is not None for process in _workers(pool)):
+                dead_since = None
+                continue
+            dead_since = dead_since or time.monotonic()
+            if time.monotonic() - dead_since > self.stall_seconds:
+                self.stalls += 1
+                _unblock(pool)
+                try:
+                    return task.result(timeout=self.stall_seconds)
+                except TimeoutError:
+                    raise BrokenProcessPool("the parser pool stopped answering after a worker died") from None
 
     def _discard(self) -> None:
         pool, self._pool = self._pool, None
@@ -166,6 +197,27 @@ class _Parser:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+
+def _workers(pool: ProcessPoolExecutor) -> list:
+    """The worker processes of a pool (a private attribute, in CPython 3.11 to 3.13)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _unblock(pool: ProcessPoolExecutor) -> None:
+    """Make a pool stuck on a half-written result see itself broken: with every worker gone
+    and this process's own copy of the pipe's write end closed, the manager thread's read
+    ends (end of file), it fails the pending tasks and its threads finish, so that this
+    process can still exit."""
+    for process in _workers(pool):
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in _workers(pool):
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+    queue = getattr(pool, "_result_queue", None)
+    with contextlib.suppress(Exception):
+        queue._writer.close()
 
 
 def default_workers() -> int:

@@ -58,11 +58,24 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def uninterrupted(template, tmp_path_factory):
+    """The uninterrupted ingest: its totals, exports, and how long it works once its database
+    exists (kills are timed from then: the start-up before it is no test of crash safety)."""
     root = tmp_path_factory.mktemp("crash") / "whole"
     shutil.copytree(template, root)
-    started = time.monotonic()
-    subprocess.run(ingest_command(root), check=True, capture_output=True)
+    process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    started = _database_created(process, root)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
     return root, time.monotonic() - started, totals(root), export_tables(root, TABLES)
+
+
+def _database_created(process: subprocess.Popen, root: Path) -> float:
+    """The time at which the ingest ``process`` created its database file."""
+    database = root / "data" / "emailtrack.duckdb"
+    deadline = time.monotonic() + 60
+    while not database.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return time.monotonic()
 
 
 @pytest.mark.parametrize("fraction", KILL_AT)
@@ -75,6 +88,7 @@ def test_kill_9_then_ingest_again_gives_the_uninterrupted_totals(template, unint
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(template, root)
         process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _database_created(process, root)
         time.sleep(seconds * fraction * 0.7 ** attempt)
         interrupted = process.poll() is None
         workers = _workers_of(process.pid)
@@ -102,6 +116,7 @@ def test_kill_9_twice_in_a_row(template, uninterrupted, tmp_path):
     shutil.copytree(template, root)
     for fraction in (0.3, 0.5):
         process = subprocess.Popen(ingest_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _database_created(process, root)
         time.sleep(seconds * fraction)
         process.send_signal(signal.SIGKILL)
         process.wait()

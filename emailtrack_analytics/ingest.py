@@ -186,6 +186,12 @@ class _Parser:
                 try:
                     return task.result(timeout=self.stall_seconds)
                 except TimeoutError:
+                    # still stuck (another process holds the pipe, a worker cannot be killed):
+                    # left behind without joining its threads, which would wait forever too
+                    if self._pool is pool:
+                        self._pool = None
+                        self.crashes += 1
+                    pool.shutdown(wait=False, cancel_futures=True)
                     raise BrokenProcessPool("the parser pool stopped answering after a worker died") from None
 
     def _discard(self) -> None:

@@ -160,14 +160,26 @@ STEM_PIECES = ["Forward", "FORWARDED", "forwa", "rded", "Transféré", "TRANSMIS
                "reenviado", "Inoltrato", "Doorgestuurd", "Encaminhada", "Vidarebefordrat", "Videresendt", "Välitetty",
                "VALITETTY", "edelleen", "Przekazana", "PŘEPOSLANÁ", "Prepos", "Továbbított", "TOVABBIT", "Redirected",
                "Переадресовано", "ПЕРЕСЛАНО", "Пересылаемое", "перенаправлено", "İLETİLEN", "İleti", "ILETI", "ıleti",
-               "Proslijeđena", "転送", "tranſf", "traNSF", "K", "ſ", "ı", "İ", "\u0307", " ", "\n"]
+               "Proslijeđena", "転送", "tranſf", "traNSF", "K", "ſ", "ı", "İ", "\u0307", "ᲁ", "ᲃ", "перея", "переа",
+               "лано", "ресовано", " ", "\n"]
 
 
 @given(texts(STEM_PIECES, max_size=12))
 @example("İLETİLEN MESAJ")
 @example("Message tranſféré")
+@example("переᲃлано")
+@example("переаᲁресовано")
+@example("Transmi\u0307s")
 def test_maybe_forwarded_is_the_ignore_case_expression(text):
     assert forwards._maybe_forwarded(text) == bool(_MAYBE_FORWARDED.search(text))
+
+
+def test_maybe_forwarded_knows_every_character_ignoring_case_adds_to_a_stem():
+    letters = set("".join(forwards._FORWARD_STEMS))
+    any_letter = re.compile("[" + re.escape("".join(sorted(letters))) + "]", re.IGNORECASE)
+    extras = {c for c in map(chr, range(0x110000)) if not 0xD800 <= ord(c) <= 0xDFFF
+              and any_letter.fullmatch(c) and c.lower() not in letters}
+    assert extras == set(forwards._CASE_EXTRAS)
 
 
 MAILBOX_PIECES = [" ", "  ", "\t", "\xa0", "<", ">", '"', "\\", ";", ":", "(", ")", "@", "a", "b.c", "x@y", "<a@b>",

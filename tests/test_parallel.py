@@ -162,3 +162,26 @@ print(results[100][0], parsed, parser.stalls, after == [result for n, result in 
     assert done.returncode == 0, done.stderr[-2000:]
     # stuck three times: with its chunk, then alone twice; the 299 others parsed; the pool works again
     assert done.stdout.split() == ["parser_crashed", "299", "3", "True"]
+
+
+def test_a_pool_that_cannot_be_unblocked_is_left_behind_and_the_work_goes_on():
+    # as if another process held the pipe's write end: unblocking does nothing, the pool is
+    # abandoned without joining its threads (which would wait forever), a new one takes over
+    script = """
+import os
+import emailtrack_analytics.ingest as ingest
+from tests.test_parallel import MID_SEND, parse_or_die_mid_send
+ingest._unblock = lambda pool: None
+items = [(f"message {n}".encode(), None) for n in range(300)]
+items[100] = (MID_SEND, None)
+parser = ingest._Parser(2, parse=parse_or_die_mid_send)
+parser.stall_seconds = 0.5
+results = parser.map(items)
+parsed = sum(result == ("parsed", f"message {n}") for n, result in enumerate(results))
+print(results[100][0], parsed, parser.stalls, flush=True)
+os._exit(0)  # the abandoned pools' threads still wait on their pipes
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["parser_crashed", "299", "3"]

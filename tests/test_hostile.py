@@ -552,3 +552,13 @@ def test_a_large_message_is_parsed_without_its_attachment_bytes(tmp_path, monkey
     monkeypatch.setattr(parsing, "SLIM_ABOVE", len(raw) + 1)
     assert record == parsing.parse_message(raw)
     assert record.size == len(raw) and record.message_key == parsing.message_key(raw)
+
+
+def test_a_sender_nested_in_thousands_of_comments_is_stored_without_a_sender():
+    # the standard library's address parser recurses once per "(": a RecursionError made the
+    # whole message a parse_error
+    from emailtrack_analytics.parsing.worker import parse_item
+    raw = (b"From: " + b"(" * 20_000 + b"x@y.fr\nTo: lyon2@agence-exemple.fr\nSubject: Offre\n"
+           b"Date: Thu, 12 Mar 2026 18:04:11 +0100\n\nJean Dupont\n")
+    record, _ = parse_item((raw, None))
+    assert (record.sender, record.subject, record.to_addrs) == (None, "Offre", ["lyon2@agence-exemple.fr"])

@@ -159,7 +159,10 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     raw = [unfold(recover_text(v)) for v in values if v]
     pairs = _simple(raw)
     if pairs is None:
-        pairs = getaddresses(raw)
+        try:
+            pairs = getaddresses(raw)
+        except RecursionError:  # comments nested thousands deep ("((((…"): no address to read
+            pairs = []
     for name, address in pairs:
         address = address.strip().strip("<>").strip().lower()
         if "@" not in address or " " in address:

@@ -273,6 +273,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
             return True
 
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
+        _forget_listed_folders(con, writer, paths, {str(item.path) for item in files})
         bar = _progress_bar(len(files)) if progress else None
         seen: dict[str, list | None] = {}  # keys met in this run and not flushed (see _prepare)
         queue = _MessageFiles(role, writer, parser, con, seen, summary, max_message_bytes, bar)
@@ -326,6 +327,17 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         con.close()
         held.close()
     return summary
+
+
+def _forget_listed_folders(con, writer: BatchWriter, paths: list, found: set[str]) -> None:
+    """Drop the ``unreadable`` entries of folders under ``paths`` that could not be listed
+    before and were listed now (their files are among those found: they are read)."""
+    roots = [os.path.realpath(path) for path in paths]
+    for (folder,) in con.execute("SELECT DISTINCT file_path FROM quarantine_items "
+                                 "WHERE reason = 'unreadable'").fetchall():
+        inside = any(folder == root or folder.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+        if inside and folder not in found and os.path.isdir(folder):
+            writer.reset_file(folder)
 
 
 class _RealPaths:
@@ -428,6 +440,7 @@ class _Queued:
     items: int = 0
     new: int = 0
     quarantined: int = 0
+    unopened: bool = False    # nothing could be read (a folder that cannot be listed, a FIFO)
 
 
 class _MessageFiles:
@@ -460,6 +473,8 @@ class _MessageFiles:
                          self.max_message_bytes)
         for queued in self.files:
             summary.files_read += 1
+            if queued.unopened:
+                continue  # no ledger entry: read again next time (its permissions may be mended)
             writer.add_file(queued.path, queued.item.kind, self.role, queued.size, queued.mtime_ns,
                             queued.items, queued.new, queued.quarantined)
         if self.bar:
@@ -474,6 +489,7 @@ class _MessageFiles:
 def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[tuple[_Queued, RawMessage]]:
     for queued in files:
         for raw in read_messages(queued.item, max_message_bytes):
+            queued.unopened = queued.items == 0 and raw.problem == "unreadable"
             queued.items += 1
             yield queued, raw
 

@@ -562,3 +562,27 @@ def test_a_sender_nested_in_thousands_of_comments_is_stored_without_a_sender():
            b"Date: Thu, 12 Mar 2026 18:04:11 +0100\n\nJean Dupont\n")
     record, _ = parse_item((raw, None))
     assert (record.sender, record.subject, record.to_addrs) == (None, "Offre", ["lyon2@agence-exemple.fr"])
+
+
+def test_a_folder_that_could_not_be_listed_is_read_once_it_can_be(tmp_path, monkeypatch):
+    # its ledger entry (size and modification time, which chmod does not change) made every
+    # later ingest skip it: the files in it were never read
+    ws = new_workspace(tmp_path / "ws")
+    locked = ws.root / "in" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "inside.eml").write_bytes(lead(message_id="<locked@lead.seloger.com>"))
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "scandir", scandir)
+        first = run_ingest(ws, [ws.root / "in"])
+        again = run_ingest(ws, [ws.root / "in"])
+    assert first.quarantine["in/locked"][0] == again.quarantine["in/locked"][0] == "unreadable"
+    assert (again.summary.files_skipped, again.summary.quarantined) == (0, 1)
+    mended = run_ingest(ws, [ws.root / "in"])
+    assert (mended.summary.new, mended.sightings, mended.quarantine) == (1, {"in/locked/inside.eml"}, {})

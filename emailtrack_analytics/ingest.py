@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 from .parsing.message import PARSER_VERSION, MessageRecord, message_key
 from .parsing.worker import parse_item as _parse
-from .parsing.worker import parse_many, watch_parent
+from .parsing.worker import decompress, parse_many, watch_parent
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
 from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, check_paths, discover,
@@ -33,8 +33,7 @@ from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
 from .store.db import connect, transaction, writer_lock
-from .store.writer import (DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, compress,
-                           decompress, message_row)
+from .store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, message_row
 from .workspace import Workspace
 
 CHUNK = 500               # messages keyed, checked and parsed together
@@ -310,12 +309,7 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 continue
             summary.files_read += 1
             writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
-            if writer.full:
-                writer.flush()
-                seen.clear()  # nothing in flight between files
-            if bar:
-                bar.update(1)
-                bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+            _files_done(1, writer, seen, summary, bar)
         queue.read()
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
@@ -477,13 +471,19 @@ class _MessageFiles:
                 continue  # no ledger entry: read again next time (its permissions may be mended)
             writer.add_file(queued.path, queued.item.kind, self.role, queued.size, queued.mtime_ns,
                             queued.items, queued.new, queued.quarantined)
-        if self.bar:
-            self.bar.update(len(self.files))
-            self.bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+        _files_done(len(self.files), writer, self.seen, summary, self.bar)
         self.files, self.bytes = [], 0
-        if writer.full:
-            writer.flush()
-            self.seen.clear()  # nothing in flight between groups
+
+
+def _files_done(count: int, writer: BatchWriter, seen: dict, summary: IngestSummary, bar) -> None:
+    """After ``count`` whole files: write the batch if it is full (nothing is in flight between
+    files, so every key met is then in the database) and move the progress bar."""
+    if writer.full:
+        writer.flush()
+        seen.clear()
+    if bar:
+        bar.update(count)
+        bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
 
 
 def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[tuple[_Queued, RawMessage]]:

@@ -21,8 +21,8 @@ import duckdb
 from .errors import UsageError
 from .months import shift_month
 from .parsing.details import normalise_phone
+from .parsing.worker import decompress
 from .store.db import arrow_batches, connect, utcnow, writer_lock
-from .store.writer import decompress
 from .workspace import Workspace
 
 ERASED = "erased"

@@ -107,6 +107,8 @@ def _has_from_line(path: Path, limit: int) -> bool:
     except READ_ERRORS:
         return True  # a damaged file: the line-by-line search decides, as it did
     return True  # not searched to the end: the line-by-line search decides
+
+
 _ESCAPED_LINES = re.compile(rb"(?m)^>(>*From )")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from ..parsing.message import MessageRecord
-from ..parsing.worker import compress, decompress  # noqa: F401 - used by ingest, privacy, merge
+from ..parsing.worker import compress
 from .db import transaction, utcnow
 
 _LIST = pa.list_(pa.string())

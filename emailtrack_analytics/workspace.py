@@ -25,6 +25,7 @@ LANGUAGES = ("fr", "en")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$", re.I)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Workspace:
     points_of_sale: tuple[PointOfSale, ...] = ()
     portals: tuple[PortalConfig, ...] = ()
     tracked_addresses: tuple[TrackedAddress, ...] = ()
+    tracking_domain: str | None = None    # [tracking] domain: where the tracking service issues addresses
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -192,7 +194,7 @@ class _Validator:
 
 
 _ARRAY_TABLES = {"points_of_sale", "portals", "tracked_addresses"}
-_TOP_KEYS = {"workspace"} | _ARRAY_TABLES
+_TOP_KEYS = {"workspace", "tracking"} | _ARRAY_TABLES
 
 
 def load_config(path: Path) -> Workspace:
@@ -233,6 +235,14 @@ def load_config(path: Path) -> Workspace:
     retention = ws.get("retention_months")
     if retention is not None and (isinstance(retention, bool) or not isinstance(retention, int) or retention < 1):
         v.fail("workspace", 0, "retention_months", "must be a whole number of months, at least 1")
+
+    tracking = data.get("tracking", {})
+    if not isinstance(tracking, dict):
+        v.fail("", 0, "tracking", "must be a [tracking] table")
+    v.table_keys("tracking", 0, tracking, {"domain"})
+    tracking_domain = v.string("tracking", 0, tracking, "domain", pattern=_HOSTNAME)
+    if tracking_domain is not None:
+        tracking_domain = tracking_domain.lower()
 
     claimed: dict[str, str] = {}  # address -> what claims it
 
@@ -332,6 +342,7 @@ def load_config(path: Path) -> Workspace:
         points_of_sale=tuple(points),
         portals=tuple(portals),
         tracked_addresses=tuple(extra),
+        tracking_domain=tracking_domain,
         _raw=data,
     )
 
@@ -346,6 +357,12 @@ timezone = "Europe/Paris"            # days and months are cut in this zone
 database = "data/emailtrack.duckdb"
 # language = "fr"                    # report labels: fr | en
 # retention_months = 24              # `emailtrack purge` erases personal data older than this
+
+# The domain on which the tracking service issues tracked addresses: copies reaching an address
+# of this domain (or of any tracked address's domain) that no point of sale claims are listed
+# by `emailtrack status`.
+# [tracking]
+# domain = "track.example.net"
 
 # One table per point of sale (agency, dealership). The id is a stable slug used everywhere.
 # [[points_of_sale]]

@@ -20,7 +20,12 @@ def events(tmp_path, text: str, *, modified: dt.datetime | None = None, name="ma
     if modified:
         stamp = modified.timestamp()
         os.utime(path, (stamp, stamp))
-    return list(read_postfix(path, name, zone))
+    return in_line_order(read_postfix(path, name, zone))
+
+
+def in_line_order(entries) -> list:
+    """Events come out when their message leaves the queue: put them back in line order."""
+    return sorted(entries, key=lambda e: int(e.source.rsplit(":", 1)[1]))
 
 
 LEAD = """\

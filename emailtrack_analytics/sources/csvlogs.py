@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_block, read_blocks, read_problem, split_lines
-from .logs import BadLine, LogEvent, clean_address, clean_message_id
+from .logs import BadLine, LogEvent, clean_address, clean_message_id, numbered
 
 # --------------------------------------------------------------------------- decoding
 
@@ -320,7 +320,12 @@ def _status_from_events(events: str) -> str:
 
 
 def read_m365(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
-    """Delivery events of a Microsoft 365 message trace export (any of the variants)."""
+    """Delivery events of a Microsoft 365 message trace export (any of the variants): every
+    row with a recipient is an event, whatever its status (two alike rows are two events)."""
+    return numbered(_read_m365(path, label))
+
+
+def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
     utc = ZoneInfo("UTC")  # Microsoft exports are UTC, with or without a marker
     for item in _rows(path, label, M365_ALIASES):
         if isinstance(item, BadLine):
@@ -382,7 +387,11 @@ def _gws_status(status: str, target: str) -> str:
 
 
 def read_gws(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
-    """Delivery events of a Google Workspace email log search export."""
+    """Delivery events of a Google Workspace email log search export: one per row."""
+    return numbered(_read_gws(path, label, timezone))
+
+
+def _read_gws(path: Path, label: str, timezone: str) -> Iterator[LogEvent | BadLine]:
     zone = ZoneInfo(timezone)
     for item in _rows(path, label, GWS_ALIASES):
         if isinstance(item, BadLine):

@@ -1,12 +1,23 @@
 """Postfix syslog: delivery events joined across lines by queue id.
 
-``cleanup`` gives a queue id its Message-ID, ``qmgr`` its sender, and each delivery agent
-(``smtp``, ``lmtp``, ``local``, ``virtual``, ``pipe``, ``error``) one line per recipient with
-``to=``, ``orig_to=`` and ``status=``. Classic syslog timestamps carry no year: it is inferred
-from the file's modification time and advanced at each December-to-January turn. A hop to a
-content filter on the loopback that re-queues the message (amavis: ``queued as …``) is an
-``other`` event: the re-injected copy, under a new queue id and the same Message-ID, carries the
-real delivery, so nothing is counted twice.
+A queue id names one message only during its stay in one Postfix queue: from its first line
+(``smtpd`` ``client=``, ``pickup`` or ``cleanup``) to ``qmgr``'s ``removed``. Within that
+lifetime ``cleanup`` gives the Message-ID, ``qmgr`` ``from=`` the envelope sender, and each
+delivery line (``smtp``, ``lmtp``, ``local``, ``virtual``, ``pipe``, ``error``… and ``qmgr``'s
+own ``status=expired``) one recipient with ``to=``, ``orig_to=`` and ``status=``. Short queue
+ids come back (days later, or at once after a restart), several messages' lines interleave and
+one file may hold several hosts or Postfix instances: lines are joined on (host, instance,
+queue id) and only within a lifetime; a delivery line is held until its message's ``removed``
+(or the end of the file) so that a sender logged late still joins it.
+
+Classic syslog timestamps carry no year: it is inferred from the file's modification time and
+advanced at each December-to-January turn.
+
+Content filters: a hop that hands the message back to Postfix (amavis answers ``queued as
+NEWID``, and ``NEWID`` is logged with the same Message-ID, or the hop goes to the loopback) is
+an ``other`` event; the re-injected copy, under its new queue id, carries the real delivery, so
+a delivery is counted once. Address-verification probes (``status=deliverable`` or
+``undeliverable``) are ``other`` too: no message was delivered.
 """
 
 from __future__ import annotations
@@ -14,12 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .base import MAX_LOG_LINE, READ_ERRORS, bounded_lines, open_binary, read_problem
-from .logs import BadLine, LogEvent, clean_address, clean_message_id
+from .logs import BadLine, LogEvent, clean_address, clean_message_id, numbered
 
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _CLASSIC = re.compile(r"^(?P<mon>[A-Z][a-z]{2})\s+(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?\s+(?P<rest>.*)$")
@@ -27,10 +40,25 @@ _RFC3339 = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?
 _BODY = re.compile(r"^(?P<host>\S+)\s+(?P<service>postfix[\w.-]*(?:/[\w.-]+)*)\[(?P<pid>\d+)\]:\s+(?P<text>.*)$")
 _QUEUED = re.compile(r"^(?P<queue>[0-9A-F]{6,}|[0-9A-Za-z]{10,}):\s+(?P<rest>.*)$")
 _FIELD = re.compile(r"(\w+)=(<[^>]*>|[^,\s]*)")
-_NOQUEUE = re.compile(r"^NOQUEUE: (?P<action>reject|discard|hold)[^:]*: (?P<what>.*?); from=<(?P<from>[^>]*)> to=<(?P<to>[^>]*)>")
-_DELIVERY_AGENTS = {"smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry", "relay"}
-_STATUS = {"sent": "sent", "deliverable": "sent", "deferred": "deferred", "bounced": "bounced",
-           "undeliverable": "bounced", "expired": "bounced", "expanded": "expanded"}
+# smtpd and postscreen rejections, before a queue id (postscreen separates the fields with ", ")
+_NOQUEUE = re.compile(r"^NOQUEUE: (?P<action>reject|discard|hold)[^:]*: (?P<what>.*?); "
+                      r"from=<(?P<from>[^>]*)>,? to=<(?P<to>[^>]*)>")
+# a queued message refused by header/body checks or a milter: it is never delivered
+_QUEUED_REJECT = re.compile(r"^(?P<action>reject|milter-reject|discard|milter-discard): (?P<what>.*?); "
+                            r"from=<(?P<from>[^>]*)>,? to=<(?P<to>[^>]*)>")
+_ACTIONS = {"reject": "rejected", "milter-reject": "rejected", "discard": "other", "milter-discard": "other",
+            "hold": "other"}
+# qmgr writes delivery lines itself for a message that expires or a dead destination
+_DELIVERY_AGENTS = {"smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry", "relay", "qmgr"}
+_QUEUE_MANAGERS = {"qmgr", "nqmgr", "oqmgr"}
+_STATUS = {"sent": "sent", "deferred": "deferred", "bounced": "bounced", "expired": "bounced",
+           "expanded": "expanded"}
+_PROBES = {"deliverable", "undeliverable"}  # address verification: nothing was delivered
+_QUEUED_AS = re.compile(r"\bqueued as ([0-9A-Za-z]+)")
+LATE_SECONDS = 60          # a delivery line logged this long after its message's "removed" still joins it
+HELD_DELIVERIES = 100_000  # delivery lines held before the oldest messages are given out unfinished
+OPEN_MESSAGES = 200_000    # messages followed at once (a log without "removed" lines)
+RECENT_IDS = 50_000        # queue ids whose Message-ID is kept to recognise a re-injected copy
 _LOOPBACK = re.compile(r"(?:^|\[)(?:127\.\d+\.\d+\.\d+|::1|localhost)\]?(?::\d+)?$", re.IGNORECASE)
 
 
@@ -111,11 +139,15 @@ def read_postfix(path: Path, label: str, timezone: str = "UTC",
     """Delivery events of a Postfix log; lines that look like Postfix but cannot be read are
     ``BadLine``s; other programs' lines (amavis, dovecot, …) are passed over. A line longer than
     ``max_line`` is a ``too_large`` BadLine (skipped without being held in memory); a file that
-    breaks off (a truncated gzip) ends with an ``unreadable``/``truncated`` BadLine."""
+    breaks off (a truncated gzip) ends with an ``unreadable``/``truncated`` BadLine. Events come
+    out when their message leaves the queue, not in line order."""
+    return numbered(_read(path, label, timezone, max_line))
+
+
+def _read(path: Path, label: str, timezone: str, max_line: int) -> Iterator[LogEvent | BadLine]:
     zone = ZoneInfo(timezone)
     years = _YearGuess(_modified(path, zone))
-    message_ids: dict[str, str] = {}
-    senders: dict[str, str] = {}
+    queues = _Queues()
     number = 0
     with open_binary(path) as handle:
         lines = _text_lines(handle, max_line)
@@ -141,50 +173,194 @@ def read_postfix(path: Path, label: str, timezone: str = "UTC",
                 if not stamped or not body:
                     yield BadLine(source, "bad_log_line", "not a Postfix syslog line", line.encode("utf-8", "replace"))
                     continue
-                when, agent = stamped[0], body.group("service").rsplit("/", 1)[-1]
-                event = _event(when, agent, body.group("text"), source, message_ids, senders)
+                service = body.group("service")
+                found = queues.line(stamped[0], body.group("host"), service.split("/", 1)[0],
+                                    service.rsplit("/", 1)[-1], body.group("text"), number, source)
             except Exception as exc:  # noqa: BLE001 - one odd line never stops the file
                 yield BadLine(source, "bad_log_line", f"{type(exc).__name__}: {exc}"[:200],
                               line.encode("utf-8", "replace"))
                 continue
-            if isinstance(event, str):
-                yield BadLine(source, event, "a delivery line without its status (cut short?)",
+            if isinstance(found, str):
+                yield BadLine(source, found, "a delivery line without its status (cut short?)",
                               line.encode("utf-8", "replace"))
-            elif event is not None:
-                yield event
+            else:
+                yield from found
+    yield from queues.finish()
 
 
-def _event(when, agent: str, text: str, source: str, message_ids: dict, senders: dict) -> LogEvent | str | None:
-    """The event of one line; None for lines that are not deliveries; a reason for a broken one."""
-    noqueue = _NOQUEUE.match(text)
-    if noqueue:
-        return LogEvent(when, "postfix", None, clean_address(noqueue.group("from")),
-                        clean_address(noqueue.group("to")), None, "rejected", source,
-                        detail=noqueue.group("what")[:300])
-    queued = _QUEUED.match(text)
-    if not queued:
-        return None
-    queue, rest = queued.group("queue"), queued.group("rest")
-    if agent == "cleanup" and rest.startswith("message-id="):
-        value = rest[len("message-id="):].split()
-        message_ids[queue] = clean_message_id(value[0] if value else "")
-        return None
-    fields = dict(_FIELD.findall(rest.split(" (", 1)[0]))
-    if agent == "qmgr" and "from" in fields:
-        senders[queue] = clean_address(fields["from"])
-        return None
-    if agent == "qmgr" and rest == "removed":
-        return None  # the queue id may be reused later: forget it then, not now (lines can be late)
-    if agent not in _DELIVERY_AGENTS or "to" not in fields:
-        return None
-    if "status" not in fields:
-        return "truncated_log_line"
-    status = _STATUS.get(fields["status"], "other")
-    answer = rest.split(" (", 1)[1].rstrip(")") if " (" in rest else ""
-    relay = fields.get("relay")
-    detail = answer[:300] or None
-    if status == "sent" and relay and _LOOPBACK.search(relay) and "queued as" in answer:
-        status, detail = "other", f"content filter hop: {answer[:280]}"
-    return LogEvent(when, "postfix", message_ids.get(queue), senders.get(queue), clean_address(fields["to"]),
-                    clean_address(fields.get("orig_to")), status, source, relay=relay, queue_id=queue,
-                    detail=detail)
+@dataclass
+class _Delivery:
+    """A delivery line held until its message's sender and Message-ID are known for sure."""
+
+    number: int
+    when: dt.datetime
+    recipient: str | None
+    original_recipient: str | None
+    status: str
+    source: str
+    relay: str | None
+    queue_id: str
+    detail: str | None
+    requeued_as: str | None = None   # "queued as NEWID" in the answer of a hop to a content filter
+
+
+@dataclass
+class _Message:
+    """One message's lifetime under one queue id on one host and Postfix instance."""
+
+    first: int                       # line number where it was first seen
+    message_id: str | None = None
+    sender: str | None = None
+    has_sender: bool = False         # qmgr from= seen (from=<> is a null sender, not an unknown one)
+    pickup_sender: str | None = None
+    deliveries: list[_Delivery] = field(default_factory=list)
+    removed_at: dt.datetime | None = None
+
+
+class _Queues:
+    """The messages in the queues of a log, each followed from its first line to ``removed``."""
+
+    def __init__(self):
+        self.open: dict[tuple[str, str, str], _Message] = {}
+        self.removed: OrderedDict[tuple[str, str, str], _Message] = OrderedDict()
+        # Message-ID of each queue id seen lately, whatever the host: a hop's "queued as NEWID"
+        # is a re-injection when NEWID carries the same Message-ID
+        self.message_ids: OrderedDict[str, str] = OrderedDict()
+        self.held = 0
+
+    def line(self, when: dt.datetime, host: str, instance: str, agent: str, text: str, number: int,
+             source: str) -> list[LogEvent] | str:
+        """The events a line completes; a reason for a broken delivery line."""
+        noqueue = _NOQUEUE.match(text)
+        if noqueue:
+            return [LogEvent(when, "postfix", None, clean_address(noqueue.group("from")),
+                             clean_address(noqueue.group("to")), None, _ACTIONS[noqueue.group("action")], source,
+                             detail=noqueue.group("what")[:300])]
+        queued = _QUEUED.match(text)
+        if not queued:
+            return []
+        queue, rest = queued.group("queue"), queued.group("rest")
+        key = (host, instance, queue)
+        out: list[LogEvent] = []
+        if rest.startswith("client=") or (agent == "pickup" and "from=" in rest):
+            message = self._start(key, number, out)
+            if agent == "pickup":
+                message.pickup_sender = clean_address(dict(_FIELD.findall(rest)).get("from"))
+            return out
+        if rest.startswith("message-id="):
+            value = rest[len("message-id="):].split()
+            message_id = clean_message_id(value[0] if value else "")
+            message = self.open.get(key)
+            if message is None or message.message_id or message.has_sender or message.deliveries:
+                message = self._start(key, number, out)
+            message.message_id = message_id
+            if message_id:
+                self._remember(queue, message_id)
+            return out
+        if rest == "removed" and (agent in _QUEUE_MANAGERS or agent == "postsuper"):
+            message = self.open.pop(key, None)
+            if message is not None:
+                message.removed_at = when
+                out.extend(self._give_out(message))
+                self.removed[key] = message
+                self.removed.move_to_end(key)
+                while len(self.removed) > 10_000:
+                    self.removed.popitem(last=False)
+            return out
+        rejected = _QUEUED_REJECT.match(rest)
+        if rejected:
+            message = self._message(key, number, when, out)
+            out.extend(self._hold(message, _Delivery(
+                number, when, clean_address(rejected.group("to")), None, _ACTIONS[rejected.group("action")],
+                source, None, queue, rejected.group("what")[:300]), out))
+            return out
+        fields = dict(_FIELD.findall(rest.split(" (", 1)[0]))
+        if agent in _QUEUE_MANAGERS and "from" in fields and "to" not in fields:
+            sender = clean_address(fields["from"])
+            message = self.open.get(key)
+            if message is not None and message.has_sender and message.sender != sender:
+                message = None  # another message: the first one's "removed" is not in the log
+            if message is None:
+                message = self._start(key, number, out)
+            message.sender, message.has_sender = sender, True
+            return out
+        if agent not in _DELIVERY_AGENTS and agent not in _QUEUE_MANAGERS or "to" not in fields:
+            return out
+        if "status" not in fields:
+            return "truncated_log_line"
+        answer = rest.split(" (", 1)[1].rstrip(")") if " (" in rest else ""
+        word = fields["status"]
+        status = "other" if word in _PROBES else _STATUS.get(word, "other")
+        detail = (f"address verification probe: {answer}" if word in _PROBES else answer)[:300] or None
+        requeued = _QUEUED_AS.search(answer) if status == "sent" else None
+        delivery = _Delivery(number, when, clean_address(fields["to"]), clean_address(fields.get("orig_to")), status,
+                             source, fields.get("relay"), queue, detail, requeued.group(1) if requeued else None)
+        message = self._message(key, number, when, out)
+        out.extend(self._hold(message, delivery, out))
+        return out
+
+    def finish(self) -> Iterator[LogEvent]:
+        """The messages still in the queue when the log ends, in the order they were first seen."""
+        for message in sorted(self.open.values(), key=lambda m: m.first):
+            yield from self._give_out(message)
+        self.open.clear()
+
+    # ----------------------------------------------------------------------- lifetimes
+
+    def _start(self, key, number: int, out: list[LogEvent]) -> _Message:
+        """A new lifetime for ``key``; one still open, whose ``removed`` is not in the log, is
+        given out as it is."""
+        previous = self.open.pop(key, None)
+        if previous is not None:
+            out.extend(self._give_out(previous))
+        message = _Message(number)
+        self.open[key] = message
+        if len(self.open) > OPEN_MESSAGES:  # a log without "removed": forget the oldest
+            oldest = next(iter(self.open))
+            out.extend(self._give_out(self.open.pop(oldest)))
+        return message
+
+    def _message(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
+        """The message a delivery line of ``key`` belongs to: the open one, else one removed
+        moments before (its line came late), else one whose first lines are not in the log."""
+        message = self.open.get(key)
+        if message is not None:
+            return message
+        late = self.removed.get(key)
+        if late is not None and abs((when - late.removed_at).total_seconds()) <= LATE_SECONDS:
+            return late
+        return self._start(key, number, out)
+
+    def _hold(self, message: _Message, delivery: _Delivery, out: list[LogEvent]) -> list[LogEvent]:
+        if message.removed_at is not None:  # a late line: its message has been given out already
+            return [self._event(message, delivery)]
+        message.deliveries.append(delivery)
+        self.held += 1
+        if self.held > HELD_DELIVERIES:  # a log without "removed" lines: give the oldest out
+            for waiting in sorted(self.open.values(), key=lambda m: m.first):
+                out.extend(self._give_out(waiting))
+                if self.held <= HELD_DELIVERIES // 2:
+                    break
+        return []
+
+    def _give_out(self, message: _Message) -> list[LogEvent]:
+        events = [self._event(message, d) for d in message.deliveries]
+        self.held -= len(message.deliveries)
+        message.deliveries = []
+        return events
+
+    def _remember(self, queue: str, message_id: str) -> None:
+        self.message_ids[queue] = message_id
+        self.message_ids.move_to_end(queue)
+        while len(self.message_ids) > RECENT_IDS:
+            self.message_ids.popitem(last=False)
+
+    def _event(self, message: _Message, d: _Delivery) -> LogEvent:
+        status, detail = d.status, d.detail
+        if d.requeued_as and (
+                (message.message_id and self.message_ids.get(d.requeued_as) == message.message_id)
+                or (d.relay and _LOOPBACK.search(d.relay))):
+            status, detail = "other", f"content filter hop: {(detail or '')[:280]}"
+        sender = message.sender if message.has_sender else message.pickup_sender
+        return LogEvent(d.when, "postfix", message.message_id, sender, d.recipient, d.original_recipient, status,
+                        d.source, relay=d.relay, queue_id=d.queue_id, detail=detail)

@@ -22,7 +22,12 @@ from .workspace import Workspace
 _COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
             "to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
             "resent_to", "original_message_id", "in_reply_to", "reference_ids", "list_unsubscribe",
-            "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint", "has_contact"]
+            "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint", "has_contact",
+            "reply_to_domains", "return_path_domain", "sender_header_domain", "dkim_domains", "list_id",
+            "link_hosts"]
+# the body is read for its wording (a lead's template, a notice's), its beginning is enough:
+# 20,000 attributed copies at a time must stay a few megabytes
+_BODY = "left({}body_text, 3000) AS body_text"
 
 _ATTRIBUTION_SCHEMA = pa.schema([
     ("message_key", pa.string()), ("point_of_sale", pa.string()), ("portal", pa.string()),
@@ -99,9 +104,9 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
             con.execute("DELETE FROM attribution")
             con.execute("DELETE FROM attribution_targets")
     if full:
-        query = f"SELECT {', '.join(_COLUMNS)} FROM stored_messages"
+        query = f"SELECT {', '.join(_COLUMNS)}, {_BODY.format('')} FROM stored_messages"
     else:
-        query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM stored_messages m "
+        query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)}, {_BODY.format('m.')} FROM stored_messages m "
                  "ANTI JOIN attribution a USING (message_key)")
     # read through a second cursor so that each batch is written as soon as it is attributed
     reader = arrow_batches(con.cursor(), query, batch)

@@ -46,6 +46,12 @@ class PortalConfig:
     kind: str | None = None
     senders: tuple[str, ...] | None = None
     subjects: tuple[str, ...] | None = None
+    display_names: tuple[str, ...] | None = None
+    domains: tuple[str, ...] | None = None
+    body: tuple[str, ...] | None = None
+    notifications: tuple[str, ...] | None = None
+    extra_senders: tuple[str, ...] | None = None   # added to the catalogue's senders
+    extra_domains: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -280,28 +286,47 @@ def load_config(path: Path) -> Workspace:
     portals: list[PortalConfig] = []
     for i, entry in enumerate(data.get("portals", [])):
         t = "portals"
-        v.table_keys(t, i, entry, {"id", "name", "kind", "senders", "subjects"}, ["id"])
+        v.table_keys(t, i, entry, {"id", "name", "kind", "senders", "subjects", "display_names", "domains",
+                                   "body", "notifications", "extra_senders", "extra_domains"}, ["id"])
         portal_id = v.string(t, i, entry, "id", pattern=_SLUG)
         if any(p.id == portal_id for p in portals):
             v.fail(t, i, "id", f"duplicate portal id {portal_id!r}")
-        senders = v.strings(t, i, entry, "senders")
-        for sender in senders or ():
-            if not (_ADDRESS.match(sender) or _DOMAIN.match(sender)):
-                v.fail(t, i, "senders", f"{sender!r} is neither an address nor '@domain'")
-        subjects = v.strings(t, i, entry, "subjects")
-        for pattern in subjects or ():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                v.fail(t, i, "subjects", f"invalid regex {pattern!r}: {exc}")
-        if portal_id not in builtin_portal_ids() and not senders and not subjects:
-            v.fail(t, i, None, f"new portal {portal_id!r} needs 'senders' or 'subjects'")
+        lists = {key: v.strings(t, i, entry, key) for key in
+                 ("senders", "extra_senders", "subjects", "display_names", "domains", "extra_domains",
+                  "body", "notifications")}
+        for key in ("senders", "extra_senders"):
+            for sender in lists[key] or ():
+                if not (_ADDRESS.match(sender) or _DOMAIN.match(sender)):
+                    v.fail(t, i, key, f"{sender!r} is neither an address nor '@domain'")
+        for key in ("domains", "extra_domains"):
+            for domain in lists[key] or ():
+                if not _DOMAIN.match("@" + domain):
+                    v.fail(t, i, key, f"{domain!r} is not a domain (write it without '@')")
+        for key in ("subjects", "body", "notifications"):
+            for pattern in lists[key] or ():
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    v.fail(t, i, key, f"invalid regex {pattern!r}: {exc}")
+        if portal_id not in builtin_portal_ids() and not any(
+                lists[k] for k in ("senders", "extra_senders", "subjects", "domains", "extra_domains")):
+            v.fail(t, i, None, f"new portal {portal_id!r} needs 'senders', 'domains' or 'subjects'")
+
+        def lower(values):
+            return tuple(s.lower() for s in values) if values is not None else None
+
         portals.append(PortalConfig(
             id=portal_id,
             name=v.string(t, i, entry, "name"),
             kind=v.string(t, i, entry, "kind", choices=PORTAL_KINDS),
-            senders=tuple(s.lower() for s in senders) if senders is not None else None,
-            subjects=subjects,
+            senders=lower(lists["senders"]),
+            subjects=lists["subjects"],
+            display_names=lists["display_names"],
+            domains=lower(lists["domains"]),
+            body=lists["body"],
+            notifications=lists["notifications"],
+            extra_senders=lower(lists["extra_senders"]),
+            extra_domains=lower(lists["extra_domains"]),
         ))
     known_portals = builtin_portal_ids() | {p.id for p in portals}
 

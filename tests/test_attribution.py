@@ -11,6 +11,10 @@ from .builders import attached_forward, lead, outlook_forward
 from .conftest import BASIC_CONFIG, write_config
 
 
+# a message with none of the builder's SeLoger signals (its Message-ID domain, its body wording)
+NEUTRAL = {"message_id": "<m-1@mail.example.org>", "body": "Bonjour,\nMerci.\n"}
+
+
 def attribute(workspace, raw: bytes, **extra):
     row = parse_message(raw).as_row()
     row.update(extra)
@@ -39,10 +43,18 @@ def test_resent_redirect_only_in_resent_to(workspace):
 
 def test_direct_to_a_per_portal_tracked_address(workspace):
     result = attribute(workspace, lead(sender="contact@unknown-portal-domain.fr",
-                                       to="lyon2-seloger@track.example.net",
-                                       top={"Delivered-To": "lyon2-seloger@track.example.net"}))
+                                       to="lyon2-seloger@track.example.net", subject="Demande de visite",
+                                       top={"Delivered-To": "lyon2-seloger@track.example.net"}, **NEUTRAL))
     assert (result.point_of_sale, result.portal, result.channel) == ("lyon-2", "seloger", "direct")
     assert "portal_from_tracked_address" in result.flags
+
+
+def test_lead_template_from_unlisted_sender_is_the_portal_flagged_new_sender(workspace):
+    result = attribute(workspace, lead(sender="contact@unknown-portal-domain.fr",
+                                       to="lyon2-seloger@track.example.net",
+                                       top={"Delivered-To": "lyon2-seloger@track.example.net"}))
+    assert (result.portal, result.category) == ("seloger", "lead")
+    assert "new_sender" in result.flags
 
 
 def test_inline_forward_attributed_to_original_portal(workspace):
@@ -125,15 +137,18 @@ def test_workspace_portal_overrides_builtin_by_id(tmp_path):
     from emailtrack_analytics.workspace import load_config
     body = BASIC_CONFIG + '\n[[portals]]\nid = "pap"\nsubjects = ["^Contact PAP"]\n'
     ws = load_config(write_config(tmp_path, body))
-    result = attribute(ws, lead(sender="contact@pap.fr", subject="Statistiques", cc="lyon2@track.example.net"))
+    result = attribute(ws, lead(sender="contact@pap.fr", subject="Bonjour", cc="lyon2@track.example.net", **NEUTRAL))
     assert (result.portal, result.category) == ("pap", "other")
     assert "unrecognised_template" in result.flags
+    # the notices every portal sends are recognised by their wording, templates or not
+    result = attribute(ws, lead(sender="contact@pap.fr", subject="Statistiques", cc="lyon2@track.example.net"))
+    assert (result.portal, result.category) == ("pap", "notification")
 
 
 def test_reply_to_a_non_lead_thread_is_not_a_follow_up(workspace):
     result = attribute(workspace, lead(sender="collegue@agence-exemple.fr", subject="RE: Réunion lundi",
                                        headers={"In-Reply-To": "<meeting@agence-exemple.fr>"},
-                                       cc="lyon2@track.example.net"))
+                                       cc="lyon2@track.example.net", **NEUTRAL))
     assert (result.portal, result.category) == (None, "other")
 
 
@@ -174,7 +189,7 @@ def test_la_centrale_lead_with_encoded_name_and_folded_subject(workspace):
 def test_quarantine_digest_is_not_a_lead(workspace):
     result = attribute(workspace, lead(sender="quarantine@messaging.microsoft.com",
                                        subject="Microsoft 365 : vous avez 3 nouveaux messages en quarantaine",
-                                       cc="lyon2@track.example.net"))
+                                       cc="lyon2@track.example.net", **NEUTRAL))
     assert (result.portal, result.category) == (None, "other")
 
 

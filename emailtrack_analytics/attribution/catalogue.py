@@ -21,7 +21,23 @@ class Portal:
     alerts: tuple[str, ...] = ()
     follow_ups: tuple[str, ...] = ()
     lead_senders: tuple[str, ...] = ()
+    display_names: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()         # owned domains, looked for beyond the From address
+    body: tuple[str, ...] = ()            # wording of the lead e-mails' bodies
+    sources: tuple[tuple[str, str], ...] = ()   # (fact, where it comes from)
     builtin: bool = True
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(key, fact) of every fact of the entry, for checking each has a source."""
+        keys = ("senders", "display_names", "domains", "subjects", "body", "lead_senders")
+        return [(key, fact) for key in keys for fact in getattr(self, key)]
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Wording of the notices every portal sends (``[notices]`` of the catalogue)."""
+    subjects: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -35,12 +51,24 @@ def builtin_portals() -> tuple[Portal, ...]:
     portals = []
     for entry in data["portals"]:
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+        values["sources"] = tuple(sorted((entry.get("sources") or {}).items()))
         portals.append(Portal(**values))
     return tuple(portals)
 
 
+@functools.cache
+def notices() -> Notices:
+    data = tomllib.loads(catalogue_text()).get("notices", {})
+    return Notices(tuple(data.get("subjects", ())), tuple(data.get("body", ())))
+
+
 def builtin_portal_ids() -> set[str]:
     return {p.id for p in builtin_portals()}
+
+
+# keys of a workspace's [[portals]] entry that replace the catalogue's; extra_senders and
+# extra_domains add to them instead
+REPLACED_KEYS = ("name", "kind", "senders", "subjects", "display_names", "domains", "body", "notifications")
 
 
 def merged_portals(workspace_portals) -> list[Portal]:
@@ -49,8 +77,12 @@ def merged_portals(workspace_portals) -> list[Portal]:
     by_id = {p.id: p for p in builtin_portals()}
     order = [p.id for p in builtin_portals()]
     for entry in workspace_portals:
-        changes = {k: getattr(entry, k) for k in ("name", "kind", "senders", "subjects")
-                   if getattr(entry, k) is not None}
+        changes = {k: getattr(entry, k) for k in REPLACED_KEYS if getattr(entry, k) is not None}
+        base = by_id.get(entry.id)
+        for key, added in (("senders", entry.extra_senders), ("domains", entry.extra_domains)):
+            if added:
+                kept = changes.get(key, getattr(base, key) if base else ())
+                changes[key] = tuple(kept) + tuple(a for a in added if a not in kept)
         if entry.id in by_id:
             by_id[entry.id] = replace(by_id[entry.id], builtin=False, **changes)
         else:

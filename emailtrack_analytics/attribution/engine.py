@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
 from ..workspace import Workspace
-from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals
+from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals, notices
 
 def _code_fingerprint() -> str:
     """A hash of the attribution code itself: changing a rule re-attributes stored messages."""
@@ -67,8 +67,51 @@ class _CompiledPortal:
         self.subjects = compile_patterns(portal.subjects)
         self.notifications = compile_patterns(portal.notifications)
         self.follow_ups = compile_patterns(portal.follow_ups)
+        self.body = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in portal.body]
         self.newsletters = portal.newsletters
         self.alerts = portal.alerts
+        self.display_names = {n.casefold() for n in portal.display_names} | {portal.name.casefold()}
+        self.domains = tuple(d.lower() for d in portal.domains)
+
+    def owns(self, domain: str | None) -> bool:
+        return bool(domain) and any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    def named(self, name: str | None) -> bool:
+        folded = (name or "").strip().strip('"').casefold()
+        return bool(folded) and (folded in self.display_names
+                                 or any(folded.endswith(" via " + n) for n in self.display_names))
+
+
+# Weights of the signals that name a portal (docs/attribution.md, "Which portal"); a copy is
+# attributed to the portal with the highest total when it reaches RECOGNISED. The From address
+# or a subject template alone suffices; a display name, body wording or a domain in one other
+# place needs a second signal: a platform's domain or a look-alike name is never enough.
+WEIGHTS = {"sender_address": 3, "sender_domain": 2, "subject": 2, "display_name": 1, "body": 1,
+           "reply_to": 1, "sender_header": 1, "return_path": 1, "dkim": 1, "message_id": 1,
+           "list_id": 1, "links": 1}
+RECOGNISED = 2
+
+
+@dataclass
+class Recognition:
+    """The portal a copy's signals point to, with the total and the signals that matched."""
+    compiled: _CompiledPortal | None
+    score: int = 0
+    signals: tuple[str, ...] = ()
+
+    @property
+    def portal(self) -> str | None:
+        return self.compiled.portal.id if self.compiled else None
+
+
+def _domain(address: str | None) -> str | None:
+    return address.rsplit("@", 1)[-1].lower() if address and "@" in address else None
+
+
+# The notices of every portal (catalogue [notices]); compiled once
+_NOTICES = notices()
+_NOTICE_SUBJECTS = compile_patterns(_NOTICES.subjects)
+_NOTICE_BODY = [re.compile(p, re.IGNORECASE) for p in _NOTICES.body]
 
 
 def sender_matches(sender: str, rule: str) -> int:
@@ -180,6 +223,54 @@ class Attributor:
                 return compiled
         return None
 
+    def signals_of(self, compiled: _CompiledPortal, row: dict) -> list[str]:
+        """The signals of ``row`` that name ``compiled``'s portal."""
+        found: list[str] = []
+        sender = row.get("sender") or ""
+        if sender:
+            best = max((sender_matches(sender, rule) for rule in compiled.portal.senders
+                        + compiled.newsletters + compiled.alerts + compiled.portal.lead_senders), default=0)
+            if best >= 1000:
+                found.append("sender_address")
+            elif best:
+                found.append("sender_domain")
+        if compiled.named(row.get("sender_name")):
+            found.append("display_name")
+        subject = row.get("subject") or ""
+        if any(p.search(subject) for p in compiled.subjects):
+            found.append("subject")
+        body = row.get("body_text") or ""
+        if body and any(p.search(body) for p in compiled.body):
+            found.append("body")
+        if compiled.domains:
+            places = (("reply_to", row.get("reply_to_domains") or ()),
+                      ("sender_header", [row.get("sender_header_domain")]),
+                      ("return_path", [row.get("return_path_domain")]),
+                      ("dkim", row.get("dkim_domains") or ()),
+                      ("message_id", [_domain(row.get("original_message_id") or row.get("message_id"))]),
+                      ("list_id", [row.get("list_id")]),
+                      ("links", row.get("link_hosts") or ()))
+            for place, domains in places:
+                if any(compiled.owns(d) for d in domains):
+                    found.append(place)
+        return found
+
+    def recognise(self, row: dict) -> Recognition:
+        """The portal all of a copy's signals point to (the highest total of WEIGHTS, at least
+        RECOGNISED); between equal totals, the more specific From rule, then catalogue order."""
+        best = Recognition(None)
+        best_rank = (0, 0)
+        for index, compiled in enumerate(self.portals):
+            found = self.signals_of(compiled, row)
+            if not found:
+                continue
+            score = sum(WEIGHTS[s] for s in found)
+            rank = (score, max((sender_matches(row.get("sender") or "", r) for r in compiled.portal.senders),
+                               default=0))
+            if rank > best_rank:
+                best, best_rank = Recognition(compiled, score, tuple(found)), rank
+        return best
+
     def portal_by_name(self, name: str) -> _CompiledPortal | None:
         """A forward that kept only the sender's display name ("De : SeLoger", "Marc via
         leboncoin"): the portal whose name it is."""
@@ -191,8 +282,14 @@ class Attributor:
         return None
 
     def category_for(self, row: dict, compiled: _CompiledPortal | None, flags: list[str]) -> str:
+        """Lead or not, from the subject and the body (docs/attribution.md, "Lead or not").
+
+        A List-Id alone never makes a newsletter (portals send leads through campaign tools);
+        a prospect's contact block with no notice wording makes a lead even under a subject
+        the catalogue does not know (flagged, so that format drift shows)."""
         subject = row.get("subject") or ""
         sender = row.get("sender") or ""
+        body = row.get("body_text") or ""
         if row.get("spam_flag"):
             return "spam"
         if (row.get("auto_submitted") or "").startswith("auto-replied") or row.get("autoreply") \
@@ -207,20 +304,26 @@ class Attributor:
             return "newsletter"
         if _any_sender(sender, compiled.alerts):
             return "notification"
-        if compiled.subjects:
-            if any(p.search(subject) for p in compiled.subjects):
-                return "lead"
-            if any(p.search(subject) for p in compiled.notifications):
-                return "notification"
-            if bulk:
-                return "newsletter"
-            # format drift: the portal changed its template. Visible through the flag; counted
-            # as a lead when the body still names a prospect's email or phone.
-            flags.append("unrecognised_template")
-            return "lead" if row.get("has_contact") else "other"
-        if any(p.search(subject) for p in compiled.notifications):
+        if any(p.search(subject) for p in compiled.subjects):
+            return "lead"
+        if any(p.search(subject) for p in compiled.notifications) or any(p.search(subject) for p in _NOTICE_SUBJECTS):
             return "notification"
-        return "newsletter" if bulk else "lead"
+        lead_wording = bool(body) and any(p.search(body) for p in compiled.body)
+        contact = bool(row.get("has_contact"))
+        if not lead_wording and body and any(p.search(body) for p in _NOTICE_BODY):
+            return "notification"
+        if compiled.subjects and (lead_wording or contact):
+            # format drift: the portal changed its subject; its body still reads as a lead
+            flags.append("unrecognised_template")
+            return "lead"
+        if lead_wording or contact:
+            return "lead"
+        if bulk:
+            return "newsletter"
+        if compiled.subjects:
+            flags.append("unrecognised_template")
+            return "other"
+        return "lead"  # no subject template known for the portal: every message not a notice
 
     def _is_follow_up(self, row: dict, subject: str, compiled: _CompiledPortal | None) -> bool:
         """A reply within a lead's conversation: the portal's follow-up pattern, or a reply
@@ -230,8 +333,10 @@ class Attributor:
             return True
         if not REPLY_PREFIX.match(subject) or FORWARD_PREFIX.match(subject):
             return False
-        if not (row.get("in_reply_to") or row.get("reference_ids")):
-            return False
+        if compiled is not None and (row.get("in_reply_to") or row.get("reference_ids")):
+            return True  # a reply in a conversation with the portal's relay
+        # from anyone else: a reply to a lead template here, or (refresh.mark_follow_ups) a
+        # reply whose references name a stored lead
         replied = REPLY_PREFIX.sub("", subject)
         candidates = [compiled] if compiled is not None else self.portals
         return any(p.search(replied) for c in candidates for p in c.subjects)
@@ -269,7 +374,12 @@ class Attributor:
             point_of_sale = tracked.point_of_sale
             self._check_ambiguous(row, tracked, flags)
 
-        compiled = self.portal_for(row.get("sender"), row.get("subject") or "")
+        recognition = self.recognise(row)
+        compiled = recognition.compiled if recognition.score >= RECOGNISED else None
+        if compiled is not None and row.get("sender") and not {"sender_address", "sender_domain"} & set(recognition.signals):
+            flags.append("new_sender")  # the portal, from a sender the catalogue does not list
+        if compiled is not None and not row.get("sender") and "display_name" in recognition.signals:
+            flags.append("portal_from_name")  # the forward kept the sender's name, not its address
         if compiled is None and not row.get("sender") and row.get("sender_name"):
             compiled = self.portal_by_name(row["sender_name"])
             if compiled is not None:

@@ -19,10 +19,11 @@ from . import headers as h
 from .body import readable_text
 from .details import extract_details
 from .forwards import FORWARD_PREFIX, unwrap
+from . import signals as sig
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 8
+PARSER_VERSION = 9
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -69,7 +70,7 @@ class MessageRecord:
     original_message_id: str | None      # the original's Message-ID (same as message_id if not wrapped)
     in_reply_to: str | None
     reference_ids: list[str]
-    list_unsubscribe: bool
+    list_unsubscribe: bool               # a List-Unsubscribe header (List-Id is kept apart: list_id)
     precedence: str | None
     auto_submitted: str | None
     autoreply: bool                      # X-Autoreply / X-Autorespond / X-Auto-Response-Suppress on a reply
@@ -83,6 +84,15 @@ class MessageRecord:
     has_contact: bool                    # the body gives a prospect's email or phone (a lead's mark)
     size: int
     defects: list[str] = field(default_factory=list)
+    # signals of the portal besides the From address (parsing/signals.py); of the original when
+    # the copy kept it or attached it, none of the headers of an inline forward (they are the
+    # forwarder's); link hosts from every text part
+    reply_to_domains: list[str] = field(default_factory=list)
+    return_path_domain: str | None = None
+    sender_header_domain: str | None = None   # the Sender: header
+    dkim_domains: list[str] = field(default_factory=list)
+    list_id: str | None = None
+    link_hosts: list[str] = field(default_factory=list)
     parser_version: int = PARSER_VERSION
     details: dict | None = None          # prospect details (personal data: stored apart)
 
@@ -341,11 +351,12 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
     spam_flag = spam_status.startswith("yes") or " yes" in f" {spam_status.split(',')[0]}"
     body_text = orig_body[:MAX_BODY_CHARS]
     if original is None:
-        reply_to = h.addresses(headers.all("reply-to"))
+        origin = headers.values
     elif original.message is not None:
-        reply_to = h.addresses(original.message.get_all("Reply-To") or [])
+        origin = _Headers(original.message).values
     else:
-        reply_to = []
+        origin = {}  # an inline forward's headers are the forwarder's
+    reply_to = h.addresses(origin.get("reply-to", []))
     details = extract_details(orig_body, orig_subject, reply_to=reply_to[0] if reply_to else None,
                               sender_name=sender_name, sender=sender)
 
@@ -372,7 +383,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         original_message_id=original_message_id,
         in_reply_to=h.message_id(headers.first("in-reply-to")),
         reference_ids=h.message_ids(headers.first("references")),
-        list_unsubscribe=bool(headers.first("list-unsubscribe") or headers.first("list-id")),
+        list_unsubscribe=bool(headers.first("list-unsubscribe")),
         precedence=precedence,
         auto_submitted=auto_submitted,
         autoreply=autoreply,
@@ -387,4 +398,23 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         size=len(raw),
         defects=defects,
         details=details.as_row() if details.found() else None,
+        reply_to_domains=_unique(sig.domain_of(address) for _, address in reply_to),
+        return_path_domain=sig.domain_of(_first_address(origin.get("return-path"))),
+        sender_header_domain=sig.domain_of(_first_address(origin.get("sender"))),
+        dkim_domains=sig.dkim_domains(origin.get("dkim-signature", [])),
+        list_id=sig.list_id(h.decode_text((origin.get("list-id") or [None])[0])),
+        link_hosts=sig.link_hosts(sig.body_texts(message)),
     )
+
+
+def _first_address(values: list[str] | None) -> str | None:
+    found = h.address_list(values or [])
+    return found[0] if found else None
+
+
+def _unique(values) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value and value not in out:
+            out.append(value)
+    return out

@@ -28,6 +28,8 @@ MESSAGE_SCHEMA = pa.schema([
     ("body_fingerprint", pa.string()), ("content_fingerprint", pa.string()), ("has_contact", pa.bool_()), ("size", pa.int32()),
     ("defects", _LIST), ("parser_version", pa.int32()), ("role_hint", pa.string()), ("from_line", pa.string()),
     ("first_source", pa.string()), ("first_seen_at", _TS),
+    ("reply_to_domains", _LIST), ("return_path_domain", pa.string()), ("sender_header_domain", pa.string()),
+    ("dkim_domains", _LIST), ("list_id", pa.string()), ("link_hosts", _LIST),
 ])
 DETAILS_SCHEMA = pa.schema([
     ("message_key", pa.string()), ("name", pa.string()), ("email", pa.string()),

@@ -171,7 +171,11 @@ def text_parts(message: Message) -> tuple[str, str]:
 
 def readable_text(message: Message) -> tuple[str, bool]:
     """The text a person reads (plain text, else HTML rendered to text), and whether it was HTML."""
-    plain, markup = text_parts(message)
+    return readable_from(*text_parts(message))
+
+
+def readable_from(plain: str, markup: str) -> tuple[str, bool]:
+    """``readable_text`` of a message whose ``text_parts`` are ``(plain, markup)``."""
     if plain.strip():
         return plain.replace("\r\n", "\n").replace("\r", "\n"), False
     if markup.strip():

@@ -16,7 +16,7 @@ from email.parser import BytesParser
 
 from . import fastmime
 from . import headers as h
-from .body import readable_text
+from .body import readable_from, text_parts
 from .details import extract_details
 from .forwards import FORWARD_PREFIX, unwrap
 from . import signals as sig
@@ -322,7 +322,8 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
     if raw_date and date_source != "date":
         defects.append("UnparseableDate")
 
-    body, body_is_html = readable_text(message)
+    plain, markup = text_parts(message)
+    body, body_is_html = readable_from(plain, markup)
     chain = unwrap(message, subject, body, body_is_html, raw_date)
     original = chain[-1] if chain else None
     received_at = copy_at
@@ -403,7 +404,8 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         sender_header_domain=sig.domain_of(_first_address(origin.get("sender"))),
         dkim_domains=sig.dkim_domains(origin.get("dkim-signature", [])),
         list_id=sig.list_id(h.decode_text((origin.get("list-id") or [None])[0])),
-        link_hosts=sig.link_hosts(sig.body_texts(message)),
+        link_hosts=sig.link_hosts([markup, plain] + (sig.body_texts(original.message)
+                                                     if original is not None and original.message is not None else [])),
     )
 
 

@@ -26,8 +26,9 @@ MAX_DEPTH = 3                 # redirect targets decoded inside redirect targets
 
 # A URL runs up to white space, a quote or an angle bracket: linear, and what both markup
 # (href="…") and text (<https://…>) end a URL with.
-_URL = re.compile(r"(?i)\bhttps?://[^\s<>\"'\\]{1,2048}")
+_URL = re.compile(r"(?:http|HTTP|Http)[sS]?://[^\s<>\"'\\]{1,2048}")
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,24}$")
+_PIECES = re.compile(r"[/&;=?]")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _DKIM_TAG = re.compile(r"(?:^|;)\s*([di])\s*=\s*([^;\s]+)", re.IGNORECASE)
 
@@ -102,8 +103,10 @@ def redirect_targets(url: str, depth: int = MAX_DEPTH) -> list[str]:
     except ValueError:
         return []
     found: list[str] = []
-    pieces = re.split(r"[/&;=?]", parts.path + "&" + parts.query + "&" + parts.fragment)
-    for piece in pieces:
+    hidden = parts.path + "&" + parts.query + "&" + parts.fragment
+    if len(hidden) < 16:
+        return found  # too short to hide an address
+    for piece in _PIECES.split(hidden):
         if len(piece) < 12:
             continue
         candidates = []

@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", parents=[common], help="what is stored: sources, messages, leads per month",
                    description="Sources, messages, leads per month, quarantined and unattributed copies.")
+    p = sub.add_parser("senders", parents=[common], help="senders of the copies no portal rule recognised",
+                       description="Senders, domains and display names of the copies at tracked addresses "
+                       "that are unattributed, 'other' or from a sender the catalogue does not list, by "
+                       "volume, with sample subjects, a suggested portal and the TOML to add.")
+    p.add_argument("--month", metavar="YYYY-MM", help="only this month (or 'last')")
+    p.add_argument("--format", default="text", choices=("text", "csv", "json"), dest="fmt",
+                   help="text (default), csv or json")
+    p.add_argument("--limit", type=int, default=50, help="domains shown (default 50)")
+    p.add_argument("--personal-data", action="store_true",
+                   help="senders' addresses and names in clear (default: pseudonyms for people)")
     sub.add_parser("portals", parents=[common], help="list the portal catalogue with the workspace's changes",
                    description="The built-in portal catalogue merged with the workspace's [[portals]].")
     return parser
@@ -202,6 +212,18 @@ def _run(args) -> int:
     if args.command == "status":
         from .status import workspace_status
         print("\n".join(workspace_status(workspace).lines()))
+        return 0
+    if args.command == "senders":
+        from .months import resolve_month
+        from .senders import lines, unrecognised_senders
+        groups = unrecognised_senders(workspace, resolve_month(args.month, workspace.timezone),
+                                      personal_data=args.personal_data, limit=args.limit)
+        if args.fmt == "text":
+            print("\n".join(lines(groups)))
+        else:
+            import pandas as pd
+            frame = pd.DataFrame([g.as_row() for g in groups])
+            print(frame.to_csv(index=False) if args.fmt == "csv" else frame.to_json(orient="records", force_ascii=False))
         return 0
     if args.command == "portals":
         from .attribution.catalogue import merged_portals

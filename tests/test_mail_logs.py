@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -370,3 +371,15 @@ def test_corpus_pixelpark_every_delivery_has_its_qmgr_sender_and_reinjected_mail
                  and (m := re.search(r"queued as (\w+)", line)) and m.group(1) in requeued]
     hops = [e for e in found if e.detail and e.detail.startswith("content filter hop")]
     assert len(hops) == len(hop_lines) > 150 and all(e.status == "other" for e in hops)
+
+
+def test_a_cut_gzip_log_still_gives_the_deliveries_held_before_the_break(tmp_path):
+    packed = gzip.compress((INTERLEAVED * 40).encode(), mtime=0)
+    cut = packed[:len(packed) * 2 // 3]
+    readable = zlib.decompressobj(wbits=31).decompress(cut).decode()
+    complete = readable[:readable.rfind("\n") + 1]
+    path = tmp_path / "mail.log.2.gz"
+    path.write_bytes(cut)
+    found = list(read_postfix(path, "x", "UTC"))
+    assert [e.reason for e in found if isinstance(e, BadLine)] in (["truncated"], ["unreadable"])
+    assert len([e for e in found if isinstance(e, LogEvent)]) >= delivery_lines(complete) > 0

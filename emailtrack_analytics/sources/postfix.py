@@ -149,42 +149,47 @@ def _read(path: Path, label: str, timezone: str, max_line: int) -> Iterator[LogE
     years = _YearGuess(_modified(path, zone))
     queues = _Queues()
     number = 0
-    with open_binary(path) as handle:
-        lines = _text_lines(handle, max_line)
-        while True:
-            try:
-                number, line, length = next(lines)
-            except StopIteration:
-                break
-            except READ_ERRORS as exc:
-                reason, detail = read_problem(exc)
-                yield BadLine(f"{label}:{number + 1}", reason, detail, b"")
-                break
-            source = f"{label}:{number}"
-            if line is None:
-                yield BadLine(source, "too_large", f"line of {length} bytes, longer than {max_line}", b"")
-                continue
-            line = line.rstrip("\r\n")
-            if not line or line.startswith("#") or "postfix" not in line:
-                continue
-            try:
-                stamped = _timestamp(line, years, zone)
-                body = _BODY.match(stamped[1]) if stamped else None
-                if not stamped or not body:
-                    yield BadLine(source, "bad_log_line", "not a Postfix syslog line", line.encode("utf-8", "replace"))
+    try:
+        with open_binary(path) as handle:
+            lines = _text_lines(handle, max_line)
+            while True:
+                try:
+                    number, line, length = next(lines)
+                except StopIteration:
+                    break
+                except READ_ERRORS as exc:
+                    reason, detail = read_problem(exc)
+                    yield BadLine(f"{label}:{number + 1}", reason, detail, b"")
+                    break
+                source = f"{label}:{number}"
+                if line is None:
+                    yield BadLine(source, "too_large", f"line of {length} bytes, longer than {max_line}", b"")
                     continue
-                service = body.group("service")
-                found = queues.line(stamped[0], body.group("host"), service.split("/", 1)[0],
-                                    service.rsplit("/", 1)[-1], body.group("text"), number, source)
-            except Exception as exc:  # noqa: BLE001 - one odd line never stops the file
-                yield BadLine(source, "bad_log_line", f"{type(exc).__name__}: {exc}"[:200],
-                              line.encode("utf-8", "replace"))
-                continue
-            if isinstance(found, str):
-                yield BadLine(source, found, "a delivery line without its status (cut short?)",
-                              line.encode("utf-8", "replace"))
-            else:
-                yield from found
+                line = line.rstrip("\r\n")
+                if not line or line.startswith("#") or "postfix" not in line:
+                    continue
+                try:
+                    stamped = _timestamp(line, years, zone)
+                    body = _BODY.match(stamped[1]) if stamped else None
+                    if not stamped or not body:
+                        yield BadLine(source, "bad_log_line", "not a Postfix syslog line",
+                                      line.encode("utf-8", "replace"))
+                        continue
+                    service = body.group("service")
+                    found = queues.line(stamped[0], body.group("host"), service.split("/", 1)[0],
+                                        service.rsplit("/", 1)[-1], body.group("text"), number, source)
+                except Exception as exc:  # noqa: BLE001 - one odd line never stops the file
+                    yield BadLine(source, "bad_log_line", f"{type(exc).__name__}: {exc}"[:200],
+                                  line.encode("utf-8", "replace"))
+                    continue
+                if isinstance(found, str):
+                    yield BadLine(source, found, "a delivery line without its status (cut short?)",
+                                  line.encode("utf-8", "replace"))
+                else:
+                    yield from found
+    except Exception:  # an error the caller quarantines: the deliveries held so far are kept
+        yield from queues.finish()
+        raise
     yield from queues.finish()
 
 

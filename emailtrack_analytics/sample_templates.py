@@ -515,12 +515,20 @@ def _seloger(p: Prospect, li: Listing, message: str, rng: random.Random) -> Comp
                   html_lines(message or "(pas de message)"),
                   f'E-mail : <a href="mailto:{p.email}">{p.email}</a>{tel}'],
                  "SeLoger - Service Relation Clients Pro : 01 53 42 56 00")
-    sender = "contact@lead.seloger.com" if rng.random() < 0.25 else "noreply@lead.seloger.com"
+    # SeLoger sends its leads through its bulk-mail platform (a real lead, DOMAIN.md): a campaign
+    # tool's List-Id and X-EMV-Platform, DKIM d=nmp1.com; an older share still from lead.seloger.com
+    platform = rng.random() >= 0.25
+    sender = "nouveau.contact@myselogerpro.nmp1.com" if platform else "contact@lead.seloger.com"
     who = "Un locataire" if li.transaction == "location" else "Un acquéreur"
-    composed = Composed("seloger", ("SeLoger", sender), f"{who} est intéressé par un de vos biens",
+    headers = [("List-Id", "<nouveau_contact.myselogerpro.nmp1.com>"), ("X-EMV-Platform", "nmp1"),
+               ("DKIM-Signature", "v=1; a=rsa-sha256; c=relaxed/relaxed; d=nmp1.com; s=nmp; h=from:to:subject; "
+                                  "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==")] if platform else []
+    composed = Composed("seloger", ("SeLoger-Logic" if platform else "SeLoger", sender),
+                        f"{who} est intéressé par un de vos biens",
                         text, html, reply_to=(p.full_name, p.email),
-                        html_encoding=rng.choice(["quoted-printable", "base64"]),
-                        message_id_domain="lead.seloger.com", mta=("mail-out-3.seloger.com", "203.0.113.53"),
+                        html_encoding=rng.choice(["quoted-printable", "base64"]), headers=headers,
+                        message_id_domain="myselogerpro.nmp1.com" if platform else "lead.seloger.com",
+                        mta=("mta12.nmp1.com", "203.0.113.53") if platform else ("mail-out-3.seloger.com", "203.0.113.53"),
                         date_style="comment", word_encoding="Q")
     composed.details = {"name": p.full_name, "email": p.email, "email_is_relay": False,
                         "phone": e164(phone) if phone else "", "listing_reference": li.ref}

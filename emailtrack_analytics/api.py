@@ -6,7 +6,9 @@
         data.sql("SELECT portal, count(*) FROM leads GROUP BY ALL")
 
 Views available to SQL: ``messages``, ``leads``, ``lead_copies``, ``quarantine``,
-``monthly_leads``, ``monthly_traffic``, ``points_of_sale``, ``portals`` (docs/sql.md).
+``monthly_leads``, ``monthly_traffic``, ``points_of_sale``, ``portals``, and the figures
+(``network_leads``, ``point_of_sale_leads``, ``tracking_copies``, ``mailbox_copies``,
+``lead_figures``: sql/045_figures.sql defines each once; docs/api.md).
 """
 
 from __future__ import annotations
@@ -87,8 +89,61 @@ class Analytics:
         view = "lead_contacts" if personal_data else "lead_contacts_pseudonymous"
         return self._table(view, month, point_of_sale, "month, lead_key, message_key")
 
+    def figures(self, month: str, point_of_sale: str | None = None) -> dict:
+        """The headline figures of ``month``, for the network or one point of sale, each read from
+        the view that defines it (sql/045_figures.sql):
+
+        - ``network_leads``: distinct leads (for one point of sale: its leads);
+        - ``point_of_sale_leads``: one per lead per point of sale it reached, summed;
+        - ``tracking_copies`` / ``tracking_lead_copies``: copies that reached tracking (all / leads);
+        - ``mailbox_copies`` / ``mailbox_lead_copies``: copies from mailbox exports (all / leads);
+        - ``leads_by_portal``: network leads per portal (for one point of sale: its leads);
+        - ``leads_by_point_of_sale``, ``leads_by_group``, ``leads_by_channel``: point-of-sale leads.
+        Portal '' is an unknown portal; group '' no group.
+        """
+        pos = [point_of_sale] if point_of_sale else []
+        where = "month = ?" + (" AND point_of_sale = ?" if point_of_sale else "")
+        with self.session():
+            rows = self.sql(f"SELECT point_of_sale, coalesce(\"group\", '') AS \"group\", portal, channel, "
+                            f"point_of_sale_leads AS n FROM point_of_sale_leads WHERE {where}", [month] + pos)
+            if point_of_sale:
+                network = int(rows["n"].sum())
+                by_portal = rows.groupby("portal")["n"].sum()
+                tracking = self.sql("SELECT category, tracking_copies AS n FROM tracking_copies_by_point_of_sale "
+                                    f"WHERE {where}", [month] + pos)
+            else:
+                network = int(self.sql("SELECT coalesce(sum(network_leads), 0) AS n FROM network_leads "
+                                       "WHERE month = ?", [month])["n"].iloc[0])
+                by_portal = self.sql("SELECT portal, network_leads AS n FROM network_leads_by_portal "
+                                     "WHERE month = ?", [month]).set_index("portal")["n"]
+                tracking = self.sql("SELECT category, tracking_copies AS n FROM tracking_copies WHERE month = ?",
+                                    [month])
+            mailbox = self.sql(f"SELECT category, mailbox_copies AS n FROM mailbox_copies WHERE {where}", [month] + pos)
+
+        def counts(series) -> dict:
+            return {str(k): int(v) for k, v in series.sort_values(ascending=False, kind="stable").items() if v}
+
+        return {
+            "month": month,
+            "point_of_sale": point_of_sale,
+            "network_leads": network,
+            "point_of_sale_leads": int(rows["n"].sum()),
+            "tracking_copies": int(tracking["n"].sum()),
+            "tracking_lead_copies": int(tracking.loc[tracking["category"] == "lead", "n"].sum()),
+            "mailbox_copies": int(mailbox["n"].sum()),
+            "mailbox_lead_copies": int(mailbox.loc[mailbox["category"] == "lead", "n"].sum()),
+            "leads_by_portal": counts(by_portal),
+            "leads_by_point_of_sale": counts(rows.dropna(subset=["point_of_sale"]).groupby("point_of_sale")["n"].sum()),
+            "leads_by_group": counts(rows.groupby("group")["n"].sum()),
+            "leads_by_channel": counts(rows.groupby("channel")["n"].sum()),
+        }
+
+    def lead_figures(self) -> pd.DataFrame:
+        """Every month's headline figures side by side (view ``lead_figures``)."""
+        return self.sql("SELECT * FROM lead_figures ORDER BY month")
+
     def monthly_leads(self) -> pd.DataFrame:
-        """Lead counts per month, point of sale and portal."""
+        """Point-of-sale leads (``leads``) and their copies per month, point of sale and portal."""
         return self.sql("SELECT * FROM monthly_leads ORDER BY month, point_of_sale, portal")
 
     def months(self) -> list[str]:

@@ -67,6 +67,13 @@ TABLES["contacts"] = Table(
     ("lead_key", "message_key", "month", "point_of_sale", "portal", "name", "email", "email_is_relay",
      "phone", "listing_reference", "message_length"),
     "month, lead_key, message_key", "month", "lead_contacts_pseudonymous")
+# the headline figures per month, each defined once in sql/045_figures.sql (network leads,
+# point-of-sale leads, tracking copies, mailbox copies): what the reports and the API show
+TABLES["figures"] = Table(
+    "lead_figures",
+    ("month", "network_leads", "point_of_sale_leads", "tracking_copies", "tracking_lead_copies",
+     "mailbox_copies", "mailbox_lead_copies"),
+    "month", "month")
 LATER: dict[str, str] = {}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 

@@ -159,11 +159,24 @@ def _cause(row, last_tracked: pd.Series, failed: pd.DataFrame, cc_share: dict, o
 
 # --------------------------------------------------------------------------- alerts
 
+def daily_leads(sql) -> pd.DataFrame:
+    """Point-of-sale leads per point of sale, portal and local day; ``sql(query, params)`` runs a query."""
+    daily = sql("SELECT point_of_sale, portal, local_date, count(*) AS leads FROM leads "
+                "WHERE point_of_sale IS NOT NULL GROUP BY ALL", [])
+    daily["local_date"] = pd.to_datetime(daily["local_date"]).dt.date
+    return daily
+
+
+def silent_points_of_sale(daily: pd.DataFrame, as_of: dt.date) -> list[Alert]:
+    """The points of sale (not their portals) silent up to ``as_of`` for longer than their own
+    history and the network's trend make plausible (the same test as the silence alert)."""
+    found = _silences(daily, as_of.strftime("%Y-%m"), None, as_of)
+    return [a for a in found if a.portal is None]
+
+
 def alerts(data, month: str) -> list[Alert]:
     """Every alert for ``month`` (as of its last day, or today if the month is not over)."""
-    daily = data.sql("SELECT point_of_sale, portal, local_date, count(*) AS leads FROM leads "
-                     "WHERE point_of_sale IS NOT NULL GROUP BY ALL")
-    daily["local_date"] = pd.to_datetime(daily["local_date"]).dt.date
+    daily = daily_leads(data.sql)
     start, end = month_bounds(month)
     as_of = min(end - dt.timedelta(days=1), dt.date.today())
     found = _silences(daily, month, start, as_of)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
+from . import checks as config_checks
 from .refresh import refresh_attribution
 from .store.db import connect
 from .workspace import Workspace
@@ -22,6 +24,8 @@ class Status:
     without_point_of_sale: int = 0
     without_portal: int = 0
     flags: dict[str, int] = field(default_factory=dict)
+    checks: list[config_checks.Check] = field(default_factory=list)   # configuration problems (checks.py)
+    checked_as_of: dt.date | None = None
 
     def lines(self) -> list[str]:
         out = [f"workspace  {self.workspace}", f"database   {self.database}"]
@@ -32,7 +36,7 @@ class Status:
         cats = ", ".join(f"{n} {c}" for c, n in sorted(self.categories.items(), key=lambda x: -x[1]))
         if cats:
             out.append(f"categories {cats}")
-        out.append("leads per month (network leads / point-of-sale rows):")
+        out.append("leads per month (network leads = distinct leads / point-of-sale leads = leads per point of sale, summed):")
         for month, network, rows in self.leads_by_month:
             out.append(f"  {month}  {network:>7}  {rows:>7}")
         if not self.leads_by_month:
@@ -44,6 +48,7 @@ class Status:
                    f"{self.without_portal} without portal")
         if self.flags:
             out.append("flags      " + ", ".join(f"{n} {f}" for f, n in sorted(self.flags.items())))
+        out.extend(config_checks.lines(self.checks, self.checked_as_of))
         return out
 
 
@@ -56,8 +61,7 @@ def workspace_status(workspace: Workspace) -> Status:
         status.messages = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
         status.log_rows = con.execute("SELECT count(*) FROM distribution_log").fetchone()[0]
         status.leads_by_month = con.execute(
-            "SELECT month, count(DISTINCT lead_key), count(*) FROM leads GROUP BY month ORDER BY month"
-        ).fetchall()
+            "SELECT month, network_leads, point_of_sale_leads FROM lead_figures ORDER BY month").fetchall()
         status.categories = dict(con.execute("SELECT category, count(*) FROM attribution GROUP BY ALL").fetchall())
         status.quarantined = dict(con.execute("SELECT reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
         status.without_point_of_sale, status.without_portal = con.execute(
@@ -65,6 +69,10 @@ def workspace_status(workspace: Workspace) -> Status:
             "count(*) FILTER (WHERE portal IS NULL) FROM messages").fetchone()
         status.flags = dict(con.execute(
             "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM attribution) GROUP BY ALL").fetchall())
+        def sql(query, params):
+            return con.execute(query, params).df()
+        status.checks = config_checks.find_checks(sql, workspace)
+        status.checked_as_of = config_checks.as_of(sql)
         return status
     finally:
         con.close()

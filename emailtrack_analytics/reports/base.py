@@ -73,6 +73,20 @@ class Report:
     def group_label(self, group) -> str:
         return group if isinstance(group, str) and group else self.t["no_group"]
 
+    # ------------------------------------------------------------------ which figure
+    def lead_label(self) -> str:
+        """The name of the lead figure this report counts (sql/045_figures.sql): the point of
+        sale's leads in a point of sale's report, else the network leads."""
+        return self.t["point_of_sale_leads"] if self.point_of_sale else self.t["network_leads"]
+
+    def scoped(self, key: str) -> str:
+        """A label naming the lead figure of this report's scope (``key`` or ``key_pos``)."""
+        return self.t.get(f"{key}_pos", self.t[key]) if self.point_of_sale else self.t[key]
+
+    def definitions(self) -> h.HTML:
+        """What each figure means, once per page."""
+        return h.note(self.t["definitions"])
+
     # ------------------------------------------------------------------ page
     def setup(self) -> h.HTML:
         """plotly.js and the report's style: call once, first."""

@@ -1,8 +1,10 @@
 """The distribution report: where a month's leads come from and when they arrive.
 
 Portal share per point of sale and group, concentration (how many portals make 80% of a point
-of sale's leads), weekday x hour, tracking channels, and 12-month trends. Counts are lead rows
-(one per lead per point of sale), except network totals, which count distinct leads.
+of sale's leads), weekday x hour, tracking channels, and 12-month trends. Two lead figures
+(sql/045_figures.sql), each labelled where it shows: network leads (distinct leads) for the
+network's total, its portals, its weekday x hour and its trend; point-of-sale leads (one per lead
+per point of sale) for points of sale, groups and channels.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class DistributionReport(Report):
         self.year = self.year.assign(portal=self.year["portal"].fillna(""),
                                      group=self.year["point_of_sale"].map(self.pos_groups()).fillna(""))
         self.current = self.year[self.year["month"] == month]
+        self._figures = data.figures(month, self.point_of_sale)
 
     def has_data(self) -> bool:
         return len(self.current) > 0
@@ -75,27 +78,44 @@ class DistributionReport(Report):
         return grid.reindex(index=range(1, 8), columns=range(24), fill_value=0)
 
     def trend(self) -> pd.Series:
+        """Network leads per month over 12 months (a point of sale's leads in its report)."""
         months = [shift_month(self.month, -i) for i in range(11, -1, -1)]
         if self.point_of_sale:
             counts = self.year.groupby("month")["lead_key"].count()
         else:
-            counts = self.year.groupby("month")["lead_key"].nunique()
+            counts = self.data.sql("SELECT month, network_leads FROM network_leads WHERE month BETWEEN ? AND ?",
+                                   [months[0], months[-1]]).set_index("month")["network_leads"]
         return pd.Series([int(counts.get(m, 0)) for m in months], index=months)
 
+    def portal_trend(self) -> pd.DataFrame:
+        """Months x portals over 12 months: network leads (a point of sale's leads in its report)."""
+        months = list(self.trend().index)
+        if self.point_of_sale:
+            table = self.year.groupby(["month", "portal"])["lead_key"].count().unstack(fill_value=0)
+        else:
+            table = self.data.sql("SELECT month, portal, network_leads FROM network_leads_by_portal "
+                                  "WHERE month BETWEEN ? AND ?", [months[0], months[-1]]).pivot_table(
+                index="month", columns="portal", values="network_leads", aggfunc="sum", fill_value=0)
+        return table.reindex(months, fill_value=0).astype(int)
+
     def figures(self) -> dict:
-        network = self.current if self.point_of_sale else self.current.drop_duplicates("lead_key")
-        by_portal = network.groupby("portal")["lead_key"].count().sort_values(ascending=False)
-        total = int(by_portal.sum())
+        figures = self._figures
+        by_portal = pd.Series(figures["leads_by_portal"], dtype=int)
+        total = figures["network_leads"]
         concentration = self.concentration_frame()
         return {
             "report": "distribution",
             "month": self.month,
             "point_of_sale": self.point_of_sale,
             "leads": total,
-            "portal_share": {str(p): n / total for p, n in by_portal.items()} if total else {},
+            "network_leads": figures["network_leads"],
+            "point_of_sale_leads": figures["point_of_sale_leads"],
+            "leads_by_portal": figures["leads_by_portal"],
+            "leads_by_point_of_sale": figures["leads_by_point_of_sale"],
+            "portal_share": {str(p): n / by_portal.sum() for p, n in by_portal.items()} if total else {},
             "portals_for_80_network": portals_for_share(by_portal),
             "portals_for_80": {str(r.point_of_sale): int(r.portals_for_80) for r in concentration.itertuples()},
-            "channel_mix": {str(c): int(n) for c, n in self.channel_counts().items()},
+            "channel_mix": figures["leads_by_channel"],
             "weekday_hour_total": int(self.weekday_hour().values.sum()),
             "trend": {m: int(n) for m, n in self.trend().items()},
         }
@@ -104,13 +124,16 @@ class DistributionReport(Report):
     def headline(self) -> h.HTML:
         t, lang, f = self.t, self.language, self.figures()
         if not self.has_data():
-            return h.HTML(str(h.cards([(t["network_leads"], "0", None, None)])) + str(h.note(t["no_data"])))
+            return h.HTML(str(h.cards([(self.lead_label(), "0", None, None)])) + str(h.note(t["no_data"])))
         top_portal, top_share = max(f["portal_share"].items(), key=lambda item: item[1])
-        return h.cards([
-            (t["point_of_sale_rows"] if self.point_of_sale else t["network_leads"], number(f["leads"], lang), None, None),
+        items = [
+            (self.lead_label(), number(f["leads"], lang), None, None),
             (t["top_portal"], self.portal_label(top_portal), percent(top_share, lang), None),
             (t["portals_for_80"], number(f["portals_for_80_network"], lang), None, None),
-        ])
+        ]
+        if not self.point_of_sale:
+            items.insert(1, (t["point_of_sale_rows"], number(f["point_of_sale_leads"], lang), None, None))
+        return h.HTML(str(h.cards(items)) + str(self.definitions()))
 
     def _stacked_shares(self, by: str, label) -> h.HTML:
         t, lang = self.t, self.language
@@ -149,13 +172,13 @@ class DistributionReport(Report):
         t, lang = self.t, self.language
         frame = self.concentration_frame().sort_values(["portals_for_80", "leads"], ascending=[True, False])
         view = pd.DataFrame({t["point_of_sale"]: frame["point_of_sale"].map(self.pos_label),
-                             t["leads"]: frame["leads"], t["portals_for_80"]: frame["portals_for_80"],
+                             t["point_of_sale_leads"]: frame["leads"], t["portals_for_80"]: frame["portals_for_80"],
                              t["top_portal"]: frame["top_portal"].map(self.portal_label),
                              t["top_portal_share"]: frame["top_share"]})
         fig = px.histogram(view, x=t["portals_for_80"], title=t["concentration"])
         fig.update_layout(yaxis_title=t["point_of_sale"], bargap=0.2)
         return h.HTML(str(self.section("concentration")) + str(h.figure(fig, 320))
-                      + str(h.table(view, numeric=(t["leads"], t["portals_for_80"], t["top_portal_share"]),
+                      + str(h.table(view, numeric=(t["point_of_sale_leads"], t["portals_for_80"], t["top_portal_share"]),
                                     formats={t["top_portal_share"]: lambda v: percent(v, lang)})))
 
     def weekday_hour_heatmap(self) -> h.HTML:
@@ -165,8 +188,8 @@ class DistributionReport(Report):
         grid = self.weekday_hour()
         fig = go.Figure(go.Heatmap(z=grid.values, x=[f"{hour}h" for hour in grid.columns], y=t["weekdays"],
                                    colorscale="Blues", hovertemplate="%{y} %{x}: %{z}<extra></extra>"))
-        fig.update_layout(title=t["weekday_hour"], yaxis_autorange="reversed")
-        return h.HTML(str(self.section("weekday_hour")) + str(h.figure(fig, 360)))
+        fig.update_layout(title=self.scoped("weekday_hour"), yaxis_autorange="reversed")
+        return h.HTML(str(h.heading(self.scoped("weekday_hour"), level=2)) + str(h.figure(fig, 360)))
 
     def channel_mix(self) -> h.HTML:
         if not self.has_data():
@@ -183,25 +206,25 @@ class DistributionReport(Report):
                                     x=per_pos[c], orientation="h", marker_color=PALETTE[i % len(PALETTE)])
                              for i, c in enumerate(c for c in CHANNELS if c in per_pos.columns)])
         stacked.update_layout(barmode="stack", yaxis_autorange="reversed", legend_title_text=t["channel"])
-        table = pd.DataFrame({t["channel"]: names, t["leads"]: counts.values,
+        table = pd.DataFrame({t["channel"]: names, t["point_of_sale_leads"]: counts.values,
                               t["share"]: counts.values / max(1, counts.sum())})
         return h.HTML(str(self.section("channel_mix")) + str(h.figure(pie, 360))
                       + str(h.figure(stacked, max(320, 24 * len(per_pos) + 160)))
-                      + str(h.table(table, numeric=(t["leads"], t["share"]),
+                      + str(h.table(table, numeric=(t["point_of_sale_leads"], t["share"]),
                                     formats={t["share"]: lambda v: percent(v, lang)})))
 
     def trend_chart(self) -> go.Figure:
         t = self.t
         trend = self.trend()
         axis = [short_month(m, self.language) for m in trend.index]
-        fig = go.Figure(go.Scatter(x=axis, y=list(trend.values), mode="lines+markers",
-                                   name=t["network_leads"] if not self.point_of_sale else t["leads"]))
+        fig = go.Figure(go.Scatter(x=axis, y=list(trend.values), mode="lines+markers", name=self.lead_label()))
         if not self.point_of_sale:
             by_group = self.year.groupby(["month", "group"])["lead_key"].count().unstack(fill_value=0)
             by_group = by_group.reindex(trend.index, fill_value=0)
             for i, group in enumerate(by_group.columns):
                 fig.add_trace(go.Scatter(x=axis, y=list(by_group[group]), mode="lines",
-                                         name=self.group_label(group), line=dict(color=PALETTE[i % len(PALETTE)])))
+                                         name=f"{self.group_label(group)} · {t['point_of_sale_leads']}",
+                                         line=dict(color=PALETTE[i % len(PALETTE)])))
         fig.update_layout(title=t["trends"], xaxis_title=t["month"], yaxis_title=t["leads"])
         return fig
 
@@ -209,13 +232,12 @@ class DistributionReport(Report):
         if self.year.empty:
             return h.HTML("")
         t = self.t
-        by_portal = self.year.groupby(["month", "portal"])["lead_key"].count().unstack(fill_value=0)
-        by_portal = by_portal.reindex(self.trend().index, fill_value=0)
+        by_portal = self.portal_trend()
         axis = [short_month(m, self.language) for m in by_portal.index]
         portals = go.Figure([go.Scatter(x=axis, y=list(by_portal[p]), mode="lines",
                                         name=self.portal_label(p), line=dict(color=PALETTE[i % len(PALETTE)]))
                              for i, p in enumerate(by_portal.sum().sort_values(ascending=False).index)])
-        portals.update_layout(title=t["by_portal"], xaxis_title=t["month"], yaxis_title=t["leads"])
+        portals.update_layout(title=self.scoped("by_portal"), xaxis_title=t["month"], yaxis_title=self.lead_label())
         return h.HTML(str(self.section("trends")) + str(h.figure(self.trend_chart(), 380))
                       + str(h.figure(portals, 380)))
 

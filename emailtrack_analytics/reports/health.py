@@ -1,5 +1,6 @@
-"""The tracking health report: coverage per point of sale, alerts with their evidence, and the
-leads that never reached tracking with their likely cause (no personal data)."""
+"""The tracking health report: configuration problems with their fix, coverage per point of sale,
+alerts with their evidence, and the leads that never reached tracking with their likely cause
+(no personal data)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from .. import health
+from .. import checks, health
 from ..months import shift_month
 from . import html as h
 from .base import PALETTE, Report
@@ -31,6 +32,20 @@ class HealthReport(Report):
         if self.point_of_sale:
             found = [a for a in found if a.point_of_sale in (None, self.point_of_sale)]
         self.alerts = health.alerts_frame(found)
+        problems = checks.find_checks(data.sql, self.workspace)
+        if self.point_of_sale:
+            problems = [c for c in problems if c.point_of_sale in (None, self.point_of_sale)]
+        self.checks = checks.frame(problems)
+        where, params = "month = ?", [month]
+        if self.point_of_sale:
+            where += " AND point_of_sale = ?"
+            params.append(self.point_of_sale)
+        # the month's volume, for scale: the point-of-sale leads and the mailbox copies (evidence)
+        self.point_of_sale_leads = int(data.sql(
+            f"SELECT coalesce(sum(point_of_sale_leads), 0) AS n FROM point_of_sale_leads WHERE {where}",
+            params)["n"].iloc[0])
+        self.mailbox_copies = int(data.sql(
+            f"SELECT coalesce(sum(mailbox_copies), 0) AS n FROM mailbox_copies WHERE {where}", params)["n"].iloc[0])
 
     def figures(self) -> dict:
         expected, tracked = int(self.current["expected"].sum()), int(self.current["tracked"].sum())
@@ -47,6 +62,10 @@ class HealthReport(Report):
                 for r in self.current.itertuples()},
             "missing_by_cause": {str(k): int(v) for k, v in self.missing.groupby("cause").size().items()}
             if not self.missing.empty else {},
+            "point_of_sale_leads": self.point_of_sale_leads,
+            "mailbox_copies": self.mailbox_copies,
+            "checks": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "address": r.address, "count": int(r.count),
+                        "detail": r.detail, "fix": r.fix} for r in self.checks.itertuples()],
             "alerts": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "portal": r.portal, "detail": r.detail,
                         **({"examples": list(r.examples)} if r.examples else {})}
                        for r in self.alerts.itertuples()],
@@ -58,9 +77,27 @@ class HealthReport(Report):
         items = [(t["expected"], number(f["expected"], lang), None, None),
                  (t["tracked"], number(f["tracked"], lang), None, None),
                  (t["coverage"], percent(f["coverage"], lang), None, None),
+                 (t["checks"], number(len(f["checks"]), lang), None, -1 if f["checks"] else None),
                  (t["alerts"], number(len(f["alerts"]), lang), None, -1 if f["alerts"] else None)]
         note = "" if f["expected"] else str(h.note(t["no_evidence"]))
-        return h.HTML(str(h.cards(items)) + note)
+        scale = h.note(f"{t['point_of_sale_leads']}: {number(f['point_of_sale_leads'], lang)} · "
+                       f"{t['mailbox_copies']}: {number(f['mailbox_copies'], lang)}")
+        return h.HTML(str(h.cards(items)) + note + str(scale) + str(self.definitions()))
+
+    def checks_section(self) -> h.HTML:
+        """Configuration problems (checks.py), each with its evidence and its fix: the TOML to add
+        for an address no point of sale claims. Every cell is escaped (addresses come from emails)."""
+        t = self.t
+        if self.checks.empty:
+            return h.HTML(str(self.section("checks")) + str(h.note(t["no_checks"])))
+        table = pd.DataFrame({
+            t["check_kind"]: [t["check_kinds"].get(k, k) for k in self.checks["kind"]],
+            t["point_of_sale"]: [self.pos_label(p) if isinstance(p, str) else "" for p in self.checks["point_of_sale"]],
+            t["address"]: [a or "" for a in self.checks["address"]],
+            t["count"]: self.checks["count"],
+            t["evidence"]: self.checks["detail"],
+            t["fix"]: [fix.splitlines() if "\n" in fix else fix for fix in self.checks["fix"]]})
+        return h.HTML(str(self.section("checks")) + str(h.table(table, numeric=(t["count"],))))
 
     def coverage_section(self) -> h.HTML:
         t, lang = self.t, self.language
@@ -97,7 +134,8 @@ class HealthReport(Report):
         domain, subjects)."""
         t = self.t
         if self.alerts.empty:
-            return h.HTML(str(self.section("alerts")) + str(h.note(t["no_alerts"])))
+            note = t["no_alerts_but_checks"] if not self.checks.empty else t["no_alerts"]
+            return h.HTML(str(self.section("alerts")) + str(h.note(note)))
         table = pd.DataFrame({
             t["alert_kind"]: [t["alert_kinds"].get(k, k) for k in self.alerts["kind"]],
             t["point_of_sale"]: [self.pos_label(p) if isinstance(p, str) else "" for p in self.alerts["point_of_sale"]],

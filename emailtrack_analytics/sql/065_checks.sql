@@ -1,0 +1,120 @@
+-- Configuration checks: mistakes the stored copies show (emailtrack status, the health report;
+-- emailtrack_analytics/checks.py words them and their fixes).
+
+-- Every address a stored copy was sent, delivered, forwarded or re-sent to, once per copy, in
+-- lower case. What a header parser could not read as local@domain (a bare '@domain' from an
+-- X-Forwarded-For list) is left out: it names nobody.
+CREATE OR REPLACE VIEW copy_recipients AS
+WITH listed AS (
+    SELECT message_key,
+           lower(trim(unnest(list_concat(coalesce(envelope_to, []), coalesce(forwarded_to, []),
+                                         coalesce(resent_to, []), coalesce(to_addrs, []),
+                                         coalesce(cc_addrs, []))))) AS address
+    FROM stored_messages
+)
+SELECT DISTINCT message_key, address
+FROM listed
+WHERE regexp_full_match(address, '[^@\s]+@[^@\s]+\.[^@\s]+');
+
+-- unclaimed_tracking_addresses(extra_domains): addresses on a tracking domain that no point of
+-- sale (nor the distribution system) claims, with the copies that reached them. A tracking
+-- domain is the domain of any tracked address of the configuration, or one of `extra_domains`
+-- (`[tracking] domain`; a VARCHAR[], possibly empty). A forwarding rule with a typo
+-- (`nantes@` for `nantes1@`) lands here: the attribution cannot tell such a copy from the point
+-- of sale's own mailbox copy, so it is counted as received but never tracked.
+-- `point_of_sale`: the one most of its copies were attributed to (by the mailbox they came
+-- from), else the owner of the nearest claimed address; `nearest_address`: the claimed tracked
+-- address on the same domain whose local part is the fewest edits away (`distance` edits).
+CREATE OR REPLACE MACRO unclaimed_tracking_addresses(extra_domains) AS TABLE
+WITH tracking_domains AS (
+    SELECT DISTINCT split_part(address, '@', 2) AS domain
+    FROM addresses
+    WHERE kind IN ('tracked', 'distribution')
+    UNION
+    SELECT lower(unnest(extra_domains)) AS domain
+),
+unclaimed AS (
+    SELECT r.message_key, r.address
+    FROM copy_recipients AS r
+    JOIN tracking_domains AS d ON d.domain = split_part(r.address, '@', 2)
+    WHERE r.address NOT IN (SELECT address FROM addresses)
+),
+per_address AS (
+    SELECT
+        u.address,
+        count(*) AS copies,
+        count(*) FILTER (WHERE a.category = 'lead') AS lead_copies,
+        min(m.received_at) AS first_copy,
+        max(m.received_at) AS last_copy,
+        mode(a.point_of_sale) AS attributed_to
+    FROM unclaimed AS u
+    JOIN stored_messages AS m USING (message_key)
+    LEFT JOIN attribution AS a USING (message_key)
+    GROUP BY u.address
+),
+nearest AS (
+    SELECT
+        p.address,
+        arg_min(c.address, damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1)))
+            AS nearest_address,
+        arg_min(c.point_of_sale, damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1)))
+            AS nearest_point_of_sale,
+        min(damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1))) AS distance
+    FROM per_address AS p
+    JOIN addresses AS c
+      ON c.kind = 'tracked' AND split_part(c.address, '@', 2) = split_part(p.address, '@', 2)
+    GROUP BY p.address
+)
+SELECT
+    p.address,
+    p.copies,
+    p.lead_copies,
+    p.first_copy,
+    p.last_copy,
+    coalesce(p.attributed_to, n.nearest_point_of_sale) AS point_of_sale,
+    n.nearest_address,
+    n.distance
+FROM per_address AS p
+LEFT JOIN nearest AS n USING (address)
+ORDER BY p.copies DESC, p.address;
+
+-- Per point of sale of the configuration: the tracked leads it has (point-of-sale leads) and
+-- the local days of its first and last one; a point of sale no lead ever reached tracking for
+-- has 0 and empty days. `received_leads`, `first_received`: the leads its mail logs and mailbox
+-- exports show it received (expected_lead_status), whether tracked or not.
+CREATE OR REPLACE VIEW point_of_sale_tracking AS
+WITH tracked AS (
+    SELECT point_of_sale, count(*) AS point_of_sale_leads, min(local_date) AS first_lead,
+           max(local_date) AS last_lead
+    FROM leads
+    WHERE point_of_sale IS NOT NULL
+    GROUP BY point_of_sale
+),
+received AS (
+    SELECT point_of_sale, count(*) AS received_leads, min(received_at) AS first_received
+    FROM expected_lead_status
+    GROUP BY point_of_sale
+)
+SELECT
+    p.id AS point_of_sale,
+    coalesce(t.point_of_sale_leads, 0) AS point_of_sale_leads,
+    t.first_lead,
+    t.last_lead,
+    coalesce(r.received_leads, 0) AS received_leads,
+    r.first_received
+FROM points_of_sale AS p
+LEFT JOIN tracked AS t ON t.point_of_sale = p.id
+LEFT JOIN received AS r ON r.point_of_sale = p.id;
+
+-- Per point of sale: the leads its own mailbox export shows (expected leads with mailbox
+-- evidence) and how many of them never reached tracking.
+CREATE OR REPLACE VIEW mailbox_leads_not_tracked AS
+SELECT
+    point_of_sale,
+    count(*) AS mailbox_leads,
+    count(*) FILTER (WHERE NOT tracked) AS not_tracked,
+    min(month) FILTER (WHERE NOT tracked) AS first_month,
+    max(month) FILTER (WHERE NOT tracked) AS last_month
+FROM expected_lead_status
+WHERE list_contains(string_split(evidence, ','), 'mailbox')
+GROUP BY point_of_sale;

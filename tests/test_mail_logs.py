@@ -127,6 +127,15 @@ Mar 12 18:04:13 mx1 postfix/qmgr[104]: 5C6D7E8F90: removed
 """
 
 
+def test_a_delivery_line_weeks_after_a_message_without_removed_is_not_joined_to_it(tmp_path):
+    # no message stays queued a week (Postfix gives up after 5 days): the queue id was reused
+    # by a message whose other lines are not in the log
+    later = ("Mar 20 07:00:00 mx postfix/local[307]: 0A1B2C3D4E: to=<root@mx.agence-exemple.fr>, relay=local, "
+             "delay=0.1, delays=0.05/0/0/0.05, dsn=2.0.0, status=sent (delivered to mailbox)\n")
+    text = "".join(LOST_REMOVED.splitlines(True)[:3]) + later
+    assert joined(deliveries(tmp_path, text))[1] == ("root@mx.agence-exemple.fr", None, None, None, "sent")
+
+
 def test_interleaved_messages_on_two_hosts_with_the_same_queue_id_keep_their_own_sender(tmp_path):
     found = deliveries(tmp_path, INTERLEAVED)
     assert joined(found) == [

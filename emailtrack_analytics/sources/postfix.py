@@ -59,6 +59,9 @@ LATE_SECONDS = 60          # a delivery line logged this long after its message'
 HELD_DELIVERIES = 100_000  # delivery lines held before the oldest messages are given out unfinished
 OPEN_MESSAGES = 200_000    # messages followed at once (a log without "removed" lines)
 RECENT_IDS = 50_000        # queue ids whose Message-ID is kept to recognise a re-injected copy
+# longer than any message stays queued (Postfix's maximal_queue_lifetime is 5 days by default):
+# a line this long after a message's first one belongs to a later message under the same id
+QUEUE_LIFETIME = dt.timedelta(days=7)
 _LOOPBACK = re.compile(r"(?:^|\[)(?:127\.\d+\.\d+\.\d+|::1|localhost)\]?(?::\d+)?$", re.IGNORECASE)
 
 
@@ -214,6 +217,7 @@ class _Message:
     """One message's lifetime under one queue id on one host and Postfix instance."""
 
     first: int                       # line number where it was first seen
+    since: dt.datetime               # time of that line
     message_id: str | None = None
     sender: str | None = None
     has_sender: bool = False         # qmgr from= seen (from=<> is a null sender, not an unknown one)
@@ -248,16 +252,16 @@ class _Queues:
         key = (host, instance, queue)
         out: list[LogEvent] = []
         if rest.startswith("client=") or (agent == "pickup" and "from=" in rest):
-            message = self._start(key, number, out)
+            message = self._start(key, number, when, out)
             if agent == "pickup":
                 message.pickup_sender = clean_address(dict(_FIELD.findall(rest)).get("from"))
             return out
         if rest.startswith("message-id="):
             value = rest[len("message-id="):].split()
             message_id = clean_message_id(value[0] if value else "")
-            message = self.open.get(key)
+            message = self._current(key, when)
             if message is None or message.message_id or message.has_sender or message.deliveries:
-                message = self._start(key, number, out)
+                message = self._start(key, number, when, out)
             message.message_id = message_id
             if message_id:
                 self._remember(queue, message_id)
@@ -282,11 +286,11 @@ class _Queues:
         fields = dict(_FIELD.findall(rest.split(" (", 1)[0]))
         if agent in _QUEUE_MANAGERS and "from" in fields and "to" not in fields:
             sender = clean_address(fields["from"])
-            message = self.open.get(key)
+            message = self._current(key, when)
             if message is not None and message.has_sender and message.sender != sender:
                 message = None  # another message: the first one's "removed" is not in the log
             if message is None:
-                message = self._start(key, number, out)
+                message = self._start(key, number, when, out)
             message.sender, message.has_sender = sender, True
             return out
         if agent not in _DELIVERY_AGENTS and agent not in _QUEUE_MANAGERS or "to" not in fields:
@@ -312,13 +316,20 @@ class _Queues:
 
     # ----------------------------------------------------------------------- lifetimes
 
-    def _start(self, key, number: int, out: list[LogEvent]) -> _Message:
+    def _current(self, key, when: dt.datetime) -> _Message | None:
+        """The open message of ``key``, unless it began longer ago than a message stays queued."""
+        message = self.open.get(key)
+        if message is not None and when - message.since > QUEUE_LIFETIME:
+            return None
+        return message
+
+    def _start(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
         """A new lifetime for ``key``; one still open, whose ``removed`` is not in the log, is
         given out as it is."""
         previous = self.open.pop(key, None)
         if previous is not None:
             out.extend(self._give_out(previous))
-        message = _Message(number)
+        message = _Message(number, when)
         self.open[key] = message
         if len(self.open) > OPEN_MESSAGES:  # a log without "removed": forget the oldest
             oldest = next(iter(self.open))
@@ -328,13 +339,14 @@ class _Queues:
     def _message(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
         """The message a delivery line of ``key`` belongs to: the open one, else one removed
         moments before (its line came late), else one whose first lines are not in the log."""
-        message = self.open.get(key)
+        message = self._current(key, when)
         if message is not None:
             return message
         late = self.removed.get(key)
-        if late is not None and abs((when - late.removed_at).total_seconds()) <= LATE_SECONDS:
+        if late is not None and key not in self.open \
+                and abs((when - late.removed_at).total_seconds()) <= LATE_SECONDS:
             return late
-        return self._start(key, number, out)
+        return self._start(key, number, when, out)
 
     def _hold(self, message: _Message, delivery: _Delivery, out: list[LogEvent]) -> list[LogEvent]:
         if message.removed_at is not None:  # a late line: its message has been given out already

@@ -298,8 +298,8 @@ class Attributor:
         bulk = bool(row.get("list_unsubscribe")) or (row.get("precedence") or "") in _BULK_PRECEDENCE
         if self._is_follow_up(row, subject, compiled):
             return "follow_up"
-        if compiled is None:
-            return "newsletter" if bulk else "other"
+        if compiled is None:  # a mailing list of someone else's: its List-Id says it
+            return "newsletter" if bulk or row.get("list_id") else "other"
         if _any_sender(sender, compiled.newsletters):
             return "newsletter"
         if _any_sender(sender, compiled.alerts):

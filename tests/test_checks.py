@@ -142,3 +142,16 @@ def test_a_healthy_workspace_says_so(tmp_path, cli):
     ingest(open_workspace(folder), [tmp_path / "t.mbox"], workers=1)
     status = cli("--workspace", folder, "status")
     assert "checks     no configuration problem found" in status.out
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[tracking]\ndomain = "@trk.example.org"\n', 'emailtrack.toml:{line}: tracking.domain: \'@trk.example.org\' is not a valid value'),
+    ('[tracking]\ndomains = "trk.example.org"\n', "emailtrack.toml:{line}: tracking.domains: unknown key (allowed: domain)"),
+])
+def test_a_wrong_tracking_table_is_refused_with_its_line_and_key(tmp_path, cli, table, message):
+    folder = tmp_path / "ws"
+    write_config(folder, BASIC_CONFIG + "\n" + table)
+    line = len((BASIC_CONFIG + "\n").splitlines()) + 2   # the key's line, after the [tracking] header
+    result = cli("--workspace", folder, "status")
+    assert result.code == 2
+    assert message.format(line=line) in result.err

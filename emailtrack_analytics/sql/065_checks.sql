@@ -45,25 +45,32 @@ per_address AS (
         count(*) AS copies,
         count(*) FILTER (WHERE a.category = 'lead') AS lead_copies,
         min(m.received_at) AS first_copy,
-        max(m.received_at) AS last_copy,
-        mode(a.point_of_sale) AS attributed_to
+        max(m.received_at) AS last_copy
     FROM unclaimed AS u
     JOIN stored_messages AS m USING (message_key)
     LEFT JOIN attribution AS a USING (message_key)
     GROUP BY u.address
 ),
+-- the point of sale most of an address's copies were attributed to (ties: the first id), so that
+-- the suggestion is the same on every run
+attributed AS (
+    SELECT u.address, a.point_of_sale
+    FROM unclaimed AS u
+    JOIN attribution AS a USING (message_key)
+    WHERE a.point_of_sale IS NOT NULL
+    GROUP BY u.address, a.point_of_sale
+    QUALIFY row_number() OVER (PARTITION BY u.address ORDER BY count(*) DESC, a.point_of_sale) = 1
+),
 nearest AS (
     SELECT
         p.address,
-        arg_min(c.address, damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1)))
-            AS nearest_address,
-        arg_min(c.point_of_sale, damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1)))
-            AS nearest_point_of_sale,
-        min(damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1))) AS distance
+        c.address AS nearest_address,
+        c.point_of_sale AS nearest_point_of_sale,
+        damerau_levenshtein(split_part(p.address, '@', 1), split_part(c.address, '@', 1)) AS distance
     FROM per_address AS p
     JOIN addresses AS c
       ON c.kind = 'tracked' AND split_part(c.address, '@', 2) = split_part(p.address, '@', 2)
-    GROUP BY p.address
+    QUALIFY row_number() OVER (PARTITION BY p.address ORDER BY distance, c.address) = 1
 )
 SELECT
     p.address,
@@ -71,10 +78,11 @@ SELECT
     p.lead_copies,
     p.first_copy,
     p.last_copy,
-    coalesce(p.attributed_to, n.nearest_point_of_sale) AS point_of_sale,
+    coalesce(t.point_of_sale, n.nearest_point_of_sale) AS point_of_sale,
     n.nearest_address,
     n.distance
 FROM per_address AS p
+LEFT JOIN attributed AS t USING (address)
 LEFT JOIN nearest AS n USING (address)
 ORDER BY p.copies DESC, p.address;
 

@@ -61,7 +61,8 @@ def workspace_status(workspace: Workspace) -> Status:
         status.messages = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
         status.log_rows = con.execute("SELECT count(*) FROM distribution_log").fetchone()[0]
         status.leads_by_month = con.execute(
-            "SELECT month, network_leads, point_of_sale_leads FROM lead_figures ORDER BY month").fetchall()
+            "SELECT month, network_leads, point_of_sale_leads FROM lead_figures WHERE point_of_sale_leads > 0 "
+            "ORDER BY month").fetchall()
         status.categories = dict(con.execute("SELECT category, count(*) FROM attribution GROUP BY ALL").fetchall())
         status.quarantined = dict(con.execute("SELECT reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
         status.without_point_of_sale, status.without_portal = con.execute(

@@ -43,6 +43,8 @@ class MonthlyReport(Report):
             self.leads = data.sql(f"SELECT {LEAD_COLUMNS} FROM leads_in([?, ?, ?]){where}", params)
             self._figures = {m: data.figures(m, self.point_of_sale) for m in params[:3]}
             self._traffic = self._read_traffic()
+            self._network_days = data.sql("SELECT local_date, network_leads FROM network_leads_by_day "
+                                          "WHERE month = ? ORDER BY local_date", [month])
             self._quarantined = int(data.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0])
             self.portal_names()
         self.current = self.leads[self.leads["month"] == month]
@@ -99,9 +101,11 @@ class MonthlyReport(Report):
 
     def per_day(self) -> pd.Series:
         """Leads per local day of the month: network leads, or the point of sale's leads."""
-        dates = pd.to_datetime(self.current["local_date"]).dt.date
-        grouped = self.current.groupby(dates)["lead_key"]
-        return grouped.count() if self.point_of_sale else grouped.nunique()
+        if self.point_of_sale:
+            dates = pd.to_datetime(self.current["local_date"]).dt.date
+            return self.current.groupby(dates)["lead_key"].count()
+        days = self._network_days
+        return pd.Series(days["network_leads"].to_numpy(), index=pd.to_datetime(days["local_date"]).dt.date)
 
     def traffic(self) -> pd.DataFrame:
         """Copies of the month by category: tracking copies (with those without point of sale or

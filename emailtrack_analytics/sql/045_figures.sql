@@ -29,6 +29,12 @@ SELECT month, coalesce(portal, '') AS portal, count(DISTINCT lead_key) AS networ
 FROM leads
 GROUP BY ALL;
 
+-- network leads per local day (the workspace's zone) of the lead's first copy
+CREATE OR REPLACE VIEW network_leads_by_day AS
+SELECT month, local_date, count(DISTINCT lead_key) AS network_leads
+FROM leads
+GROUP BY ALL;
+
 -- point-of-sale leads per month, point of sale, group, portal and channel: any sum of them is a
 -- point-of-sale-leads figure (per point of sale, per group, per portal, per channel, in total).
 CREATE OR REPLACE VIEW point_of_sale_leads AS

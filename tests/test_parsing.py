@@ -237,3 +237,11 @@ def test_name_only_sender_is_not_replaced_by_the_forwarder(workspace):
     result = Attributor(workspace).attribute({**record.as_row(), "to_addrs": ["lyon2@track.example.net"]})
     assert (result.portal, result.category) == ("seloger", "lead")
     assert "portal_from_name" in result.flags
+
+
+def test_gmail_x_forwarded_for_lists_both_addresses():
+    """Gmail writes the forwarding mailbox and the destination separated by a space: the
+    address grammar read them as one mangled '@domain' and lost the mailbox."""
+    raw = lead(top={"X-Forwarded-To": "lyon2@track.example.net",
+                    "X-Forwarded-For": "lyon2@agence-exemple.fr lyon2@track.example.net"})
+    assert parse_message(raw).forwarded_to == ["lyon2@track.example.net", "lyon2@agence-exemple.fr"]

@@ -179,6 +179,23 @@ def address_list(values: list[str]) -> list[str]:
     return seen
 
 
+_BARE = re.compile(r"<?([^<>\s,;@]+@[^<>\s,;@]+\.[^<>\s,;@]+)>?")
+
+
+def bare_address_list(values: list[str]) -> list[str]:
+    """Addresses of headers that list bare addresses separated by spaces or commas (Gmail's
+    ``X-Forwarded-For: agence@x.fr tracked@y.net``), which the RFC 5322 grammar reads as one
+    mangled address."""
+    seen: list[str] = []
+    for value in values:
+        for token in re.split(r"[\s,;]+", unfold(recover_text(value or ""))[:4096]):
+            match = _BARE.fullmatch(token)
+            address = match.group(1).lower() if match else None
+            if address and address not in seen:
+                seen.append(address)
+    return seen
+
+
 def parse_rfc_date(value: str | None) -> dt.datetime | None:
     """A strict RFC 5322 date (zone required, obsolete forms and comments allowed), as UTC."""
     if not value:

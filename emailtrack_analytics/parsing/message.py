@@ -23,7 +23,7 @@ from . import signals as sig
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 9
+PARSER_VERSION = 10
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -82,6 +82,8 @@ class MessageRecord:
     body_fingerprint: str
     content_fingerprint: str             # sender, minute, subject, body: identity of a lead without ids
     has_contact: bool                    # the body gives a prospect's email or phone (a lead's mark)
+    date_zone: str | None                # what a forward header's time was read in (forwards.DATE_ZONES)
+    identity_marks: list[str]            # time-free marks of the lead's content (``identity_marks``)
     size: int
     defects: list[str] = field(default_factory=list)
     # signals of the portal besides the From address (parsing/signals.py); of the original when
@@ -199,6 +201,21 @@ def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: s
         who = "who:" + "/".join((details.email or "", details.phone or "", (details.name or "").casefold()))
     basis = "|".join([sender or "", minute, normalise_subject(subject), who or fingerprint(body)])
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
+
+
+def identity_marks(sender: str | None, subject: str, body: str, details=None) -> list[str]:
+    """Marks of who wrote about what, without the time: sender and normalised subject with, each
+    in a mark of its own, the body's first words, the prospect's email (not the sender's own),
+    phone and name. Linking (attribution/identity.py) joins copies that share a mark in the same
+    minute: each mark alone, as what a path keeps differs (an inline forward loses the Reply-To
+    a name or email was read from; a client re-renders an HTML-only body in other words)."""
+    head = f"{sender or ''}|{normalise_subject(subject)}|"
+    found = [("body", fingerprint(body))]
+    if details is not None:
+        found += [("email", details.email if details.email != sender else None), ("phone", details.phone),
+                  ("name", (details.name or "").casefold())]
+    return sorted({hashlib.sha1((head + kind + ":" + value).encode("utf-8")).hexdigest()[:16]
+                   for kind, value in found if value})
 
 
 # --------------------------------------------------------------------------- parsing
@@ -330,6 +347,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
     sender, orig_subject, orig_body, orig_html = copy_sender, subject, body, body_is_html
     original_message_id = h.message_id(headers.first("message-id"))
     original_to, original_cc = [], []
+    date_zone = None
     if original is not None:
         sender = original.sender  # None when the block shows a name only: not the forwarder's
         sender_name = original.sender_name or sender_name
@@ -339,6 +357,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         original_message_id = original.message_id
         if original.date is not None:
             received_at, date_source = original.date, "forward_header"
+            date_zone = original.date_zone
     if received_at is None:
         raise Unparseable("no_date", "no usable Date, Received or mbox From line date")
 
@@ -378,7 +397,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         original_cc=original_cc,
         envelope_to=h.address_list(headers.all("delivered-to") + headers.all("x-original-to")
                                    + headers.all("envelope-to") + headers.all("x-envelope-to")),
-        forwarded_to=h.address_list(headers.all("x-forwarded-to") + headers.all("x-forwarded-for")),
+        forwarded_to=h.bare_address_list(headers.all("x-forwarded-to") + headers.all("x-forwarded-for")),
         resent_to=h.address_list(headers.all("resent-to") + headers.all("resent-cc")),
         resent_from=(h.address_list(headers.all("resent-from")) or [None])[0],
         original_message_id=original_message_id,
@@ -396,6 +415,8 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         body_fingerprint=fingerprint(orig_body),
         content_fingerprint=content_fingerprint(sender, received_at, orig_subject, orig_body, details),
         has_contact=bool(details.phone or (details.email and details.email != sender)),
+        date_zone=date_zone,
+        identity_marks=identity_marks(sender, orig_subject, orig_body, details),
         size=len(raw),
         defects=defects,
         details=details.as_row() if details.found() else None,

@@ -129,7 +129,7 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
     with transaction(con):
         mark_follow_ups(con)
     with transaction(con):
-        _assign_lead_keys(con)
+        _assign_lead_keys(con, workspace.timezone)
     with transaction(con):
         sync_config_tables(con, workspace)
         store_leads(con)
@@ -325,21 +325,17 @@ def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subje
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
-# The references a lead copy is grouped by: the original's Message-ID (else its content
-# fingerprint, else the copy itself), and its content fingerprint.
-_LEAD_REFS = """
-    SELECT a.message_key,
-           coalesce('id:' || m.original_message_id, 'fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS id_ref,
-           coalesce('fp:' || m.content_fingerprint, 'mk:' || a.message_key) AS fp_ref
-    FROM attribution AS a JOIN stored_messages AS m USING (message_key)
-    WHERE a.category = 'lead'
-"""
+# The references a lead copy is grouped by, one row per (copy, content reference): the
+# ``lead_references(tz)`` macro of sql/020_leads.sql, read in the workspace's time zone.
+_LEAD_REFS = "SELECT * FROM lead_references(?)"
 
 
-def _assign_lead_keys(con) -> None:
+def _assign_lead_keys(con, timezone: str = "UTC") -> None:
     """Lead keys computed in the database (``identity.lead_keys`` is the same grouping in
-    Python, for reading): copies sharing the original's Message-ID or content fingerprint are
-    one lead, keyed by a hash of the smallest reference in their group.
+    Python, for reading): copies sharing the original's Message-ID or a content reference (an
+    identity mark at the minute the lead was sent, a guessed forward time read in ``timezone``
+    and at whole-hour offsets) are one lead, keyed by a hash of the smallest reference in their
+    group.
 
     The groups are found on 64-bit hashes of the references, one row per distinct pair, a label
     spread until nothing changes: a few bytes per copy, where the reference strings of a
@@ -351,7 +347,7 @@ def _assign_lead_keys(con) -> None:
         CREATE OR REPLACE TEMP TABLE _lead_pairs AS
         SELECT DISTINCT hash(id_ref) AS id_ref, hash(fp_ref) AS fp_ref, least(hash(id_ref), hash(fp_ref)) AS label
         FROM ({_LEAD_REFS})
-    """)
+    """, [timezone])
     while True:
         changed = con.execute("""
             WITH by_id AS (SELECT id_ref, min(label) AS label FROM _lead_pairs GROUP BY id_ref),
@@ -381,11 +377,11 @@ def _assign_lead_keys(con) -> None:
                 SELECT label, substr(sha256(least(min(id_ref), min(fp_ref))), 1, 16) AS lead_key
                 FROM labelled GROUP BY label
             )
-            SELECT l.message_key, k.lead_key FROM labelled AS l JOIN keys AS k USING (label)
+            SELECT DISTINCT l.message_key, k.lead_key FROM labelled AS l JOIN keys AS k USING (label)
         ) AS keyed
         WHERE attribution.message_key = keyed.message_key
           AND attribution.lead_key IS DISTINCT FROM keyed.lead_key
-    """)
+    """, [timezone])
     con.execute("DROP TABLE _lead_pairs")
 
 

@@ -116,15 +116,21 @@ def test_full_sample_health_matches_ground_truth(full_sample):
 def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspace):
     """refresh computes lead keys in SQL; identity.lead_keys is the readable reference."""
     import duckdb
-    from emailtrack_analytics.attribution.identity import lead_keys
-    con = duckdb.connect(str(open_workspace(sample_workspace).database), read_only=True)
+    from emailtrack_analytics.attribution.identity import content_references, lead_keys
+    workspace = open_workspace(sample_workspace)
+    con = duckdb.connect(str(workspace.database), read_only=True)
     try:
-        rows = con.execute("SELECT m.message_key, m.original_message_id, m.content_fingerprint, a.lead_key "
-                           "FROM stored_messages m JOIN attribution a USING (message_key) "
-                           "WHERE a.category = 'lead'").fetchall()
+        cursor = con.execute("SELECT m.message_key, m.original_message_id, m.received_at, m.date_source, m.date_zone, "
+                             "m.identity_marks, m.content_fingerprint, a.lead_key "
+                             "FROM stored_messages m JOIN attribution a USING (message_key) "
+                             "WHERE a.category = 'lead'")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
     finally:
         con.close()
-    reference = lead_keys([row[:3] for row in rows])
+    reference = lead_keys([(row["message_key"], row["original_message_id"], content_references(
+        timezone=workspace.timezone, **{k: v for k, v in row.items() if k not in ("original_message_id", "lead_key")}))
+        for row in rows])
 
     def partition(keys: dict) -> set:
         groups: dict = {}
@@ -132,7 +138,8 @@ def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspac
             groups.setdefault(key, set()).add(message_key)
         return {frozenset(g) for g in groups.values()}
 
-    stored = {row[0]: row[3] for row in rows}
+    stored = {row["message_key"]: row["lead_key"] for row in rows}
     assert len(rows) > 1000
     assert partition(stored) == partition(reference)
+    assert stored == reference  # the same keys: a hash of the smallest reference of each group
     assert len(partition(stored)) < len(rows)  # some leads have several copies

@@ -1,15 +1,33 @@
-"""Lead identity: every copy of one lead gets the same ``lead_key``.
+"""Lead identity: every copy of one lead gets the same ``lead_key``, whatever path it took.
 
-Copies are linked when they share the original's Message-ID (redirect, CC, forward as
-attachment, the same message in two exports) or the content fingerprint of the original
-(sender, minute, normalised subject, body: an inline forward has lost the Message-ID). Linked
-copies form one lead, whatever chain of links joins them.
+Copies are linked when they share the original's Message-ID (redirect, CC, Gmail filter
+forward, server alias, distribution copy, forward as attachment, the same message in two
+exports) or a content reference: one of the original's identity marks (sender and subject with
+the body's first words, or the prospect's email, phone or name: ``parsing.message.identity_marks``)
+at the minute the lead was sent. An inline forward has lost the Message-ID, and each path
+keeps a different part of the rest: the Reply-To a name or email was read from is gone, an
+HTML-only body is re-rendered in other words; one shared mark is enough.
+
+The minute of an inline forward is what its header block printed. Without a written zone it
+was read in the forward's own offset (parsing does not know the workspace). That is wrong when
+Exchange stamps the forward's Date in UTC while printing ``Envoyé :`` in local time
+(``date_zone`` "utc": the time is read again in the workspace's zone), and when the agent
+re-forwards days later across a change of summer time, or from another zone: every zone-less
+forward time is also tried at whole hours up to ``SHIFT_HOURS`` either way, for the body's
+mark only (the same prospect writing about two listings of a portal two hours apart has the
+same name, email and subject, not the same body). Linked copies form one lead, whatever chain of links
+joins them. refresh.py does the same in SQL (the ``lead_references`` macro of sql/020_leads.sql);
+this module is the readable reference, and tests hold them to the same groups.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+SHIFT_HOURS = 2  # zone-less forward times tried at whole hours up to this far either way
 
 
 class _UnionFind:
@@ -33,20 +51,41 @@ class _UnionFind:
             self.parent[rb] = ra  # the smaller key is the root: results do not depend on order
 
 
-def lead_keys(copies: Iterable[tuple[str, str | None, str | None]]) -> dict[str, str]:
-    """``{message_key: lead_key}`` for lead copies given as (message_key, original id, fingerprint)."""
+def sent_minutes(received_at: dt.datetime, date_source: str | None, date_zone: str | None,
+                 timezone: str, mark: str) -> list[dt.datetime]:
+    """The minutes (naive UTC) a lead copy's original may have been sent at, for one mark."""
+    guessed = date_source == "forward_header" and date_zone in ("forward", "utc")
+    if guessed and date_zone == "utc":  # the forwarder's local time, read as UTC: in the workspace zone
+        local = received_at.replace(tzinfo=ZoneInfo(timezone), fold=0)
+        received_at = local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if not guessed or not mark.startswith("body:"):
+        return [received_at]
+    # the whole-hour tolerance only where the body agrees: the same prospect writing about two
+    # listings of one portal two hours apart has the same name, email and subject
+    return [received_at + dt.timedelta(hours=h) for h in range(-SHIFT_HOURS, SHIFT_HOURS + 1)]
+
+
+def content_references(*, message_key: str, received_at: dt.datetime, date_source: str | None,
+                       date_zone: str | None, identity_marks: list[str] | None,
+                       content_fingerprint: str | None, timezone: str) -> list[str]:
+    """A lead copy's content references, as ``lead_references`` writes them."""
+    if not identity_marks:  # stored before identity marks
+        return ["fp:" + content_fingerprint if content_fingerprint else "mk:" + message_key]
+    return [f"fp:{mark}@{minute:%Y-%m-%dT%H:%M}" for mark in identity_marks
+            for minute in sent_minutes(received_at, date_source, date_zone, timezone, mark)]
+
+
+def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None]]) -> dict[str, str]:
+    """``{message_key: lead_key}`` for lead copies given as (message_key, original's Message-ID,
+    content references), the references a list (``content_references``) or one content
+    fingerprint. Keys are the SQL's: a hash of the smallest reference of each group."""
     groups = _UnionFind()
-    links: dict[str, list[str]] = {}
+    anchors: dict[str, str] = {}
     for message_key, original_id, content in copies:
-        keys = []
-        if original_id:
-            keys.append("id:" + original_id)
-        if content:
-            keys.append("fp:" + content)
-        if not keys:
-            keys.append("mk:" + message_key)
-        for key in keys[1:]:
-            groups.union(keys[0], key)
-        links[message_key] = keys
-    return {mk: hashlib.sha1(groups.find(keys[0]).encode("utf-8")).hexdigest()[:16]
-            for mk, keys in links.items()}
+        anchor = "id:" + original_id if original_id else "mk:" + message_key
+        references = [content] if isinstance(content, str) else list(content or [])
+        for reference in references:
+            groups.union(anchor, reference if reference.startswith(("fp:", "mk:")) else "fp:" + reference)
+        anchors[message_key] = anchor
+    return {mk: hashlib.sha256(groups.find(anchor).encode("utf-8")).hexdigest()[:16]
+            for mk, anchor in anchors.items()}

@@ -50,6 +50,7 @@ class Original:
     cc: list[str] = field(default_factory=list)
     subject: str | None = None
     date: dt.datetime | None = None
+    date_zone: str | None = None    # what ``date`` was read in: see ``DATE_ZONES``
     message_id: str | None = None
     body: str = ""
     body_is_html: bool = False
@@ -310,21 +311,36 @@ def _find_date(text: str) -> tuple[tuple[int, int, int] | None, str]:
     return None, text
 
 
+# What the original's time in a forward's header block was read in (``MessageRecord.date_zone``):
+# "text": the block wrote its zone (``UTC+2``, ``GMT+3``, ``CEST``, ``+0200``) or the original
+# was attached whole; "forward": no zone written, read in the offset of the forward's own Date
+# (the forwarder's clock); "utc": no zone written and the forward's Date is in UTC (Exchange and
+# Outlook on the web stamp ``+0000`` while printing ``Envoyé :`` in the agent's local time) or
+# absent: read as UTC, it is in fact a local time in a zone the bytes do not give, and linking
+# reads it in the workspace's time zone (attribution/identity.py).
+DATE_ZONES = ("text", "forward", "utc")
+
+
 def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.datetime | None:
     """A date as mail clients print it in forward headers, in many languages, as UTC.
 
     Without a zone in the text the time is read in ``default_offset`` (the forwarding
     client's own offset, taken from the forward's Date header), else as UTC.
     """
+    return parse_loose_date_zone(value, default_offset)[0]
+
+
+def parse_loose_date_zone(value: str, default_offset: dt.timedelta | None) -> tuple[dt.datetime | None, str | None]:
+    """``parse_loose_date`` and what the time was read in (one of ``DATE_ZONES``; None without a date)."""
     if not value:
-        return None
+        return None, None
     parsed = h.parse_rfc_date(value)  # a full RFC 5322 date carries its zone
     if parsed is not None:
-        return parsed
+        return parsed, "text"
     text = unicodedata.normalize("NFC", value.replace("\u202f", " ").replace("\xa0", " "))
     found, rest = _find_date(text)
     if not found:
-        return None
+        return None, None
     year, month, day = found
     hour = minute = second = 0
     time = _TIME.search(rest)
@@ -336,13 +352,15 @@ def parse_loose_date(value: str, default_offset: dt.timedelta | None) -> dt.date
         elif marker == "am" and hour == 12:
             hour = 0
     offset = _zone(rest[time.end():] if time else rest)
+    zone = "text"
     if offset is None:
         offset = default_offset
+        zone = "forward" if offset else "utc"
     try:
         local = dt.datetime(year, month, day, hour, minute, min(second, 59))
     except ValueError:
-        return None
-    return (local - (offset or dt.timedelta(0))).replace(tzinfo=h.UTC)
+        return None, None
+    return (local - (offset or dt.timedelta(0))).replace(tzinfo=h.UTC), zone
 
 
 def _zone(text: str) -> dt.timedelta | None:
@@ -386,6 +404,7 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
 def _from_block(block: dict, rest: str, offset: dt.timedelta | None, html: bool, subject: str) -> Original:
     senders = _mailboxes(block.get("from", ""))
     raw_from = block.get("from", "").strip(' "')
+    date, date_zone = parse_loose_date_zone(block.get("date", ""), offset)
     return Original(
         kind="inline",
         sender=senders[0][1] if senders else None,
@@ -393,7 +412,8 @@ def _from_block(block: dict, rest: str, offset: dt.timedelta | None, html: bool,
         to=[a for _, a in _mailboxes(block.get("to", ""))],
         cc=[a for _, a in _mailboxes(block.get("cc", ""))],
         subject=block.get("subject", "").strip() or subject or None,
-        date=parse_loose_date(block.get("date", ""), offset),
+        date=date,
+        date_zone=date_zone,
         body=rest,
         body_is_html=html,
     )
@@ -410,6 +430,7 @@ def _from_attached(message: Message) -> Original:
         cc=h.address_list(message.get_all("Cc") or []),
         subject=h.decode_text(message.get("Subject")) or None,
         date=h.parse_date(message.get("Date")),
+        date_zone="text",
         message_id=h.message_id(message.get("Message-ID")),
         body=body,
         body_is_html=html,

@@ -205,16 +205,17 @@ def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: s
 
 def identity_marks(sender: str | None, subject: str, body: str, details=None) -> list[str]:
     """Marks of who wrote about what, without the time: sender and normalised subject with, each
-    in a mark of its own, the body's first words, the prospect's email (not the sender's own),
-    phone and name. Linking (attribution/identity.py) joins copies that share a mark in the same
-    minute: each mark alone, as what a path keeps differs (an inline forward loses the Reply-To
-    a name or email was read from; a client re-renders an HTML-only body in other words)."""
+    in a mark of its own (``body:…``, ``email:…``, ``phone:…``, ``name:…``), the body's first
+    words, the prospect's email (not the sender's own), phone and name. Linking
+    (attribution/identity.py) joins copies that share a mark in the same minute: each mark
+    alone, as what a path keeps differs (an inline forward loses the Reply-To a name or email
+    was read from; a client re-renders an HTML-only body in other words)."""
     head = f"{sender or ''}|{normalise_subject(subject)}|"
     found = [("body", fingerprint(body))]
     if details is not None:
         found += [("email", details.email if details.email != sender else None), ("phone", details.phone),
                   ("name", (details.name or "").casefold())]
-    return sorted({hashlib.sha1((head + kind + ":" + value).encode("utf-8")).hexdigest()[:16]
+    return sorted({kind + ":" + hashlib.sha1((head + kind + ":" + value).encode("utf-8")).hexdigest()[:16]
                    for kind, value in found if value})
 
 

@@ -1,3 +1,37 @@
+-- The references each lead copy is grouped by (refresh.py joins copies sharing one; the same
+-- in Python: attribution/identity.py): its anchor, the original's Message-ID or else the copy
+-- itself, and its content references: each identity mark of the original (sender and subject
+-- with one of body, prospect's email, phone, name) at the minute the lead was sent. A forward
+-- header's time without a written zone is a guess: read in the workspace's zone `tz` when the
+-- forward's own Date was UTC (Exchange), and, for the body's mark only, tried at whole-hour
+-- offsets up to two hours either way. Copies stored before identity marks keep their content
+-- fingerprint (minute included).
+CREATE OR REPLACE MACRO lead_references(tz) AS TABLE
+WITH copies AS (
+    SELECT a.message_key,
+           coalesce('id:' || m.original_message_id, 'mk:' || a.message_key) AS id_ref,
+           m.content_fingerprint, m.identity_marks,
+           CASE WHEN m.date_source = 'forward_header' AND m.date_zone = 'utc'
+                THEN timezone('UTC', timezone(tz, m.received_at)) ELSE m.received_at END AS sent_at,
+           coalesce(m.date_source = 'forward_header' AND m.date_zone IN ('forward', 'utc'), false) AS guessed
+    FROM attribution AS a JOIN stored_messages AS m USING (message_key)
+    WHERE a.category = 'lead'
+),
+marked AS (
+    SELECT message_key, id_ref, sent_at, guessed, unnest(identity_marks) AS mark
+    FROM copies WHERE len(identity_marks) > 0
+),
+shifted AS (
+    SELECT message_key, id_ref, mark, sent_at,
+           unnest(CASE WHEN guessed AND starts_with(mark, 'body:') THEN [-2, -1, 0, 1, 2] ELSE [0] END) AS hours
+    FROM marked
+)
+SELECT message_key, id_ref, 'fp:' || mark || '@' || strftime(sent_at + to_hours(hours), '%Y-%m-%dT%H:%M') AS fp_ref
+FROM shifted
+UNION ALL
+SELECT message_key, id_ref, coalesce('fp:' || content_fingerprint, 'mk:' || message_key) AS fp_ref
+FROM copies WHERE coalesce(len(identity_marks), 0) = 0;
+
 -- Every lead copy that reached tracking, once per point of sale it counts for
 -- (a copy from the multi-distribution system counts for every point of sale it was sent to).
 -- lead_copies_in(months): the same, for the leads that have a copy in one of `months` (a list of

@@ -218,4 +218,10 @@ ALTER TABLE stored_messages ADD COLUMN dkim_domains VARCHAR[];
 ALTER TABLE stored_messages ADD COLUMN list_id VARCHAR;
 ALTER TABLE stored_messages ADD COLUMN link_hosts VARCHAR[];
 """),
+    ("0005_identity", """
+-- what links the copies of one lead whatever their path (attribution/identity.py); filled when a
+-- copy is parsed (stored copies are parsed again once, PARSER_VERSION 10)
+ALTER TABLE stored_messages ADD COLUMN date_zone VARCHAR;
+ALTER TABLE stored_messages ADD COLUMN identity_marks VARCHAR[];
+"""),
 ]

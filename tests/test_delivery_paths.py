@@ -1,0 +1,134 @@
+"""Lead identity independent of the delivery path (issue 11, item 3), as a metamorphic test.
+
+For each original in a real layout (tests/paths.py), every delivery path and every pair of
+paths must give exactly one lead: the same lead reaching tracking by CC and by an Outlook on
+the web forward (whose Date is in UTC while its ``Envoyé :`` is local time), by a Gmail filter
+and an Apple Mail inline forward, and so on. Each combination is a lead of its own (its own
+prospect, time and Message-ID), all ingested into one real workspace through the CLI; the
+leads it gives are counted from ``emailtrack export messages``. Distinct leads must stay apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from . import paths
+from .conftest import run_cli, write_config
+
+
+def ingest(folder: Path, cases: dict[str, list[paths.Copy]]) -> dict[str, list[dict]]:
+    """Write each case's copies (and distribution log rows), ingest them into a new workspace,
+    and return each case's rows of ``export messages``."""
+    workspace = folder / "ws"
+    write_config(workspace, paths.CONFIG)
+    mail = folder / "mail"
+    mail.mkdir()
+    log_rows = []
+    for case, case_copies in cases.items():
+        for i, copy in enumerate(case_copies):
+            (mail / f"{case}~{i}-{copy.name}.eml").write_bytes(copy.raw)
+            if copy.log_row:
+                log_rows.append(copy.log_row)
+    result = run_cli("--workspace", workspace, "ingest", mail)
+    assert result.code == 0, result.err
+    if log_rows:
+        log = folder / "distribution.csv"
+        with open(log, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(log_rows[0]))
+            writer.writeheader()
+            writer.writerows(log_rows)
+        result = run_cli("--workspace", workspace, "ingest", log, "--kind", "distribution")
+        assert result.code == 0, result.err
+    result = run_cli("--workspace", workspace, "export", "messages")
+    assert result.code == 0, result.err
+    by_case = defaultdict(list)
+    for row in csv.DictReader(io.StringIO(result.out)):
+        by_case[Path(row["source"]).name.split("~")[0]].append(row)
+    assert set(by_case) == set(cases)
+    return by_case
+
+
+def leads_of(rows: list[dict]) -> set[str]:
+    return {row["lead_key"] for row in rows if row["lead_key"]}
+
+
+def path_cases() -> dict[str, list[paths.Copy]]:
+    cases = {}
+    n = 0
+    for layout in paths.LAYOUTS:
+        for combo in paths.combinations():
+            cases[f"{layout}-{n:04d}-{'+'.join(combo)}"] = paths.copies(layout, n, combo)
+            n += 1
+    return cases
+
+
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory):
+    cases = path_cases()
+    return cases, ingest(tmp_path_factory.mktemp("paths"), cases)
+
+
+def test_every_path_and_pair_of_paths_gives_one_lead(delivered):
+    cases, by_case = delivered
+    not_leads = sorted(f"{case} {row['channel']} {row['category']}" for case, rows in by_case.items()
+                       for row in rows if row["category"] != "lead")
+    split = sorted(case for case, rows in by_case.items() if len(leads_of(rows)) > 1)
+    assert not_leads == [], f"{len(not_leads)} copies not counted as a lead: {not_leads[:20]}"
+    assert split == [], f"{len(split)} of {len(cases)} leads split: {split}"
+
+
+def test_distinct_leads_across_paths_stay_apart(delivered):
+    """Every combination is a different prospect: none may be merged with another."""
+    cases, by_case = delivered
+    owners = defaultdict(set)
+    for case, rows in by_case.items():
+        for key in leads_of(rows):
+            owners[key].add(case)
+    merged = sorted(cases for cases in map(sorted, owners.values()) if len(cases) > 1)
+    assert merged == []
+
+
+ALL_PATHS = tuple(paths.PATHS)
+
+
+@pytest.fixture(scope="module")
+def neighbours(tmp_path_factory):
+    """Per layout, leads that share all but one thing, each sent through every path at once:
+    two prospects about one listing in the same minute; one prospect about two listings a day
+    apart, and two hours apart to the minute (within the whole-hour tolerance of forwards)."""
+    cases = {}
+    for i, layout in enumerate(paths.LAYOUTS):
+        n = 900 + 10 * i
+        when = paths.instance_time(n)
+        two_hours = paths.dt.timedelta(hours=2)
+        cases[f"{layout}-same-minute-a"] = paths.copies(layout, n, ALL_PATHS, who=n, when=when)
+        cases[f"{layout}-same-minute-b"] = paths.copies(layout, n, ALL_PATHS, who=n + 1, when=when)
+        cases[f"{layout}-next-day-a"] = paths.copies(layout, n + 2, ALL_PATHS, who=n + 2, when=when)
+        cases[f"{layout}-next-day-b"] = paths.copies(layout, n + 3, ALL_PATHS, who=n + 2,
+                                                     when=when + paths.dt.timedelta(days=1))
+        cases[f"{layout}-two-hours-a"] = paths.copies(layout, n + 4, ALL_PATHS, who=n + 4, when=when)
+        cases[f"{layout}-two-hours-b"] = paths.copies(layout, n + 5, ALL_PATHS, who=n + 4, when=when + two_hours)
+    return cases, ingest(tmp_path_factory.mktemp("neighbours"), cases)
+
+
+def test_two_prospects_in_the_same_minute_about_one_listing_stay_two_leads(neighbours):
+    cases, by_case = neighbours
+    for layout in paths.LAYOUTS:
+        a, b = by_case[f"{layout}-same-minute-a"], by_case[f"{layout}-same-minute-b"]
+        assert len(a) == len(b) == len(ALL_PATHS)
+        assert len(leads_of(a)) == len(leads_of(b)) == 1, layout  # every path at once: one lead each
+        assert leads_of(a) != leads_of(b), layout
+
+
+def test_one_prospect_about_two_listings_a_day_or_two_hours_apart_stays_two_leads(neighbours):
+    cases, by_case = neighbours
+    for layout in paths.LAYOUTS:
+        for gap in ("next-day", "two-hours"):
+            a, b = by_case[f"{layout}-{gap}-a"], by_case[f"{layout}-{gap}-b"]
+            assert len(leads_of(a)) == len(leads_of(b)) == 1, (layout, gap)
+            assert leads_of(a) != leads_of(b), (layout, gap)

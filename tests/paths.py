@@ -29,10 +29,10 @@ MAILBOX_NAME = "Agence Lyon 2e"
 TRACKED = "lyon2@track.example.net"
 DISTRIBUTION = "reseau@track.example.net"
 
-CONFIG = f"""
+CONFIG_TEMPLATE = f"""
 [workspace]
 name = "Delivery paths"
-timezone = "Europe/Paris"
+timezone = "{{timezone}}"
 
 [[points_of_sale]]
 id = "lyon-2"
@@ -95,6 +95,7 @@ class Original:
     markup: str | None            # text/html part
     extra: dict                   # other headers (Reply-To, List-Id, DKIM…)
     prospect: Prospect
+    agency_zone: ZoneInfo = PARIS  # where the agency's mail clients print times
 
     def message(self, *, cc: str | None = None) -> EmailMessage:
         message = EmailMessage()
@@ -122,7 +123,7 @@ class Original:
     @property
     def local(self) -> dt.datetime:
         """The original's time as the agency's mail client shows it."""
-        return self.sent_at.astimezone(PARIS)
+        return self.sent_at.astimezone(self.agency_zone)
 
 
 def _a(url: str, text: str) -> str:
@@ -478,11 +479,21 @@ def instance_time(n: int) -> dt.datetime:
     return start + dt.timedelta(days=(n * 5) % 360, hours=(n * 7) % 13, minutes=(n * 11) % 60)
 
 
+def config(timezone: str = "Europe/Paris") -> str:
+    """The workspace of the agency whose copies ``copies`` makes."""
+    return CONFIG_TEMPLATE.replace("{timezone}", timezone)
+
+
+CONFIG = config()
+
+
 def copies(layout: str, n: int, combo: tuple[str, ...], *, who: int | None = None,
-           when: dt.datetime | None = None) -> list[Copy]:
+           when: dt.datetime | None = None, agency_zone: ZoneInfo = PARIS) -> list[Copy]:
     """The copies the tracked addresses receive of lead ``n`` in ``layout`` (about listing ``n``,
-    from prospect ``who``, default ``n``, sent at ``when``) through the paths of ``combo``."""
+    from prospect ``who``, default ``n``, sent at ``when``) through the paths of ``combo``, the
+    agency's clients printing times in ``agency_zone``."""
     original = LAYOUTS[layout](n, when or instance_time(n), who)
+    original.agency_zone = agency_zone
     cc = TRACKED if "cc" in combo else None
     key = n * 100 + (who or 0) * 10_000
     return [PATHS[name](original, cc, key + i) for i, name in enumerate(combo)]

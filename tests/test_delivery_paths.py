@@ -21,11 +21,11 @@ from . import paths
 from .conftest import run_cli, write_config
 
 
-def ingest(folder: Path, cases: dict[str, list[paths.Copy]]) -> dict[str, list[dict]]:
-    """Write each case's copies (and distribution log rows), ingest them into a new workspace,
-    and return each case's rows of ``export messages``."""
+def ingest(folder: Path, cases: dict[str, list[paths.Copy]], timezone: str = "Europe/Paris") -> dict[str, list[dict]]:
+    """Write each case's copies (and distribution log rows), ingest them into a new workspace
+    in ``timezone``, and return each case's rows of ``export messages``."""
     workspace = folder / "ws"
-    write_config(workspace, paths.CONFIG)
+    write_config(workspace, paths.config(timezone))
     mail = folder / "mail"
     mail.mkdir()
     log_rows = []
@@ -132,3 +132,32 @@ def test_one_prospect_about_two_listings_a_day_or_two_hours_apart_stays_two_lead
             a, b = by_case[f"{layout}-{gap}-a"], by_case[f"{layout}-{gap}-b"]
             assert len(leads_of(a)) == len(leads_of(b)) == 1, (layout, gap)
             assert leads_of(a) != leads_of(b), (layout, gap)
+
+
+def test_outlook_on_the_web_forward_read_in_the_workspace_zone_far_from_utc(tmp_path):
+    """An agency on La Réunion (UTC+4): Exchange stamps the forward's Date in UTC, ``Envoyé :``
+    is local time, four hours from what it was read as, beyond the whole-hour tolerance: only
+    the workspace's zone links it to the CC copy (HTML-only layouts too, whose bodies differ)."""
+    reunion = paths.ZoneInfo("Indian/Reunion")
+    cases = {f"{layout}-{n}": paths.copies(layout, n, ("cc", "owa_fr", "owa_en"), agency_zone=reunion)
+             for n, layout in enumerate(paths.LAYOUTS)}
+    by_case = ingest(tmp_path, cases, timezone="Indian/Reunion")
+    assert {case: len(leads_of(rows)) for case, rows in by_case.items()} == {case: 1 for case in cases}
+
+
+@pytest.mark.parametrize("path, zone, hours_off", [
+    ("outlook_fr", "forward", 0),  # the forward's Date in local time: read in its offset
+    ("owa_fr", "utc", 2),          # Exchange's Date in UTC: local time read as UTC (summer: 2 h off)
+    ("gmail_en", "forward", 0),
+    ("apple_fr", "text", 0),       # Apple Mail writes the zone ("UTC+2")
+    ("attachment", "text", 0),     # the original's own Date
+    ("cc", None, 0),
+])
+def test_forward_header_time_says_what_zone_it_was_read_in(path, zone, hours_off):
+    from emailtrack_analytics.parsing.message import parse_message
+    when = paths.dt.datetime(2026, 5, 4, 13, 48, 11, tzinfo=paths.UTC)  # 15:48 in Paris
+    (copy,) = paths.copies("seloger", 7, (path,), when=when)
+    record = parse_message(copy.raw)
+    assert record.date_zone == zone
+    got = record.received_at.replace(tzinfo=paths.UTC).replace(second=0)
+    assert got - when.replace(second=0) == paths.dt.timedelta(hours=hours_off)

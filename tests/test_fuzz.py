@@ -155,12 +155,12 @@ def test_forward_separator_guards_change_nothing(line):
 _MAYBE_FORWARDED = re.compile(
     r"forward|transf|transmis|r[ée]exp|weitergeleit|reenvi|inoltr|doorgest|encaminh|vidarebef|videresend|"
     r"v[äa]litet|edelleen|przekaz|p[řr]epos|tov[áa]bb[íi]t|redirec|переадр|пересыл|переслан|перенапр|"
-    r"[iİ]leti|proslij|転送", re.IGNORECASE)
+    r"[iİ]leti|proslij|転送|пересил|przes[łl]an", re.IGNORECASE)
 STEM_PIECES = ["Forward", "FORWARDED", "forwa", "rded", "Transféré", "TRANSMIS", "Réexpédié", "REEXP", "Weitergeleitet",
                "reenviado", "Inoltrato", "Doorgestuurd", "Encaminhada", "Vidarebefordrat", "Videresendt", "Välitetty",
                "VALITETTY", "edelleen", "Przekazana", "PŘEPOSLANÁ", "Prepos", "Továbbított", "TOVABBIT", "Redirected",
                "Переадресовано", "ПЕРЕСЛАНО", "Пересылаемое", "перенаправлено", "İLETİLEN", "İleti", "ILETI", "ıleti",
-               "Proslijeđena", "転送", "tranſf", "traNSF", "K", "ſ", "ı", "İ", "\u0307", "ᲁ", "ᲃ", "перея", "переа",
+               "Proslijeđena", "転送", "Пересилається", "PRZESŁANA", "przeslana", "tranſf", "traNSF", "K", "ſ", "ı", "İ", "\u0307", "ᲁ", "ᲃ", "перея", "переа",
                "лано", "ресовано", " ", "\n"]
 
 

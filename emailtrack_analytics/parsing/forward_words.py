@@ -39,7 +39,7 @@ FORWARD_WORDS = (
     "réexpédié", "reexpedie", "weitergeleitet", "reenviado",
     "inoltrato", "doorgestuurd",
     "encaminhada", "reencaminhada", "vidarebefordrat", "videresendt",
-    "välitetty", "edelleenlähetetty", "fwd.msg", "przekazan", "przekazyw", "přeposlan", "přeposílan",
+    "välitetty", "edelleenlähetetty", "fwd.msg", "przekazan", "przekazyw", "przesłan", "przeslan", "přeposlan", "přeposílan",
     "preposlan", "továbbított", "redirecționat", "redirectionat", "переадрес", "пересила", "переслан",
     "перенаправлен", "пересыла", "iletilen", "iletilmiş", "ileti başlangıcı", "proslijeđen", "転送",
 )

@@ -138,7 +138,7 @@ _FORWARD_STEMS = (
     "forward", "transf", "transmis", "réexp", "reexp", "weitergeleit", "reenvi", "inoltr", "doorgest",
     "encaminh", "vidarebef", "videresend", "välitet", "valitet", "edelleen", "przekaz", "přepos",
     "prepos", "továbbít", "tovabbit", "továbbit", "tovabbít", "redirec", "переадр", "пересыл",
-    "переслан", "перенапр", "ileti", "proslij", "転送")
+    "переслан", "перенапр", "пересил", "przesłan", "przeslan", "ileti", "proslij", "転送")
 
 
 # The characters an ignore-case expression takes for a stem's letter that ``str.lower`` does not

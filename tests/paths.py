@@ -251,6 +251,22 @@ def outlook_de_date(t: dt.datetime) -> str:
     return f"{_DE_DAYS[t.weekday()]}, {t.day}. {_DE_MONTHS[t.month - 1]} {t.year} {t:%H:%M}"
 
 
+_ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+_ES_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+              "octubre", "noviembre", "diciembre")
+_IT_DAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+_IT_MONTHS = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+              "ottobre", "novembre", "dicembre")
+
+
+def outlook_es_date(t: dt.datetime) -> str:
+    return f"{_ES_DAYS[t.weekday()]}, {t.day} de {_ES_MONTHS[t.month - 1]} de {t.year} {t:%H:%M}"
+
+
+def outlook_it_date(t: dt.datetime) -> str:
+    return f"{_IT_DAYS[t.weekday()]} {t.day} {_IT_MONTHS[t.month - 1]} {t.year} {t:%H:%M}"
+
+
 def gmail_fr_date(t: dt.datetime) -> str:
     return f"{_FR_DAYS[t.weekday()][:3]}. {t.day} {_FR_MONTHS_SHORT[t.month - 1]} {t.year} à {t:%H:%M}"
 
@@ -373,6 +389,16 @@ def owa_de(original: Original, cc: str | None, k: int) -> Copy:
                 "WG:", "owa_de")
 
 
+def owa_es(original: Original, cc: str | None, k: int) -> Copy:
+    return _owa(original, cc, k, ("De:", "Enviado:", "Para:", "CC:", "Asunto:"), outlook_es_date(original.local),
+                "RV:", "owa_es")
+
+
+def owa_it(original: Original, cc: str | None, k: int) -> Copy:
+    return _owa(original, cc, k, ("Da:", "Inviato:", "A:", "Cc:", "Oggetto:"), outlook_it_date(original.local),
+                "I:", "owa_it")
+
+
 def _gmail(original: Original, cc: str | None, k: int, date_text: str, from_label: str, name: str) -> Copy:
     """Gmail's inline forward: the dashed line, then From/Date/Subject/To in local time."""
     sent = original.local + dt.timedelta(minutes=4)
@@ -464,7 +490,7 @@ def distribution(original: Original, cc: str | None, k: int) -> Copy:
 
 PATHS = {f.__name__.removesuffix("_copy"): f for f in (
     cc_copy, gmail_filter, apple_redirect, server_alias, distribution, outlook_fr, owa_fr, owa_en, owa_de,
-    gmail_fr, gmail_en, apple_fr, attachment, reforward)}
+    owa_es, owa_it, gmail_fr, gmail_en, apple_fr, attachment, reforward)}
 
 
 def combinations() -> list[tuple[str, ...]]:

@@ -161,3 +161,12 @@ def test_forward_header_time_says_what_zone_it_was_read_in(path, zone, hours_off
     assert record.date_zone == zone
     got = record.received_at.replace(tzinfo=paths.UTC).replace(second=0)
     assert got - when.replace(second=0) == paths.dt.timedelta(hours=hours_off)
+
+
+def test_exchange_forward_time_is_read_in_the_workspace_zone_in_summer_and_winter():
+    from emailtrack_analytics.attribution.identity import lead_time
+    summer, winter = paths.dt.datetime(2026, 5, 4, 15, 48), paths.dt.datetime(2026, 1, 5, 15, 48)
+    assert lead_time(summer, "forward_header", "utc", "Europe/Paris") == paths.dt.datetime(2026, 5, 4, 13, 48)
+    assert lead_time(winter, "forward_header", "utc", "Europe/Paris") == paths.dt.datetime(2026, 1, 5, 14, 48)
+    assert lead_time(summer, "forward_header", "forward", "Europe/Paris") == summer  # read in the forward's offset
+    assert lead_time(summer, "date", None, "Europe/Paris") == summer

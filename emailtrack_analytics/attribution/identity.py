@@ -51,13 +51,22 @@ class _UnionFind:
             self.parent[rb] = ra  # the smaller key is the root: results do not depend on order
 
 
+def lead_time(received_at: dt.datetime, date_source: str | None, date_zone: str | None,
+              timezone: str) -> dt.datetime:
+    """When a lead copy's original was sent (naive UTC): ``received_at``, except a forward
+    header's zone-less time read as UTC (``date_zone`` "utc"), which is the forwarder's local
+    time and is read in the workspace's ``timezone``."""
+    if date_source == "forward_header" and date_zone == "utc":
+        local = received_at.replace(tzinfo=ZoneInfo(timezone), fold=0)
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return received_at
+
+
 def sent_minutes(received_at: dt.datetime, date_source: str | None, date_zone: str | None,
                  timezone: str, mark: str) -> list[dt.datetime]:
     """The minutes (naive UTC) a lead copy's original may have been sent at, for one mark."""
     guessed = date_source == "forward_header" and date_zone in ("forward", "utc")
-    if guessed and date_zone == "utc":  # the forwarder's local time, read as UTC: in the workspace zone
-        local = received_at.replace(tzinfo=ZoneInfo(timezone), fold=0)
-        received_at = local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    received_at = lead_time(received_at, date_source, date_zone, timezone)
     if not guessed or not mark.startswith("body:"):
         return [received_at]
     # the whole-hour tolerance only where the body agrees: the same prospect writing about two

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .attribution.engine import Attributor, attribution_fingerprint, sender_matches
+from .attribution.identity import lead_time
 from .store.db import arrow_batches, transaction, utcnow
 from .store.writer import arrow_table
 from .workspace import Workspace
@@ -24,7 +25,7 @@ _COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name",
             "resent_to", "original_message_id", "in_reply_to", "reference_ids", "list_unsubscribe",
             "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint", "has_contact",
             "reply_to_domains", "return_path_domain", "sender_header_domain", "dkim_domains", "list_id",
-            "link_hosts"]
+            "link_hosts", "date_source", "date_zone"]
 # the body is read for its wording (a lead's template, a notice's), its beginning is enough:
 # 20,000 attributed copies at a time must stay a few megabytes
 _BODY = "left({}body_text, 3000) AS body_text"
@@ -115,7 +116,10 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
         rows, targets = [], []
         for row in record_batch.to_pylist():
             result = attributor.attribute(row)
-            month, day, hour, weekday = attributor.local_time(row["received_at"])
+            # an Exchange forward's time is the agent's local time read as UTC: its month and hour
+            # are those of the time read in the workspace zone (identity.lead_time)
+            sent = lead_time(row["received_at"], row["date_source"], row["date_zone"], workspace.timezone)
+            month, day, hour, weekday = attributor.local_time(sent)
             rows.append({"message_key": row["message_key"], "point_of_sale": result.point_of_sale,
                          "portal": result.portal, "channel": result.channel,
                          "category": result.category, "role": result.role, "lead_key": None,

@@ -170,3 +170,15 @@ def test_exchange_forward_time_is_read_in_the_workspace_zone_in_summer_and_winte
     assert lead_time(winter, "forward_header", "utc", "Europe/Paris") == paths.dt.datetime(2026, 1, 5, 14, 48)
     assert lead_time(summer, "forward_header", "forward", "Europe/Paris") == summer  # read in the forward's offset
     assert lead_time(summer, "date", None, "Europe/Paris") == summer
+
+
+def test_exchange_forward_alone_counts_in_the_month_and_hour_it_was_sent(tmp_path):
+    """A lead whose only copy is an Outlook on the web forward, sent at 23:30 in Paris on the last
+    day of October: its local time, read as UTC, fell at 00:30 on 1 November (month 2026-11)."""
+    when = paths.dt.datetime(2026, 10, 31, 22, 30, 5, tzinfo=paths.UTC)  # 23:30 in Paris (winter time)
+    by_case = ingest(tmp_path, {"late": paths.copies("seloger", 3, ("owa_fr",), when=when)})
+    (row,) = by_case["late"]
+    assert (row["category"], row["month"]) == ("lead", "2026-10")
+    leads = run_cli("--workspace", tmp_path / "ws", "export", "leads")
+    (lead,) = list(csv.DictReader(io.StringIO(leads.out)))
+    assert lead["month"] == "2026-10"

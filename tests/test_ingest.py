@@ -215,7 +215,8 @@ def test_config_change_applies_without_reingest(workspace_dir, tmp_path, cli):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.eml").write_bytes(lead(sender="leads@new-portal.example", subject="Nouveau contact", to="lyon3@agence-lyon3.fr",
-                                        cc="lyon3@track.example.net",
+                                        cc="lyon3@track.example.net", message_id="<n-1@new-portal.example>",
+                                        body="Nom : Lou Bernard\nTéléphone : 06 12 34 56 78\n",
                                         top={"Delivered-To": "lyon3@track.example.net"}))
     assert cli("--workspace", workspace_dir, "ingest", folder).code == 0
     before = export_csv(cli, workspace_dir, "messages")[0]

@@ -407,7 +407,8 @@ def sync_config_tables(con, workspace: Workspace) -> None:
     rows = [(p.id, p.name, p.group, i) for i, p in enumerate(workspace.points_of_sale)]
     if rows:
         con.executemany("INSERT INTO points_of_sale VALUES (?, ?, ?, ?)", rows)
-    portals = [(p.id, p.name, p.kind, i) for i, p in enumerate(merged_portals(workspace.portals))]
+    catalogue = merged_portals(workspace.portals)
+    portals = [(p.id, p.name, p.kind, i) for i, p in enumerate(catalogue)]
     con.executemany("INSERT INTO portals VALUES (?, ?, ?, ?)", portals)
     con.execute("DELETE FROM addresses")
     addresses = {}
@@ -419,6 +420,12 @@ def sync_config_tables(con, workspace: Workspace) -> None:
     for entry in workspace.tracked_addresses:
         addresses[entry.address] = (entry.point_of_sale, "distribution" if entry.distribution else "tracked",
                                     entry.portal)
+    # the portals' own sending addresses the catalogue names exactly: a portal's, not a person's
+    # (readable in exports and reports, never erased as personal data)
+    for portal in catalogue:
+        for rule in portal.senders + portal.lead_senders + portal.newsletters + portal.alerts:
+            if not rule.startswith("@"):
+                addresses.setdefault(rule, (None, "portal", portal.id))
     if addresses:
         con.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?)",
                         [(a, *meaning) for a, meaning in addresses.items()])

@@ -52,12 +52,13 @@ def expected(sample_workspace) -> dict:
 
 
 @pytest.fixture(scope="module")
-def summaries(sample_workspace) -> dict:
+def summaries(sample_workspace, tmp_path_factory) -> dict:
     out = {}
+    reports = tmp_path_factory.mktemp("figures-reports")  # not the shared workspace's reports/
     for kind in ("monthly", "distribution", "health"):
-        result = run_cli("--workspace", sample_workspace, "report", kind, "--month", MONTH)
+        result = run_cli("--workspace", sample_workspace, "report", kind, "--month", MONTH, "--out", reports)
         assert result.code == 0, result.err
-        folder = sample_workspace / "reports" / MONTH
+        folder = reports / MONTH
         out[kind] = json.loads((folder / f"{kind}.summary.json").read_text())
         out[f"{kind}.html"] = (folder / f"{kind}.html").read_text()
     return out

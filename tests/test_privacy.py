@@ -99,8 +99,10 @@ def test_exports_show_pseudonyms_by_default(sample_workspace):
 
 def test_portal_and_workspace_addresses_stay_readable(sample_workspace):
     senders = {row["sender"] for row in export(sample_workspace, "messages")}
-    assert "noreply@lead.seloger.com" in senders
-    assert not any(s.startswith("p-") for s in senders if s.endswith("@lead.seloger.com"))
+    assert "contact@lead.seloger.com" in senders  # a role address
+    # a portal's address the catalogue names exactly, whatever its local part
+    assert "nouveau.contact@myselogerpro.nmp1.com" in senders
+    assert not any(s.startswith("p-") for s in senders if s.endswith(("@lead.seloger.com", "nmp1.com")))
     # a portal's relay address, one per prospect, is personal: its local part is a pseudonym
     relays = [s for s in senders if s.endswith("@messagerie.leboncoin.fr")]
     assert relays and all(s.startswith("p-") for s in relays)
@@ -204,7 +206,12 @@ def test_purge_before_a_month_erases_older_personal_data_and_keeps_the_counts(sa
     finally:
         con.close()
     assert left == 0 and kept > 0
-    for row in old_contacts[:20]:
+    # a prospect who wrote again after the month keeps the details of the later lead (the sample
+    # has such repeat prospects: which ones come first depends on the lead keys' order)
+    still_kept = {r["email"] for r in kept_contacts}
+    checked = [row for row in old_contacts if row["email"] not in still_kept][:20]
+    assert len(checked) == 20
+    for row in checked:
         assert occurrences(sample_copy, row["email"]) == {} or row["email_is_relay"] == "True"
 
 

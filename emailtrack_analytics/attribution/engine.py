@@ -61,6 +61,10 @@ class _Tracked:
     distribution: bool
 
 
+def _alternation(patterns: tuple[str, ...], flags: int) -> re.Pattern | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
+
+
 class _CompiledPortal:
     def __init__(self, portal: Portal):
         self.portal = portal
@@ -68,6 +72,9 @@ class _CompiledPortal:
         self.notifications = compile_patterns(portal.notifications)
         self.follow_ups = compile_patterns(portal.follow_ups)
         self.body = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in portal.body]
+        # each list as one expression, searched once (one scan of the text instead of one a rule)
+        self.any_subject = _alternation(portal.subjects, re.IGNORECASE)
+        self.any_body = _alternation(portal.body, re.IGNORECASE | re.MULTILINE)
         self.newsletters = portal.newsletters
         self.alerts = portal.alerts
         self.display_names = {n.casefold() for n in portal.display_names} | {portal.name.casefold()}
@@ -156,6 +163,7 @@ class Attributor:
             self.tracked[entry.address] = _Tracked(entry.point_of_sale, entry.portal, entry.distribution)
         self.portals = [_CompiledPortal(p) for p in merged_portals(workspace.portals)]
         self._index_senders()
+        self._index_signals()
         # message-id -> points of sale that the distribution log says received it
         self.distribution_targets = distribution_targets or {}
 
@@ -255,21 +263,89 @@ class Attributor:
                     found.append(place)
         return found
 
-    def recognise(self, row: dict) -> Recognition:
+    def recognise(self, row: dict, *, complete: bool = False) -> Recognition:
         """The portal all of a copy's signals point to (the highest total of WEIGHTS, at least
-        RECOGNISED); between equal totals, the more specific From rule, then catalogue order."""
-        best = Recognition(None)
-        best_rank = (0, 0)
-        for index, compiled in enumerate(self.portals):
-            found = self.signals_of(compiled, row)
-            if not found:
-                continue
-            score = sum(WEIGHTS[s] for s in found)
-            rank = (score, max((sender_matches(row.get("sender") or "", r) for r in compiled.portal.senders),
-                               default=0))
+        RECOGNISED to be attributed); between equal totals, the more specific From rule, then
+        catalogue order.
+
+        The same as scoring ``signals_of`` for every portal (a test holds them equal), through
+        look-ups instead of a scan of every portal: the body's wording (the costly signal, one
+        point) is only searched for the portals another signal already names, unless
+        ``complete`` (emailtrack senders wants every hint)."""
+        found: dict[int, list[str]] = {}
+
+        def add(indices, signal):
+            for index in indices:
+                signals = found.setdefault(index, [])
+                if signal not in signals:
+                    signals.append(signal)
+
+        sender = row.get("sender") or ""
+        if sender:
+            exact = self._rule_index.get(sender, ())
+            add(exact, "sender_address")
+            labels = sender.rsplit("@", 1)[-1].split(".")
+            for start in range(len(labels) - 1):
+                add((i for i in self._rule_index.get("@" + ".".join(labels[start:]), ()) if i not in exact),
+                    "sender_domain")
+        name = (row.get("sender_name") or "").strip().strip('"').casefold()
+        if name:
+            add(self._name_index.get(name, ()), "display_name")
+            if " via " in name:
+                add(self._name_index.get(name.rsplit(" via ", 1)[1], ()), "display_name")
+        for place, domains in self._places(row):
+            for domain in domains:
+                if not domain:
+                    continue
+                labels = domain.split(".")
+                for start in range(len(labels) - 1):
+                    add(self._domain_index.get(".".join(labels[start:]), ()), place)
+        subject = row.get("subject") or ""
+        if subject:
+            add((i for i in self._with_subjects if self.portals[i].any_subject.search(subject)), "subject")
+        body = row.get("body_text") or ""
+        if body:
+            candidates = self._with_body if complete else [i for i in self._with_body if i in found]
+            add((i for i in candidates if self.portals[i].any_body.search(body)), "body")
+
+        best, best_rank = Recognition(None), (0, 0, 0)
+        for index in sorted(found):
+            compiled, signals = self.portals[index], found[index]
+            ordered = tuple(s for s in WEIGHTS if s in signals)
+            score = sum(WEIGHTS[s] for s in ordered)
+            rank = (score, max((sender_matches(sender, r) for r in compiled.portal.senders), default=0), -index)
             if rank > best_rank:
-                best, best_rank = Recognition(compiled, score, tuple(found)), rank
+                best, best_rank = Recognition(compiled, score, ordered), rank
         return best
+
+    @staticmethod
+    def _places(row: dict):
+        """(signal, domains) of the places a portal's own domains are looked for."""
+        message_id = row.get("original_message_id") or row.get("message_id")
+        return (("reply_to", row.get("reply_to_domains") or ()),
+                ("sender_header", (row.get("sender_header_domain"),)),
+                ("return_path", (row.get("return_path_domain"),)),
+                ("dkim", row.get("dkim_domains") or ()),
+                ("message_id", (_domain(message_id),)),
+                ("list_id", (row.get("list_id"),)),
+                ("links", row.get("link_hosts") or ()))
+
+    def _index_signals(self) -> None:
+        """Look-ups from a sender rule, a display name or an owned domain to the portals
+        (positions in ``self.portals``) that have it."""
+        self._rule_index: dict[str, list[int]] = {}
+        self._name_index: dict[str, list[int]] = {}
+        self._domain_index: dict[str, list[int]] = {}
+        for index, compiled in enumerate(self.portals):
+            portal = compiled.portal
+            for rule in portal.senders + compiled.newsletters + compiled.alerts + portal.lead_senders:
+                self._rule_index.setdefault(rule, []).append(index)
+            for name in compiled.display_names:
+                self._name_index.setdefault(name, []).append(index)
+            for domain in compiled.domains:
+                self._domain_index.setdefault(domain, []).append(index)
+        self._with_subjects = [i for i, c in enumerate(self.portals) if c.subjects]
+        self._with_body = [i for i, c in enumerate(self.portals) if c.body]
 
     def portal_by_name(self, name: str) -> _CompiledPortal | None:
         """A forward that kept only the sender's display name ("De : SeLoger", "Marc via
@@ -304,11 +380,11 @@ class Attributor:
             return "newsletter"
         if _any_sender(sender, compiled.alerts):
             return "notification"
-        if any(p.search(subject) for p in compiled.subjects):
+        if compiled.any_subject is not None and compiled.any_subject.search(subject):
             return "lead"
         if any(p.search(subject) for p in compiled.notifications) or any(p.search(subject) for p in _NOTICE_SUBJECTS):
             return "notification"
-        lead_wording = bool(body) and any(p.search(body) for p in compiled.body)
+        lead_wording = bool(body) and compiled.any_body is not None and compiled.any_body.search(body) is not None
         contact = bool(row.get("has_contact"))
         if not lead_wording and body and any(p.search(body) for p in _NOTICE_BODY):
             return "notification"

@@ -44,13 +44,15 @@ class ReportResult:
 
 def notebook_path(workspace: Workspace, kind: str) -> Path:
     """The notebook for a report kind: the workspace's own ``notebooks/`` first, then
-    ``$EMAILTRACK_NOTEBOOKS``, then the project's ``notebooks/``."""
+    ``$EMAILTRACK_NOTEBOOKS``, then the project's ``notebooks/`` (a source checkout), then the
+    copies the wheel carries inside the package."""
     if not kind.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"invalid report kind {kind!r}")
     candidates = [workspace.root / "notebooks"]
     if os.environ.get("EMAILTRACK_NOTEBOOKS"):
         candidates.append(Path(os.environ["EMAILTRACK_NOTEBOOKS"]))
     candidates.append(Path(__file__).resolve().parents[2] / "notebooks")
+    candidates.append(Path(str(resources.files("emailtrack_analytics") / "notebooks")))
     for folder in candidates:
         if (folder / f"{kind}.ipynb").is_file():
             return folder / f"{kind}.ipynb"

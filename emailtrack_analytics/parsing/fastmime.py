@@ -1,15 +1,19 @@
-"""A faster boundary test for the standard library's MIME parser.
+"""A faster boundary test for the standard library's MIME parser, in a parser of our own.
 
 ``email.feedparser`` compiles one regular expression per multipart boundary. Boundaries are
 unique per message, so the ``re`` cache never helps: compiling is about a quarter of the time
-spent parsing a typical portal email. ``install()`` gives the parser a ``re`` whose ``compile``
-returns a plain string matcher with the same behaviour for exactly that boundary pattern (and
-delegates every other pattern to ``re``). It checks itself against the real expression before
-taking over, and stays out of the way if the parser's pattern ever changes.
+spent parsing a typical portal email. ``BytesParser`` here parses with a private copy of
+``email.feedparser`` whose ``re.compile`` returns a plain string matcher with the same
+behaviour for exactly that boundary pattern (and delegates every other pattern to ``re``). The
+standard library's own module is never changed: a notebook's other users of ``email`` see the
+parser they expect. The copy checks the matcher against the real expression before using it,
+and stays as it is if the parser's pattern ever changes.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 import types
 
@@ -75,16 +79,37 @@ def _agrees(separator: str = "--B") -> bool:
     return True
 
 
-def install() -> bool:
-    """Give ``email.feedparser`` the fast boundary matcher; False if it was left as it is."""
-    import email.feedparser as feedparser
-
-    if getattr(feedparser.re, "_emailtrack", False):
-        return True
-    if feedparser.re is not re or not _agrees() or not _agrees("--=_Part.1+x(y)?"):
-        return False
+def _fast_re() -> types.SimpleNamespace:
     proxy = types.SimpleNamespace(**{name: getattr(re, name) for name in dir(re) if not name.startswith("__")})
     proxy.compile = _compile
-    proxy._emailtrack = True
-    feedparser.re = proxy
-    return True
+    return proxy
+
+
+@functools.cache
+def feedparser_module() -> types.ModuleType:
+    """A private copy of ``email.feedparser`` using the fast boundary matcher when it agrees with
+    the real expression (else the copy is left as the standard library wrote it)."""
+    import email.feedparser as original
+
+    spec = importlib.util.spec_from_file_location(__name__ + "._feedparser", original.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if module.re is re and _agrees() and _agrees("--=_Part.1+x(y)?"):
+        module.re = _fast_re()
+    return module
+
+
+def is_fast() -> bool:
+    return feedparser_module().re is not re
+
+
+class BytesParser:
+    """``email.parser.BytesParser(policy=...).parsebytes``, through the private feed parser."""
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def parsebytes(self, data: bytes):
+        parser = feedparser_module().FeedParser(policy=self.policy)
+        parser.feed(data.decode("ASCII", errors="surrogateescape"))
+        return parser.close()

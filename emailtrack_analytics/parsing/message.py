@@ -12,7 +12,6 @@ import hashlib
 import re
 from dataclasses import dataclass, field, fields
 from email import policy
-from email.parser import BytesParser
 
 from . import fastmime
 from . import headers as h
@@ -221,8 +220,8 @@ def identity_marks(sender: str | None, subject: str, body: str, details=None) ->
 
 # --------------------------------------------------------------------------- parsing
 
-fastmime.install()  # same parse, without compiling a regex per multipart boundary
-_PARSER = BytesParser(policy=policy.compat32)
+# the standard library's parse, without compiling a regex per multipart boundary
+_PARSER = fastmime.BytesParser(policy=policy.compat32)
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
 
 

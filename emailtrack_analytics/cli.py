@@ -153,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    from . import settings
     from .workspace import open_workspace
 
+    settings.validate()
     if args.command == "init":
         from .init import init_workspace
         root = init_workspace(Path(args.dir), sample=args.sample, end_month=args.end_month,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 

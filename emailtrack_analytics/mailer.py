@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import html
-import os
 import smtplib
 import ssl
 import sys
@@ -14,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import settings
 from .errors import EmailtrackError, UsageError
 
 
@@ -32,9 +32,7 @@ class SmtpSettings:
 
 
 def smtp_settings(environ=None) -> SmtpSettings:
-    env = os.environ if environ is None else environ
-    url = env.get("EMAILTRACK_SMTP_URL", "").strip()
-    sender = env.get("EMAILTRACK_MAIL_FROM", "").strip()
+    url, sender = settings.smtp(environ)
     if not url:
         raise UsageError("--send-to needs EMAILTRACK_SMTP_URL (e.g. smtp://user:pass@host:587?starttls=true)")
     if not sender:

@@ -103,11 +103,13 @@ class Workspace:
 
 def find_workspace(directory: str | os.PathLike | None = None) -> Path:
     """The workspace folder: ``directory``, else ``$EMAILTRACK_WORKSPACE``, else the cwd."""
-    chosen = directory or os.environ.get("EMAILTRACK_WORKSPACE") or os.getcwd()
+    from . import settings  # late: settings imports errors only, but keep workspace import-light
+
+    chosen = directory or settings.workspace_dir() or os.getcwd()
     root = Path(os.path.abspath(chosen))
     if not (root / CONFIG_NAME).is_file():
         how = "--workspace" if directory else (
-            "$EMAILTRACK_WORKSPACE" if os.environ.get("EMAILTRACK_WORKSPACE") else "the current folder")
+            "$EMAILTRACK_WORKSPACE" if settings.workspace_dir() else "the current folder")
         raise UsageError(
             f"no workspace at {root} (from {how}): {CONFIG_NAME} not found; "
             f"create one with 'emailtrack init {chosen}'")

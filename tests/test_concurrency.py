@@ -7,7 +7,6 @@ object, and ``emailtrack ingest`` in its own process.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

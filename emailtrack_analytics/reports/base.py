@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import plotly.express as px
 
+from .. import settings
 from ..api import Analytics
 from . import html as h
 from .labels import labels, month_name
@@ -39,7 +39,7 @@ class Report:
     def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = ""):
         """Open the workspace (parameter, else $EMAILTRACK_WORKSPACE, else the current folder);
         an empty month means the latest month with leads."""
-        data = Analytics(workspace or os.environ.get("EMAILTRACK_WORKSPACE") or None)
+        data = Analytics(workspace or settings.workspace_dir())
         if point_of_sale and data.workspace.point_of_sale(point_of_sale) is None:
             raise ValueError(f"unknown point of sale {point_of_sale!r}")
         if not month:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from importlib import resources
 from pathlib import Path
 
+from .. import settings
 from ..errors import Busy, EmailtrackError, UsageError
 from ..refresh import refresh_attribution
 from ..store.db import connect
@@ -49,8 +50,8 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
     if not kind.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"invalid report kind {kind!r}")
     candidates = [workspace.root / "notebooks"]
-    if os.environ.get("EMAILTRACK_NOTEBOOKS"):
-        candidates.append(Path(os.environ["EMAILTRACK_NOTEBOOKS"]))
+    if settings.notebooks_dir() is not None:
+        candidates.append(settings.notebooks_dir())
     candidates.append(Path(__file__).resolve().parents[2] / "notebooks")
     candidates.append(Path(str(resources.files("emailtrack_analytics") / "notebooks")))
     for folder in candidates:
@@ -86,7 +87,7 @@ def _run_lock(folder: Path):
     """An exclusive lock on the reports folder: a second run waits for the first, up to
     ``EMAILTRACK_LOCK_WAIT`` seconds (default 600), then gives up (exit 2)."""
     folder.mkdir(parents=True, exist_ok=True)
-    wait = float(os.environ.get("EMAILTRACK_LOCK_WAIT", "600"))
+    wait = settings.lock_wait()
     with open(folder / ".emailtrack-report.lock", "w") as handle:
         deadline = time.monotonic() + wait
         while True:

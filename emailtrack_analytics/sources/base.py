@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import settings
+
 # A single message larger than this is quarantined (``too_large``) instead of held in memory.
 # ``EMAILTRACK_MAX_MESSAGE_MB`` (a number of megabytes, decimals allowed) or the ``max_message_bytes``
 # argument of ``ingest`` overrides it.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-MAX_MESSAGE_ENV = "EMAILTRACK_MAX_MESSAGE_MB"
 
 # A mail log or CSV line longer than this is quarantined (``too_large``) and skipped, unread.
 MAX_LOG_LINE = 1024 * 1024
@@ -30,14 +31,9 @@ def message_limit(default: int | None = None, given: int | None = None) -> int:
     """The maximum message size in bytes: ``given``, else the environment, else ``default``."""
     if given:
         return max(1, int(given))
-    value = os.environ.get(MAX_MESSAGE_ENV, "").strip()
-    if value:
-        try:
-            megabytes = float(value)
-        except ValueError:
-            megabytes = 0.0
-        if megabytes > 0:
-            return max(1, int(megabytes * _MB))
+    megabytes = settings.max_message_mb()
+    if megabytes:
+        return max(1, int(megabytes * _MB))
     return MAX_MESSAGE_BYTES if default is None else default
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import settings
 from ..errors import Busy, EmailtrackError
 from .migrations import MIGRATIONS
 
@@ -30,10 +31,7 @@ _HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def lock_wait() -> float:
-    try:
-        return float(os.environ.get("EMAILTRACK_LOCK_WAIT", DEFAULT_WAIT))
-    except ValueError:
-        return DEFAULT_WAIT
+    return settings.lock_wait()
 
 
 def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
@@ -55,7 +53,7 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
         try:
             # a bounded buffer pool: memory must not grow with the size of what is stored
             con = duckdb.connect(str(path), read_only=read_only,
-                                 config={"memory_limit": os.environ.get("EMAILTRACK_DB_MEMORY", "256MB")})
+                                 config={"memory_limit": settings.db_memory()})
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():

@@ -17,29 +17,52 @@ import contextlib
 
 import pandas as pd
 
-from .refresh import refresh_attribution
-from .store.db import connect
+from .refresh import is_stale, refresh_attribution
+from .store.db import connect, needs_writer
 from .workspace import Workspace, open_workspace
 
 
 class Analytics:
-    """Read access to one workspace. Attribution is brought up to date when it opens.
+    """Read access to one workspace.
 
-    The database file is opened read-only for each query and closed after it (or once for a
-    ``with data.session():`` block), never held between cells: an analyst's open notebook must
-    not stop the scheduled ingest, which needs the file to itself while it writes. A query
-    that meets an ingest writing waits for it (``EMAILTRACK_LOCK_WAIT`` seconds, default 600).
+    Reading is read-only: the database file is opened read-only for each query and closed after
+    it (or once for a ``with data.session():`` block), never held between cells, so an analyst's
+    open notebook never stops the scheduled ingest, which needs the file to itself while it
+    writes. A query that meets an ingest writing waits for it (``EMAILTRACK_LOCK_WAIT`` seconds,
+    default 600).
+
+    Refreshing is one explicit step (``refresh()``). When it opens, ``Analytics`` checks read-only
+    whether the stored results lag behind (``emailtrack.toml`` edited, a new version, copies not
+    yet attributed) and refreshes only then (``refresh=None``, the default); ``refresh=True``
+    always does, ``refresh=False`` never (results may then be stale). Every ``emailtrack``
+    command that stores or reports refreshes before it ends, so a notebook after one writes nothing.
     """
 
-    def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool = True):
+    def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool | None = None):
         self.workspace = workspace if isinstance(workspace, Workspace) else open_workspace(workspace or None)
         self._session = None
+        if refresh is None:
+            refresh = self.stale()
         if refresh:
-            con = connect(self.workspace.database)
-            try:
-                refresh_attribution(con, self.workspace)
-            finally:
-                con.close()
+            self.refresh()
+
+    def stale(self) -> bool:
+        """Whether the stored results lag behind the copies or the configuration (asked read-only)."""
+        if not self.workspace.database.exists():
+            return True
+        con = connect(self.workspace.database, read_only=True)
+        try:
+            return needs_writer(con) or is_stale(con, self.workspace)
+        finally:
+            con.close()
+
+    def refresh(self) -> None:
+        """Bring the stored results up to date (a write connection, for as long as it takes)."""
+        con = connect(self.workspace.database)
+        try:
+            refresh_attribution(con, self.workspace)
+        finally:
+            con.close()
 
     @contextlib.contextmanager
     def session(self):

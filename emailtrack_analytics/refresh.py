@@ -76,15 +76,29 @@ def refresh_fingerprint(con, workspace: Workspace) -> str:
     return attribution_fingerprint(workspace, tuple(digest)) + REFRESH_CODE[:8]
 
 
-def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
-    # cheap checks first: every command calls this, and usually nothing has changed
+def _state(con, workspace: Workspace) -> tuple[str, bool, bool, int, int]:
+    """(fingerprint, whether everything must be re-attributed, whether anything must be done,
+    stored copies, log rows): read-only queries, cheap."""
     fingerprint = refresh_fingerprint(con, workspace)
     state = con.execute("SELECT fingerprint, log_rows FROM attribution_state").fetchone()
     stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
     attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
     log_rows = con.execute("SELECT count(*) FROM log_events").fetchone()[0]
-    full = force or state is None or state[0] != fingerprint
-    if not full and attributed == stored and state[1] == log_rows:
+    full = state is None or state[0] != fingerprint
+    return fingerprint, full, full or attributed != stored or state[1] != log_rows, stored, log_rows
+
+
+def is_stale(con, workspace: Workspace) -> bool:
+    """Whether stored results lag behind the copies, the logs or the configuration (a
+    read-only connection can ask)."""
+    return _state(con, workspace)[2]
+
+
+def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
+    # cheap checks first: every command calls this, and usually nothing has changed
+    fingerprint, full, stale, stored, log_rows = _state(con, workspace)
+    full = full or force
+    if not full and not stale:
         return RefreshResult(0, False, fingerprint)
     attributor = Attributor(workspace, distribution_targets(con, workspace))
 

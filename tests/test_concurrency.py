@@ -160,3 +160,30 @@ def test_a_killed_ingest_does_not_leave_the_workspace_locked(small_sample):
     first.communicate()
     result = run_cli("--workspace", small_sample, "ingest", small_sample / "data" / "sample")
     assert result.code == 0, result.err
+
+
+def test_analytics_reads_read_only_and_refreshes_only_when_results_lag(small_sample, monkeypatch):
+    """The analysts' API opened a write connection, migrated and refreshed every time it was
+    created: another reader holding the file (a second notebook) made it wait. It asks read-only
+    whether anything lags behind, and writes only then."""
+    from emailtrack_analytics.api import Analytics
+    from emailtrack_analytics.errors import Busy
+    assert run_cli("--workspace", small_sample, "ingest", small_sample / "data" / "sample").code == 0
+    database = small_sample / "data" / "emailtrack.duckdb"
+    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
+                               f"c = duckdb.connect({str(database)!r}, read_only=True); print('open', flush=True); "
+                               "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        monkeypatch.setenv("EMAILTRACK_LOCK_WAIT", "0")
+        data = Analytics(str(small_sample))          # nothing lags: read-only, beside the other reader
+        assert not data.stale() and len(data.leads()) > 100
+        config = small_sample / "emailtrack.toml"
+        config.write_text(config.read_text() + '\n[[portals]]\nid = "pap"\nsubjects = ["^Contact PAP"]\n')
+        assert Analytics(str(small_sample), refresh=False).stale()
+        with pytest.raises(Busy):                     # lagging results: it must write, and waits
+            Analytics(str(small_sample))
+    finally:
+        reader.communicate("", timeout=30)
+    data = Analytics(str(small_sample))               # alone again: it refreshes
+    assert not data.stale()

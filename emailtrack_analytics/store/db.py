@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -144,10 +145,31 @@ def sql_files() -> list[tuple[str, str]]:
     return [(f.name, f.read_text(encoding="utf-8")) for f in files]
 
 
+def views_digest() -> str:
+    return hashlib.sha256("".join(sql for _, sql in sql_files()).encode("utf-8")).hexdigest()[:16]
+
+
 def ensure_views(con) -> None:
-    """Create or replace every view; idempotent and cheap, so done on every write connection."""
+    """Create or replace every view; idempotent and cheap, so done on every write connection.
+    Records which definitions they are (``views_state``) for read-only readers."""
     for _, sql in sql_files():
         con.execute(sql)
+    digest = views_digest()
+    if con.execute("SELECT count(*) FROM views_state WHERE digest = ?", [digest]).fetchone()[0] != 1:
+        con.execute("DELETE FROM views_state")
+        con.execute("INSERT INTO views_state VALUES (?)", [digest])
+
+
+def needs_writer(con) -> bool:
+    """Whether a database opened read-only lacks a migration or the views of this version:
+    only a write connection (``connect``) brings it up to date."""
+    try:
+        applied = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+        if applied != {name for name, _ in MIGRATIONS}:
+            return True
+        return con.execute("SELECT count(*) FROM views_state WHERE digest = ?", [views_digest()]).fetchone()[0] != 1
+    except duckdb.CatalogException:  # a database from before the table existed
+        return True
 
 
 def utcnow() -> dt.datetime:

@@ -224,4 +224,11 @@ ALTER TABLE stored_messages ADD COLUMN link_hosts VARCHAR[];
 ALTER TABLE stored_messages ADD COLUMN date_zone VARCHAR;
 ALTER TABLE stored_messages ADD COLUMN identity_marks VARCHAR[];
 """),
+    ("0006_views_state", """
+-- a digest of the view definitions last created (store/db.py ensure_views): a reader opening
+-- the file read-only can tell that the views are those of its own version
+CREATE TABLE views_state (
+    digest VARCHAR
+);
+"""),
 ]

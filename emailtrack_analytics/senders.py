@@ -65,9 +65,17 @@ def unrecognised_senders(workspace: Workspace, month: str | None = None, *, pers
         SELECT coalesce(domain, '') AS domain, count(*) AS copies,
                list(DISTINCT {address}) FILTER (WHERE sender IS NOT NULL)[1:5] AS addresses,
                list(DISTINCT sender_name) FILTER (WHERE sender_name IS NOT NULL)[1:5] AS display_names,
+               -- names that are no person's: those several addresses send under, or a role
+               -- address's; of "<person> via <portal>", the portal part only
+               list(DISTINCT name) FILTER (WHERE public_name)[1:5] AS public_names,
                histogram(reason) AS reasons, count(DISTINCT point_of_sale) AS points_of_sale,
                min(received_at)::DATE::VARCHAR AS first_seen, max(received_at)::DATE::VARCHAR AS last_seen
-        FROM unrecognised_copies {where}
+        FROM (SELECT *,
+                     CASE WHEN contains(lower(sender_name), ' via ')
+                          THEN '… via ' || split_part(sender_name, ' via ', -1) ELSE sender_name END AS name,
+                     contains(lower(sender_name), ' via ') OR is_role_address(lower(coalesce(sender, '')))
+                         OR count(DISTINCT sender) OVER (PARTITION BY domain, sender_name) > 1 AS public_name
+              FROM unrecognised_copies {where})
         GROUP BY ALL ORDER BY copies DESC, domain LIMIT ?""", params + [limit])
     attributor = Attributor(workspace)
     own = {address.rsplit("@", 1)[-1] for pos in workspace.points_of_sale
@@ -76,16 +84,17 @@ def unrecognised_senders(workspace: Workspace, month: str | None = None, *, pers
     for row in groups.to_dict("records"):
         domain = row["domain"]
         personal = domain in WEBMAIL
-        names = _list(row["display_names"])
-        if personal and not personal_data:
-            names = [f"({len(names)} names hidden)"] if names else []
+        names = _list(row["display_names"]) if personal_data else _list(row["public_names"])
+        hidden = len(_list(row["display_names"])) - len(names)
+        if hidden > 0 and not personal_data:  # a person's name: a prospect or a colleague writing
+            names.append(f"({hidden} personal names hidden)")
         group = SenderGroup(domain=domain or "(no sender)", copies=int(row["copies"]),
                             reasons={k: int(v) for k, v in dict(row["reasons"]).items()},
                             addresses=_list(row["addresses"]), display_names=names,
                             points_of_sale=int(row["points_of_sale"]), first_seen=row["first_seen"],
                             last_seen=row["last_seen"], personal=personal, internal=domain in own)
         # people's subjects name them in ways no rule removes: shown only on request
-        group.subjects = _subjects(data, domain, month) if personal_data or not personal else []
+        group.subjects = _subjects(data, domain, month, personal_data) if personal_data or not personal else []
         if domain and not personal and not group.internal:
             _suggest(group, data, attributor, domain, month)
         found.append(group)
@@ -97,7 +106,7 @@ def _list(value) -> list:
     return [] if value is None else [v for v in list(value) if v is not None]
 
 
-def _subjects(data: Analytics, domain: str, month: str | None) -> list[str]:
+def _subjects(data: Analytics, domain: str, month: str | None, personal_data: bool = False) -> list[str]:
     """The most frequent subjects of the domain's copies, the prospects' details taken out."""
     rows = data.sql(
         "SELECT without_details(u.subject, d.name, d.email, d.phone) AS subject "
@@ -106,7 +115,10 @@ def _subjects(data: Analytics, domain: str, month: str | None) -> list[str]:
         [domain] + ([month] if month else []))
     counts = Counter(" ".join(without_personal_data(str(s)).split()) for s in rows["subject"])
     counts.pop("", None)
-    return [subject for subject, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:SAMPLE_SUBJECTS]]
+    # a template repeats once the prospect's details are out; a subject seen once may name a
+    # person in a way no rule removes ("Visite appartement - Hugo Petit")
+    shown = [(s, n) for s, n in counts.items() if n > 1 or personal_data]
+    return [subject for subject, _ in sorted(shown, key=lambda x: (-x[1], x[0]))[:SAMPLE_SUBJECTS]]
 
 
 def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain: str, month: str | None) -> None:
@@ -124,7 +136,7 @@ def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain
     votes: Counter = Counter()
     signals: dict[str, Counter] = {}
     for row in rows:
-        recognition = attributor.recognise(row)
+        recognition = attributor.recognise(row, complete=True)
         if recognition.compiled is not None:
             votes[recognition.portal] += 1
             signals.setdefault(recognition.portal, Counter()).update(recognition.signals)
@@ -137,7 +149,7 @@ def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain
             group.toml += "   # add to your existing [[portals]] entry for this id"
     else:
         slug = re.sub(r"[^a-z0-9]+", "-", domain.rsplit(".", 1)[0].split(".")[-1]).strip("-") or "new-portal"
-        name = group.display_names[0] if group.display_names else domain
+        name = domain  # a display name may be a person's
         group.toml = (f'[[portals]]\nid = "{slug}"\nname = "{_toml_text(name)}"\nkind = "portal"   '
                       f'# or "website", "other"\nsenders = ["@{domain}"]')
 

@@ -182,3 +182,18 @@ def test_exchange_forward_alone_counts_in_the_month_and_hour_it_was_sent(tmp_pat
     leads = run_cli("--workspace", tmp_path / "ws", "export", "leads")
     (lead,) = list(csv.DictReader(io.StringIO(leads.out)))
     assert lead["month"] == "2026-10"
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Sydney"])
+def test_python_and_sql_read_a_repeated_or_skipped_hour_alike(zone):
+    """The copy's month and hour (identity.lead_time, Python) and its linking (lead_references,
+    DuckDB) read an Exchange forward's local time; at a change of clocks they disagreed by an
+    hour, so marks without the whole-hour tolerance failed to link."""
+    import duckdb
+    from emailtrack_analytics.attribution.identity import lead_time
+    con = duckdb.connect()
+    times = [paths.dt.datetime(2026, 1, 1, hour, 30) + paths.dt.timedelta(days=day)
+             for day in range(365) for hour in (0, 1, 2, 3)]
+    sql = [row[0] for row in con.execute(
+        "SELECT timezone('UTC', timezone(?, t)) FROM unnest(?::TIMESTAMP[]) AS u(t)", [zone, times]).fetchall()]
+    assert [lead_time(t, "forward_header", "utc", zone) for t in times] == sql

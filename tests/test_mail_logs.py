@@ -392,3 +392,33 @@ def test_a_cut_gzip_log_still_gives_the_deliveries_held_before_the_break(tmp_pat
     found = list(read_postfix(path, "x", "UTC"))
     assert [e.reason for e in found if isinstance(e, BadLine)] in (["truncated"], ["unreadable"])
     assert len([e for e in found if isinstance(e, LogEvent)]) >= delivery_lines(complete) > 0
+
+
+DEFERRED_FOR_WEEKS = """\
+Mar 01 09:00:00 mx postfix/smtpd[201]: 7E8F9A0B1C: client=portal.example[198.51.100.7]
+Mar 01 09:00:00 mx postfix/cleanup[202]: 7E8F9A0B1C: message-id=<lead-42@portal.example>
+Mar 01 09:00:00 mx postfix/qmgr[203]: 7E8F9A0B1C: from=<leads@portal.example>, size=4210, nrcpt=1 (queue active)
+Mar 01 09:00:05 mx postfix/smtp[204]: 7E8F9A0B1C: to=<lyon2@agence-exemple.fr>, relay=mx.agence-exemple.fr[192.0.2.9]:25, delay=5, delays=0/0/5/0, dsn=4.4.1, status=deferred (connect to mx.agence-exemple.fr[192.0.2.9]:25: Connection timed out)
+Mar 05 10:00:00 mx postfix/qmgr[203]: 7E8F9A0B1C: from=<leads@portal.example>, size=4210, nrcpt=1 (queue active)
+Mar 09 11:00:00 mx postfix/qmgr[203]: 7E8F9A0B1C: from=<leads@portal.example>, size=4210, nrcpt=1 (queue active)
+Mar 09 11:00:02 mx postfix/smtp[205]: 7E8F9A0B1C: to=<lyon2@agence-exemple.fr>, relay=mx.agence-exemple.fr[192.0.2.9]:25, delay=698402, delays=698400/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+Mar 09 11:00:02 mx postfix/qmgr[203]: 7E8F9A0B1C: removed
+"""
+
+
+def test_a_message_deferred_longer_than_a_week_keeps_its_message_id(tmp_path):
+    """maximal_queue_lifetime may be set up to 100 days; qmgr logs every retry: a message whose
+    lines keep coming is the same message, whenever its first line was (review of issue 11)."""
+    found = deliveries(tmp_path, DEFERRED_FOR_WEEKS)
+    assert [(e.status, e.message_id, e.sender) for e in found] == [
+        ("deferred", "lead-42@portal.example", "leads@portal.example"),
+        ("sent", "lead-42@portal.example", "leads@portal.example")]
+
+
+def test_a_hostile_reject_line_is_read_in_linear_time(tmp_path):
+    import time
+    line = ("Mar 12 18:04:13 mx postfix/cleanup[202]: 4F5A6B7C8D: reject: x" + "; from=<" * 20_000 + "\n")
+    text = "Mar 12 18:04:13 mx postfix/smtpd[201]: 4F5A6B7C8D: client=a[192.0.2.1]\n" + line * 2
+    started = time.process_time()
+    deliveries(tmp_path, text)
+    assert time.process_time() - started < 5  # 2 lines of 160 KB took 24 s (quadratic)

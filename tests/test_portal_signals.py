@@ -266,3 +266,32 @@ def test_indexed_recognition_equals_scoring_every_portal(sample_workspace):
         if fast.score >= 2:
             assert attributor.recognise(row).portal == fast.portal
     assert recognised > 0.5 * len(rows)
+
+
+def test_a_workspace_pattern_with_its_own_flags_or_groups_still_works(tmp_path):
+    """Each portal's patterns are searched as one expression: a valid workspace pattern with
+    global flags or a named group broke every command (review of issue 11)."""
+    from emailtrack_analytics.workspace import load_config
+    body = BASIC_CONFIG + ('\n[[portals]]\nid = "formulaires"\nsenders = ["@formulaires.example"]\n'
+                           'subjects = ["^Demande de contact", "(?i)^nouveau message du site", "(?P<kind>visite)", '
+                           '"(?P<kind>rappel)"]\n')
+    ws = load_config(write_config(tmp_path, body))
+    raw = layouts.notice(("Site", "site@formulaires.example"), "Nouveau message du site", "Bonjour\n", to=TRACKED)
+    assert Attributor(ws).attribute(parse_message(raw).as_row()).category == "lead"
+
+
+def test_a_prospect_writing_notice_words_is_still_a_lead(workspace):
+    """Body notice words lost to the contact block: prospects write them too (review of issue 11)."""
+    text = ("Nom : Lou Bernard\nTéléphone : 06 12 34 56 78\n"
+            "Bonjour, votre annonce de la Clio n'est plus en ligne, est-elle vendue ?\n")
+    raw = layouts.notice(("ParuVendu", "contact@paruvendu.fr"), "Demande d'information", text, to=TRACKED)
+    assert attribute(workspace, raw).category == "lead"
+
+
+@pytest.mark.parametrize("sender, subject", [
+    (("Fournisseur", "factures@fournisseur-exemple.fr"), "Votre facture E202604123 est disponible"),
+    (("Agence", "compta@agence-exemple.fr"), "Dossier E100200300 - compromis signé"),
+])
+def test_an_ad_id_alone_makes_no_la_centrale_lead(workspace, sender, subject):
+    raw = layouts.notice(sender, subject, "Bonjour\n", to=TRACKED, message_id="<x9@fournisseur-exemple.fr>")
+    assert attribute(workspace, raw).portal is None

@@ -20,7 +20,7 @@ from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals,
 # an attributed copy: every workspace is then re-attributed once at its next command. A comment
 # or a refactoring that gives the same results needs no new version (tests/test_versions.py
 # asks the question whenever these files change).
-ATTRIBUTION_VERSION = 12
+ATTRIBUTION_VERSION = 13
 CODE_FINGERPRINT = f"attribution-{ATTRIBUTION_VERSION}"
 
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
@@ -56,8 +56,34 @@ class _Tracked:
     distribution: bool
 
 
-def _alternation(patterns: tuple[str, ...], flags: int) -> re.Pattern | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
+class _AnyOf:
+    """``any(p.search(text) for p in patterns)``: one expression searched once when the patterns
+    can be joined, else each in turn (a workspace's pattern may carry its own global flags,
+    group names or back references, which joining would break)."""
+
+    def __init__(self, patterns: tuple[str, ...], flags: int):
+        self.each = [re.compile(p, flags) for p in patterns]
+        try:
+            joined = re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
+            if joined is not None and joined.groups != sum(p.groups for p in self.each):
+                joined = None
+            if joined is not None and any(re.search(r"\\\d|\(\?P=", p) for p in patterns):
+                joined = None  # a back reference would point at another pattern's group
+        except re.error:
+            joined = None
+        self.joined = joined
+
+    def __bool__(self) -> bool:
+        return bool(self.each)
+
+    def search(self, text: str) -> bool:
+        if self.joined is not None:
+            return self.joined.search(text) is not None
+        return any(p.search(text) for p in self.each)
+
+
+def _alternation(patterns: tuple[str, ...], flags: int) -> _AnyOf | None:
+    return _AnyOf(patterns, flags) if patterns else None
 
 
 class _CompiledPortal:
@@ -379,16 +405,15 @@ class Attributor:
             return "lead"
         if any(p.search(subject) for p in compiled.notifications) or any(p.search(subject) for p in _NOTICE_SUBJECTS):
             return "notification"
-        lead_wording = bool(body) and compiled.any_body is not None and compiled.any_body.search(body) is not None
-        contact = bool(row.get("has_contact"))
-        if not lead_wording and body and any(p.search(body) for p in _NOTICE_BODY):
+        lead_wording = bool(body) and compiled.any_body is not None and compiled.any_body.search(body)
+        if lead_wording or row.get("has_contact"):
+            # a prospect's contact block wins over notice words in the body: prospects write
+            # "votre annonce n'est plus en ligne ?" too
+            if compiled.subjects:
+                flags.append("unrecognised_template")  # the portal changed its subject
+            return "lead"
+        if body and any(p.search(body) for p in _NOTICE_BODY):
             return "notification"
-        if compiled.subjects and (lead_wording or contact):
-            # format drift: the portal changed its subject; its body still reads as a lead
-            flags.append("unrecognised_template")
-            return "lead"
-        if lead_wording or contact:
-            return "lead"
         if bulk:
             return "newsletter"
         if compiled.subjects:

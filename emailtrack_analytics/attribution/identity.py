@@ -57,8 +57,12 @@ def lead_time(received_at: dt.datetime, date_source: str | None, date_zone: str 
     header's zone-less time read as UTC (``date_zone`` "utc"), which is the forwarder's local
     time and is read in the workspace's ``timezone``."""
     if date_source == "forward_header" and date_zone == "utc":
-        local = received_at.replace(tzinfo=ZoneInfo(timezone), fold=0)
-        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        # a local time that a change of clocks repeats or skips is read in standard time (the
+        # later of the two readings), as DuckDB's timezone() does in sql/020_leads.sql: linking
+        # (SQL) and the copy's month and hour (Python) must agree
+        zone = ZoneInfo(timezone)
+        return max(received_at.replace(tzinfo=zone, fold=fold).astimezone(dt.timezone.utc)
+                   for fold in (0, 1)).replace(tzinfo=None)
     return received_at
 
 

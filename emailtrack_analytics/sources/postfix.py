@@ -41,11 +41,13 @@ _BODY = re.compile(r"^(?P<host>\S+)\s+(?P<service>postfix[\w.-]*(?:/[\w.-]+)*)\[
 _QUEUED = re.compile(r"^(?P<queue>[0-9A-F]{6,}|[0-9A-Za-z]{10,}):\s+(?P<rest>.*)$")
 _FIELD = re.compile(r"(\w+)=(<[^>]*>|[^,\s]*)")
 # smtpd and postscreen rejections, before a queue id (postscreen separates the fields with ", ")
-_NOQUEUE = re.compile(r"^NOQUEUE: (?P<action>reject|discard|hold)[^:]*: (?P<what>.*?); "
-                      r"from=<(?P<from>[^>]*)>,? to=<(?P<to>[^>]*)>")
+# (addresses bounded: an unbounded class was scanned to the end of the line from every "; from=<"
+# of a hostile line, quadratic time)
+_NOQUEUE = re.compile(r"^NOQUEUE: (?P<action>reject|discard|hold)[^:]{0,200}: (?P<what>.*?); "
+                      r"from=<(?P<from>[^>]{0,512})>,? to=<(?P<to>[^>]{0,512})>")
 # a queued message refused by header/body checks or a milter: it is never delivered
 _QUEUED_REJECT = re.compile(r"^(?P<action>reject|milter-reject|discard|milter-discard): (?P<what>.*?); "
-                            r"from=<(?P<from>[^>]*)>,? to=<(?P<to>[^>]*)>")
+                            r"from=<(?P<from>[^>]{0,512})>,? to=<(?P<to>[^>]{0,512})>")
 _ACTIONS = {"reject": "rejected", "milter-reject": "rejected", "discard": "other", "milter-discard": "other",
             "hold": "other"}
 # qmgr writes delivery lines itself for a message that expires or a dead destination
@@ -59,8 +61,9 @@ LATE_SECONDS = 60          # a delivery line logged this long after its message'
 HELD_DELIVERIES = 100_000  # delivery lines held before the oldest messages are given out unfinished
 OPEN_MESSAGES = 200_000    # messages followed at once (a log without "removed" lines)
 RECENT_IDS = 50_000        # queue ids whose Message-ID is kept to recognise a re-injected copy
-# longer than any message stays queued (Postfix's maximal_queue_lifetime is 5 days by default):
-# a line this long after a message's first one belongs to a later message under the same id
+# longer than a queued message stays silent (qmgr logs every retry, at most maximal_backoff_time
+# apart: 4,000 s by default): a line this long after its queue id's last one belongs to a later
+# message under the same id. A message deferred for weeks keeps its lines coming and its id.
 QUEUE_LIFETIME = dt.timedelta(days=7)
 _LOOPBACK = re.compile(r"(?:^|\[)(?:127\.\d+\.\d+\.\d+|::1|localhost)\]?(?::\d+)?$", re.IGNORECASE)
 
@@ -224,6 +227,7 @@ class _Message:
     pickup_sender: str | None = None
     deliveries: list[_Delivery] = field(default_factory=list)
     removed_at: dt.datetime | None = None
+    last_seen: dt.datetime | None = None  # time of its latest line
 
 
 class _Queues:
@@ -317,10 +321,14 @@ class _Queues:
     # ----------------------------------------------------------------------- lifetimes
 
     def _current(self, key, when: dt.datetime) -> _Message | None:
-        """The open message of ``key``, unless it began longer ago than a message stays queued."""
+        """The open message of ``key``, unless its id has been silent longer than a queued message
+        stays silent (QUEUE_LIFETIME)."""
         message = self.open.get(key)
-        if message is not None and when - message.since > QUEUE_LIFETIME:
+        if message is None:
             return None
+        if when - (message.last_seen or message.since) > QUEUE_LIFETIME:
+            return None
+        message.last_seen = max(when, message.last_seen or when)
         return message
 
     def _start(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:

@@ -65,7 +65,7 @@ def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
 # Raise when a change to what turns attributed copies into stored results (this module, the lead
 # SQL of sql/020_leads.sql) can change them: every workspace recomputes them once
 # (tests/test_versions.py asks the question whenever these files change).
-LEADS_VERSION = 6
+LEADS_VERSION = 7
 REFRESH_CODE = f"leads-{LEADS_VERSION}"
 
 
@@ -343,11 +343,15 @@ _LEAD_REFS = "SELECT * FROM lead_references(?)"
 
 
 def _assign_lead_keys(con, timezone: str = "UTC") -> None:
-    """Lead keys computed in the database (``identity.lead_keys`` is the same grouping in
-    Python, for reading): copies sharing the original's Message-ID or a content reference (an
+    """Lead keys computed in the database (``identity.lead_keys`` is the same in Python, for
+    reading; a test holds them to the same keys).
+
+    Copies sharing the original's Message-ID are one lead; two different Message-IDs are never
+    one lead. Copies without one (inline forwards) are grouped by their content references (an
     identity mark at the minute the lead was sent, a guessed forward time read in ``timezone``
-    and at whole-hour offsets) are one lead, keyed by a hash of the smallest reference in their
-    group.
+    and at whole-hour offsets), and each group joins the Message-ID sharing the most references
+    with it (the smallest on a tie), if any. Keys: a hash of the Message-ID reference, else of
+    the group's smallest reference.
 
     The groups are found on 64-bit hashes of the references, one row per distinct pair, a label
     spread until nothing changes: a few bytes per copy, where the reference strings of a
@@ -355,10 +359,16 @@ def _assign_lead_keys(con, timezone: str = "UTC") -> None:
     would join two groups: about one chance in ten million at a million copies.) Only the
     copies whose key changes are written.
     """
+    # the content references of copies with a Message-ID, and the groups of those without
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _anchored AS
+        SELECT DISTINCT hash(fp_ref) AS fp_ref, hash(id_ref) AS id_ref
+        FROM ({_LEAD_REFS}) WHERE starts_with(id_ref, 'id:')
+    """, [timezone])
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lead_pairs AS
         SELECT DISTINCT hash(id_ref) AS id_ref, hash(fp_ref) AS fp_ref, least(hash(id_ref), hash(fp_ref)) AS label
-        FROM ({_LEAD_REFS})
+        FROM ({_LEAD_REFS}) WHERE NOT starts_with(id_ref, 'id:')
     """, [timezone])
     while True:
         changed = con.execute("""
@@ -376,25 +386,79 @@ def _assign_lead_keys(con, timezone: str = "UTC") -> None:
         """).fetchone()[0]
         if not changed:
             break
+    # each group of copies without a Message-ID: the Message-IDs sharing references with it,
+    # unless they name another prospect (an email, phone or name of the prospect on both sides,
+    # none in common: a common preamble or footer matched, not the lead)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _joined AS
+        SELECT g.label, a.id_ref, count(*) AS shared
+        FROM (SELECT DISTINCT label, fp_ref FROM _lead_pairs) AS g
+        JOIN _anchored AS a USING (fp_ref)
+        GROUP BY ALL
+    """)
+    con.execute("""
+        DELETE FROM _joined WHERE (label, id_ref) IN (
+            WITH lead_marks AS (
+                SELECT m.message_key, coalesce('id:' || m.original_message_id, 'mk:' || m.message_key) AS reference,
+                       unnest(m.identity_marks) AS mark
+                FROM stored_messages AS m JOIN attribution AS a USING (message_key)
+                WHERE a.category = 'lead' AND len(m.identity_marks) > 0
+            ),
+            who AS (SELECT * FROM lead_marks WHERE split_part(mark, ':', 1) IN ('email', 'phone', 'name')),
+            free_who AS (
+                SELECT p.label, split_part(w.mark, ':', 1) AS kind, list(DISTINCT w.mark) AS marks
+                FROM who AS w JOIN (SELECT DISTINCT id_ref, label FROM _lead_pairs) AS p ON p.id_ref = hash(w.reference)
+                WHERE p.label IN (SELECT label FROM _joined)
+                GROUP BY ALL
+            ),
+            anchored_who AS (
+                SELECT hash(reference) AS id_ref, split_part(mark, ':', 1) AS kind, list(DISTINCT mark) AS marks
+                FROM who WHERE starts_with(reference, 'id:') AND hash(reference) IN (SELECT id_ref FROM _joined)
+                GROUP BY ALL
+            )
+            SELECT j.label, j.id_ref
+            FROM _joined AS j
+            JOIN free_who AS f USING (label)
+            JOIN anchored_who AS w ON w.id_ref = j.id_ref AND w.kind = f.kind
+            WHERE NOT list_has_any(f.marks, w.marks)
+        )
+    """)
     con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL AND category <> 'lead'")
     con.execute(f"""
         UPDATE attribution SET lead_key = keyed.lead_key
         FROM (
-            WITH labelled AS (
+            WITH refs AS (SELECT message_key, id_ref, fp_ref FROM ({_LEAD_REFS})),
+            free AS (
                 SELECT r.message_key, r.id_ref, r.fp_ref, p.label
-                FROM ({_LEAD_REFS}) AS r
+                FROM refs AS r
                 JOIN _lead_pairs AS p ON p.id_ref = hash(r.id_ref) AND p.fp_ref = hash(r.fp_ref)
+                WHERE NOT starts_with(r.id_ref, 'id:')
             ),
-            keys AS (
-                SELECT label, substr(sha256(least(min(id_ref), min(fp_ref))), 1, 16) AS lead_key
-                FROM labelled GROUP BY label
+            names AS (  -- the Message-ID references voted for, by hash
+                SELECT DISTINCT hash(id_ref) AS hashed, id_ref FROM refs
+                WHERE starts_with(id_ref, 'id:') AND hash(id_ref) IN (SELECT id_ref FROM _joined)
+            ),
+            best AS (
+                SELECT j.label, n.id_ref
+                FROM _joined AS j JOIN names AS n ON n.hashed = j.id_ref
+                QUALIFY row_number() OVER (PARTITION BY j.label ORDER BY j.shared DESC, n.id_ref) = 1
+            ),
+            groups AS (
+                SELECT f.label, coalesce(any_value(b.id_ref), least(min(f.id_ref), min(f.fp_ref))) AS reference
+                FROM free AS f LEFT JOIN best AS b USING (label)
+                GROUP BY f.label
             )
-            SELECT DISTINCT l.message_key, k.lead_key FROM labelled AS l JOIN keys AS k USING (label)
+            SELECT DISTINCT message_key, substr(sha256(id_ref), 1, 16) AS lead_key
+            FROM refs WHERE starts_with(id_ref, 'id:')
+            UNION ALL
+            SELECT DISTINCT f.message_key, substr(sha256(g.reference), 1, 16) AS lead_key
+            FROM free AS f JOIN groups AS g USING (label)
         ) AS keyed
         WHERE attribution.message_key = keyed.message_key
           AND attribution.lead_key IS DISTINCT FROM keyed.lead_key
     """, [timezone])
-    con.execute("DROP TABLE _lead_pairs")
+    for table in ("_lead_pairs", "_anchored", "_joined"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:

@@ -197,3 +197,41 @@ def test_python_and_sql_read_a_repeated_or_skipped_hour_alike(zone):
     sql = [row[0] for row in con.execute(
         "SELECT timezone('UTC', timezone(?, t)) FROM unnest(?::TIMESTAMP[]) AS u(t)", [zone, times]).fetchall()]
     assert [lead_time(t, "forward_header", "utc", zone) for t in times] == sql
+
+
+# A form whose every lead starts with the same long text: the body's first words are no mark of
+# one lead (review of issue 11: two prospects 30 s apart were one lead).
+PREAMBLE = ("Bonjour, ce message vous est transmis par le service de mise en relation de votre "
+            "portail immobilier. Merci de recontacter la personne ci-dessous dans les meilleurs délais : "
+            "les demandes traitées dans l'heure aboutissent trois fois plus souvent à une visite. ") * 2
+
+
+def preamble_lead(who: int, when, message_id: str):
+    p = paths.prospect(who + 7000)
+    text = f"{PREAMBLE}\n\nNom : {p.name}\nEmail : {p.email}\nTéléphone : {p.phone}\n"
+    return paths.Original("figaro", "Figaro Immobilier", "contact@immobilier.lefigaro.fr",
+                          "Figaro Immobilier vous adresse un contact - Annonce F-1", message_id,
+                          when.astimezone(paths.PARIS), text, None, {}, p)
+
+
+def test_different_message_ids_under_a_common_preamble_stay_two_leads(tmp_path):
+    when = paths.dt.datetime(2026, 5, 4, 13, 48, 0, tzinfo=paths.UTC)
+    minutes = paths.dt.timedelta(minutes=1)
+
+    def lead(who: int, at):
+        return preamble_lead(who, at, f"<lead-{who}@immobilier.lefigaro.fr>")
+
+    # each case its own leads (a copy in two cases would be stored once, under the first)
+    by_case = ingest(tmp_path, {
+        "two-cc": [paths.cc_copy(lead(1, when), paths.TRACKED, 1),
+                   paths.cc_copy(lead(2, when + paths.dt.timedelta(seconds=30)), paths.TRACKED, 2)],
+        # another prospect an hour later, only through an Outlook on the web forward: its body's
+        # mark at whole-hour offsets meets the first lead's; its prospect marks do not
+        "cc-and-another-forwarded": [paths.cc_copy(lead(3, when + 10 * minutes), paths.TRACKED, 3),
+                                     paths.owa_fr(lead(4, when + 70 * minutes), None, 4)],
+        # the same lead both ways is still one
+        "same-lead-two-paths": [paths.cc_copy(lead(5, when + 200 * minutes), paths.TRACKED, 5),
+                                paths.owa_fr(lead(5, when + 200 * minutes), None, 6)],
+    })
+    assert {case: len(leads_of(rows)) for case, rows in by_case.items()} == {
+        "two-cc": 2, "cc-and-another-forwarded": 2, "same-lead-two-paths": 1}

@@ -130,7 +130,7 @@ def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspac
         con.close()
     reference = lead_keys([(row["message_key"], row["original_message_id"], content_references(
         timezone=workspace.timezone, **{k: v for k, v in row.items() if k not in ("original_message_id", "lead_key")}))
-        for row in rows])
+        for row in rows], marks={row["message_key"]: row["identity_marks"] for row in rows})
 
     def partition(keys: dict) -> set:
         groups: dict = {}

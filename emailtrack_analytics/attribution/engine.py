@@ -20,7 +20,7 @@ from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals,
 # an attributed copy: every workspace is then re-attributed once at its next command. A comment
 # or a refactoring that gives the same results needs no new version (tests/test_versions.py
 # asks the question whenever these files change).
-ATTRIBUTION_VERSION = 13
+ATTRIBUTION_VERSION = 14
 CODE_FINGERPRINT = f"attribution-{ATTRIBUTION_VERSION}"
 
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")

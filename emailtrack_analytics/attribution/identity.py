@@ -15,8 +15,13 @@ Exchange stamps the forward's Date in UTC while printing ``Envoyé :`` in local 
 re-forwards days later across a change of summer time, or from another zone: every zone-less
 forward time is also tried at whole hours up to ``SHIFT_HOURS`` either way, for the body's
 mark only (the same prospect writing about two listings of a portal two hours apart has the
-same name, email and subject, not the same body). Linked copies form one lead, whatever chain of links
-joins them. refresh.py does the same in SQL (the ``lead_references`` macro of sql/020_leads.sql);
+same name, email and subject, not the same body).
+
+Two copies with different Message-IDs are never one lead, whatever they share: a long preamble
+common to every lead of a form, or a portal's phone number in both footers, is shared by
+different prospects. Only copies without one (inline forwards, re-forwards) are linked by
+content, among themselves and then to the Message-ID that shares the most with them.
+refresh.py does the same in SQL (the ``lead_references`` macro of sql/020_leads.sql);
 this module is the readable reference, and tests hold them to the same groups.
 """
 
@@ -88,17 +93,73 @@ def content_references(*, message_key: str, received_at: dt.datetime, date_sourc
             for minute in sent_minutes(received_at, date_source, date_zone, timezone, mark)]
 
 
-def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None]]) -> dict[str, str]:
+def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None]],
+              marks: dict[str, list[str]] | None = None) -> dict[str, str]:
     """``{message_key: lead_key}`` for lead copies given as (message_key, original's Message-ID,
     content references), the references a list (``content_references``) or one content
-    fingerprint. Keys are the SQL's: a hash of the smallest reference of each group."""
-    groups = _UnionFind()
-    anchors: dict[str, str] = {}
+    fingerprint. Keys are the SQL's (refresh._assign_lead_keys).
+
+    Copies with the same original Message-ID are one lead, and two different Message-IDs are
+    never one lead, whatever their content shares (two prospects under a long common preamble,
+    a portal's phone number in both footers). A copy that lost the Message-ID (an inline forward)
+    is linked by its content references to the other such copies, and their group joins the
+    Message-ID that shares the most references with it (the smallest on a tie), if any, unless
+    the two name different prospects: ``marks`` (message key -> identity marks) show an email,
+    phone or name of the prospect on both sides and none in common.
+    Keys: a hash of the Message-ID reference, else of the group's smallest reference."""
+    marks = marks or {}
+    free = _UnionFind()
+    anchored: dict[str, set[str]] = {}       # content reference -> Message-ID references having it
+    who: dict[str, set[str]] = {}            # Message-ID reference or free group -> prospect marks
+    free_keys: dict[str, list[str]] = {}     # message key -> its references, for copies without one
+    keys: dict[str, str] = {}
     for message_key, original_id, content in copies:
-        anchor = "id:" + original_id if original_id else "mk:" + message_key
         references = [content] if isinstance(content, str) else list(content or [])
+        references = [r if r.startswith(("fp:", "mk:")) else "fp:" + r for r in references]
+        if original_id:
+            keys[message_key] = _key("id:" + original_id)
+            who.setdefault("id:" + original_id, set()).update(_prospect(marks.get(message_key)))
+            for reference in references:
+                anchored.setdefault(reference, set()).add("id:" + original_id)
+        else:
+            anchor = "mk:" + message_key
+            free.find(anchor)
+            for reference in references:
+                free.union(anchor, reference)
+            free_keys[message_key] = references
+    groups: dict[str, set[str]] = {}
+    group_who: dict[str, set[str]] = {}
+    for message_key, references in free_keys.items():
+        root = free.find("mk:" + message_key)
+        groups.setdefault(root, set()).update(references)
+        group_who.setdefault(root, set()).update(_prospect(marks.get(message_key)))
+    joined: dict[str, str] = {}
+    for root, references in groups.items():
+        votes: dict[str, int] = {}
         for reference in references:
-            groups.union(anchor, reference if reference.startswith(("fp:", "mk:")) else "fp:" + reference)
-        anchors[message_key] = anchor
-    return {mk: hashlib.sha256(groups.find(anchor).encode("utf-8")).hexdigest()[:16]
-            for mk, anchor in anchors.items()}
+            for anchor in anchored.get(reference, ()):
+                if not _other_prospect(group_who[root], who.get(anchor, set())):
+                    votes[anchor] = votes.get(anchor, 0) + 1
+        joined[root] = min(votes, key=lambda a: (-votes[a], a)) if votes else root
+    for message_key in free_keys:
+        keys[message_key] = _key(joined[free.find("mk:" + message_key)])
+    return keys
+
+
+def _prospect(marks) -> set[str]:
+    return {m for m in marks or () if m.split(":", 1)[0] in ("email", "phone", "name")}
+
+
+def _other_prospect(ours: set[str], theirs: set[str]) -> bool:
+    """Whether two sets of prospect marks name different prospects: a kind on both sides with
+    no mark in common."""
+    for kind in ("email", "phone", "name"):
+        a = {m for m in ours if m.startswith(kind + ":")}
+        b = {m for m in theirs if m.startswith(kind + ":")}
+        if a and b and not a & b:
+            return True
+    return False
+
+
+def _key(reference: str) -> str:
+    return hashlib.sha256(reference.encode("utf-8")).hexdigest()[:16]

@@ -39,7 +39,7 @@ _CLASSIC = re.compile(r"^(?P<mon>[A-Z][a-z]{2})\s+(?P<day>\d{1,2}) (?P<time>\d{2
 _RFC3339 = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s+(?P<rest>.*)$")
 _BODY = re.compile(r"^(?P<host>\S+)\s+(?P<service>postfix[\w.-]*(?:/[\w.-]+)*)\[(?P<pid>\d+)\]:\s+(?P<text>.*)$")
 _QUEUED = re.compile(r"^(?P<queue>[0-9A-F]{6,}|[0-9A-Za-z]{10,}):\s+(?P<rest>.*)$")
-_FIELD = re.compile(r"(\w+)=(<[^>]*>|[^,\s]*)")
+_FIELD = re.compile(r"(\w+)=(<[^>]{0,1024}>|[^,\s]{0,1024})")  # bounded: see _NOQUEUE
 # smtpd and postscreen rejections, before a queue id (postscreen separates the fields with ", ")
 # (addresses bounded: an unbounded class was scanned to the end of the line from every "; from=<"
 # of a hostile line, quadratic time)

@@ -27,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.parser import BytesHeaderParser
 from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

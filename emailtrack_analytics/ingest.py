@@ -22,13 +22,22 @@ from dataclasses import dataclass, field
 
 from .errors import UsageError
 from .parsing.message import PARSER_VERSION, MessageRecord, message_key
-from .parsing.worker import parse_item as _parse
 from .parsing.worker import decompress, parse_many, watch_parent
+from .parsing.worker import parse_item as _parse
 from .privacy import erase_forgotten
 from .refresh import refresh_attribution
-from .sources import (MESSAGE_KINDS, ROLES, SUPPORTED_LOGS, InputFile, RawMessage, check_paths, discover,
-                      read_distribution, read_messages)
-from .sources import read_log
+from .sources import (
+    MESSAGE_KINDS,
+    ROLES,
+    SUPPORTED_LOGS,
+    InputFile,
+    RawMessage,
+    check_paths,
+    discover,
+    read_distribution,
+    read_log,
+    read_messages,
+)
 from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine

@@ -41,7 +41,6 @@ from . import sample_templates as tpl
 from .sample_logs import ForwardLeg, MailboxDelivery, Rejection
 from .sample_templates import PARIS, UTC, Composed, Listing, Prospect
 
-
 TRACK_DOMAIN = "track.example.net"
 TRACKING_MX = "mx1.track.example.net"
 AGENCY_DOMAIN = "agence-exemple.fr"

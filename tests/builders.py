@@ -49,8 +49,7 @@ def attached_forward(original: bytes, *, mailbox="lyon2@agence-exemple.fr", trac
                      subject="FW: Un acquéreur est intéressé par un de vos biens",
                      message_id="<fwd-att-1@agence-exemple.fr>") -> bytes:
     """An Outlook "forward as attachment": the original as a message/rfc822 part."""
-    from email import message_from_bytes
-    from email import policy
+    from email import message_from_bytes, policy
 
     message = EmailMessage()
     message["From"] = mailbox

@@ -436,8 +436,7 @@ def apple_fr(original: Original, cc: str | None, k: int) -> Copy:
 
 def attachment(original: Original, cc: str | None, k: int) -> Copy:
     """Outlook on the web "forward as attachment": the original whole, as a message/rfc822 part."""
-    from email import message_from_bytes
-    from email import policy
+    from email import message_from_bytes, policy
 
     sent = (original.local + dt.timedelta(minutes=12)).astimezone(UTC)
     message = _wrapper(f"TR: {original.subject}", sent, f"<PR3P{k:05d}.attached@EURPRD10.PROD.OUTLOOK.COM>", "\n")

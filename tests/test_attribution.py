@@ -10,7 +10,6 @@ from emailtrack_analytics.parsing.message import parse_message
 from .builders import attached_forward, lead, outlook_forward
 from .conftest import BASIC_CONFIG, write_config
 
-
 # a message with none of the builder's SeLoger signals (its Message-ID domain, its body wording)
 NEUTRAL = {"message_id": "<m-1@mail.example.org>", "body": "Bonjour,\nMerci.\n"}
 

@@ -190,6 +190,7 @@ def test_python_and_sql_read_a_repeated_or_skipped_hour_alike(zone):
     DuckDB) read an Exchange forward's local time; at a change of clocks they disagreed by an
     hour, so marks without the whole-hour tolerance failed to link."""
     import duckdb
+
     from emailtrack_analytics.attribution.identity import lead_time
     con = duckdb.connect()
     times = [paths.dt.datetime(2026, 1, 1, hour, 30) + paths.dt.timedelta(days=day)

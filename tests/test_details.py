@@ -83,6 +83,7 @@ def test_reply_to_gives_name_and_email_when_the_body_does_not():
 
 def test_details_are_kept_apart_from_messages(workspace, tmp_path):
     import duckdb
+
     from emailtrack_analytics.ingest import ingest
     (tmp_path / "a.eml").write_bytes(lead(body=SELOGER_BODY, cc="lyon2@track.example.net"))
     ingest(workspace, [tmp_path / "a.eml"], workers=1)

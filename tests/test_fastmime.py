@@ -5,10 +5,10 @@ from __future__ import annotations
 import glob
 import os
 import re
-
-import pytest
 from email import policy
 from email.parser import BytesParser
+
+import pytest
 
 from emailtrack_analytics.parsing import fastmime
 

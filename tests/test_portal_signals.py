@@ -9,7 +9,8 @@ import io
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emailtrack_analytics.attribution.catalogue import builtin_portals
 from emailtrack_analytics.attribution.engine import Attributor
@@ -240,6 +241,7 @@ def _by_scanning_every_portal(attributor, row):
 
 def test_indexed_recognition_equals_scoring_every_portal(sample_workspace):
     import duckdb
+
     from emailtrack_analytics.refresh import _BODY, _COLUMNS
     from emailtrack_analytics.workspace import open_workspace
     ws = open_workspace(sample_workspace)

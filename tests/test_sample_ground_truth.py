@@ -66,6 +66,7 @@ def test_lead_details_match_ground_truth(sample_workspace):
 
 def test_template_drift_is_counted_and_flagged(sample_workspace):
     import json
+
     import duckdb
     facts = json.loads((sample_workspace / "data" / "sample-truth" / "sample_facts.json").read_text())
     drifted = facts["traps"]["template_drift"]
@@ -116,6 +117,7 @@ def test_full_sample_health_matches_ground_truth(full_sample):
 def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspace):
     """refresh computes lead keys in SQL; identity.lead_keys is the readable reference."""
     import duckdb
+
     from emailtrack_analytics.attribution.identity import content_references, lead_keys
     workspace = open_workspace(sample_workspace)
     con = duckdb.connect(str(workspace.database), read_only=True)

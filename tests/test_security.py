@@ -73,7 +73,9 @@ def reports(sample_workspace, hostile, tmp_path_factory) -> dict[str, Path]:
 
 def test_hostile_messages_go_through_the_real_ingest(sample_workspace, hostile, stored):
     import zlib
+
     import duckdb
+
     from emailtrack_analytics.workspace import open_workspace
     # every tracking copy the ground truth lists, plus the points of sale's own mailbox exports
     assert len(stored) >= len(hostile["sources"]) >= 2

@@ -176,6 +176,7 @@ def _reference_mbox(path):
 @pytest.mark.parametrize("block", [7, 64, 1000])
 def test_block_reader_agrees_with_line_reading_at_every_block_boundary(tmp_path, monkeypatch, block):
     import random
+
     from emailtrack_analytics.sources import mbox as mbox_module
     monkeypatch.setattr(mbox_module, "_BLOCK", block)
     rng = random.Random(block)

@@ -15,10 +15,10 @@ from email import policy
 
 from . import fastmime
 from . import headers as h
+from . import signals as sig
 from .body import readable_from, text_parts
 from .details import extract_details
 from .forwards import FORWARD_PREFIX, unwrap
-from . import signals as sig
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.

@@ -15,9 +15,9 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import settings
 from ..errors import Busy, EmailtrackError, UsageError

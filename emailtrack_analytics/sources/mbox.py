@@ -13,8 +13,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import (MAX_MESSAGE_BYTES, READ_ERRORS, RawMessage, message_limit, open_binary, read_block,
-                   read_problem, too_large_detail)
+from .base import (
+    MAX_MESSAGE_BYTES,
+    READ_ERRORS,
+    RawMessage,
+    message_limit,
+    open_binary,
+    read_block,
+    read_problem,
+    too_large_detail,
+)
 
 # ".*?" alone: the former "\S*.*?" matched the same lines but backtracked quadratically on a long
 # "From xxxx…" line without spaces (a minute for 16 KB, hours for a megabyte).

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .api import Analytics
 from .attribution.engine import RECOGNISED, Attributor
 from .health import without_personal_data
-from .refresh import _COLUMNS
+from .refresh import _BODY, _COLUMNS
 from .workspace import Workspace
 
 # People's mailbox providers: a copy from one of these is a person writing, never a portal's
@@ -127,7 +127,7 @@ def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain
     columns = ", ".join(f"m.{c}" for c in _COLUMNS)
     with data.session() as con:  # rows as Python values (a DataFrame turns None into NaN)
         cursor = con.execute(
-            f"SELECT {columns}, left(m.body_text, 3000) AS body_text FROM unrecognised_copies AS u "
+            f"SELECT {columns}, {_BODY.format('m.')} FROM unrecognised_copies AS u "
             "JOIN stored_messages AS m USING (message_key) WHERE u.domain = ?"
             + (" AND u.month = ?" if month else "") + " ORDER BY u.received_at DESC LIMIT ?",
             [domain] + ([month] if month else []) + [SCORED_COPIES])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ..parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
+from ..parsing.signals import domain_of
 from ..workspace import Workspace
 from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals, notices
 
@@ -130,10 +131,6 @@ class Recognition:
     @property
     def portal(self) -> str | None:
         return self.compiled.portal.id if self.compiled else None
-
-
-def _domain(address: str | None) -> str | None:
-    return address.rsplit("@", 1)[-1].lower() if address and "@" in address else None
 
 
 # The notices of every portal (catalogue [notices]); compiled once
@@ -272,14 +269,7 @@ class Attributor:
         if body and any(p.search(body) for p in compiled.body):
             found.append("body")
         if compiled.domains:
-            places = (("reply_to", row.get("reply_to_domains") or ()),
-                      ("sender_header", [row.get("sender_header_domain")]),
-                      ("return_path", [row.get("return_path_domain")]),
-                      ("dkim", row.get("dkim_domains") or ()),
-                      ("message_id", [_domain(row.get("original_message_id") or row.get("message_id"))]),
-                      ("list_id", [row.get("list_id")]),
-                      ("links", row.get("link_hosts") or ()))
-            for place, domains in places:
+            for place, domains in self._places(row):
                 if any(compiled.owns(d) for d in domains):
                     found.append(place)
         return found
@@ -347,7 +337,7 @@ class Attributor:
                 ("sender_header", (row.get("sender_header_domain"),)),
                 ("return_path", (row.get("return_path_domain"),)),
                 ("dkim", row.get("dkim_domains") or ()),
-                ("message_id", (_domain(message_id),)),
+                ("message_id", (domain_of(message_id),)),
                 ("list_id", (row.get("list_id"),)),
                 ("links", row.get("link_hosts") or ()))
 

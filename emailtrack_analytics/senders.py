@@ -62,12 +62,13 @@ def unrecognised_senders(workspace: Workspace, month: str | None = None, *, pers
     where, params = ("WHERE month = ?", [month]) if month else ("", [])
     address = "sender" if personal_data else "pseudonymous_address(sender)"
     groups = data.sql(f"""
+        -- lists in a fixed order: the same workspace prints the same lines on every run
         SELECT coalesce(domain, '') AS domain, count(*) AS copies,
-               list(DISTINCT {address}) FILTER (WHERE sender IS NOT NULL)[1:5] AS addresses,
-               list(DISTINCT sender_name) FILTER (WHERE sender_name IS NOT NULL)[1:5] AS display_names,
+               list_sort(list(DISTINCT {address}) FILTER (WHERE sender IS NOT NULL))[1:5] AS addresses,
+               list_sort(list(DISTINCT sender_name) FILTER (WHERE sender_name IS NOT NULL))[1:5] AS display_names,
                -- names that are no person's: those several addresses send under, or a role
                -- address's; of "<person> via <portal>", the portal part only
-               list(DISTINCT name) FILTER (WHERE public_name)[1:5] AS public_names,
+               list_sort(list(DISTINCT name) FILTER (WHERE public_name))[1:5] AS public_names,
                histogram(reason) AS reasons, count(DISTINCT point_of_sale) AS points_of_sale,
                min(received_at)::DATE::VARCHAR AS first_seen, max(received_at)::DATE::VARCHAR AS last_seen
         FROM (SELECT *,

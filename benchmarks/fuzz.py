@@ -3,7 +3,7 @@ ingests of 2 GB hostile files with their peak memory.
 
     python benchmarks/fuzz.py [--examples 5000] [--gb 2] [--skip-fuzz] [--skip-files]
 
-1. ``tests/test_fuzz.py`` under the hypothesis profile ``long`` (HYPOTHESIS_PROFILE=long,
+1. ``tests/robustness/test_fuzz.py`` under the hypothesis profile ``long`` (HYPOTHESIS_PROFILE=long,
    ``--examples`` per property instead of CI's fixed budget, random instead of derandomized);
    the examples run are counted from hypothesis' statistics.
 2. ``emailtrack ingest`` in a child process, one file at a time, each into the same workspace:
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.builders import lead  # noqa: E402
-from tests.test_hostile import _PEAK, write_long_line_log, write_long_line_mbox  # noqa: E402
+from tests.robustness.test_hostile import _PEAK, write_long_line_log, write_long_line_mbox  # noqa: E402
 
 GB = 1024 ** 3
 
@@ -43,7 +43,7 @@ def run_fuzz(examples: int) -> dict:
     """The property tests with ``examples`` examples each: passed, failed, examples run."""
     env = dict(os.environ, HYPOTHESIS_PROFILE="long", HYPOTHESIS_EXAMPLES=str(examples))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_fuzz.py", "-q", "-p", "no:cacheprovider",
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/robustness/test_fuzz.py", "-q", "-p", "no:cacheprovider",
                            "--hypothesis-show-statistics"], capture_output=True, text=True, cwd=ROOT, env=env)
     seconds = time.perf_counter() - started
     output = done.stdout + done.stderr
@@ -84,7 +84,7 @@ def ingest_one(workspace: Path, path: Path) -> dict:
 
 
 def run_files(gb: float) -> dict:
-    from emailtrack_analytics.workspace import open_workspace
+    from emailtrack_analytics.config.workspace import open_workspace
     from tests.conftest import BASIC_CONFIG, write_config
 
     size = int(gb * GB)

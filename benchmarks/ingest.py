@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 def build_mbox(folder: Path, messages: int) -> tuple[Path, Path, int]:
     """A workspace with the sample config and one mbox of about ``messages`` messages."""
-    from emailtrack_analytics.sample import write_sample
+    from emailtrack_analytics.demo.sample import write_sample
     info = write_sample(folder / "ws", end_month="2026-10", scale=messages / 10_000)
     big = folder / "all.mbox"
     with open(big, "wb") as out:

@@ -28,7 +28,7 @@ _SEPARATOR = re.compile(rb"^(From [^\n]*\n)", re.M)
 
 
 def build(folder: Path, size_mb: int) -> tuple[Path, Path, int]:
-    from emailtrack_analytics.sample import write_sample
+    from emailtrack_analytics.demo.sample import write_sample
     info = write_sample(folder / "ws", end_month="2026-10", scale=1.0)
     one = b"".join(p.read_bytes() for p in sorted((info.data_dir / "tracking").glob("*.mbox")))
     shutil.rmtree(info.data_dir)

@@ -71,7 +71,7 @@ def cli(*args: str) -> list[str]:
 # ---------------------------------------------------------------------------- building
 def build_sample(root: Path, end_month: str) -> tuple[Path, float, float]:
     """The sample workspace, ingested; returns (root, seconds to write it, seconds to ingest it)."""
-    from emailtrack_analytics.sample import write_sample
+    from emailtrack_analytics.demo.sample import write_sample
     started = time.perf_counter()
     subprocess.run(cli("init", str(root), "--sample", "--end-month", end_month),
                    check=True, capture_output=True, text=True)
@@ -151,9 +151,9 @@ def multiply(database: Path, copies: int, years: int) -> float:
 def settle_state(root: Path) -> dict:
     """Record in ``attribution_state`` what ``refresh_attribution`` would after attributing
     everything, and check that it now has nothing to do."""
-    from emailtrack_analytics.refresh import refresh_attribution, refresh_fingerprint, store_leads
+    from emailtrack_analytics.attribution.refresh import refresh_attribution, refresh_fingerprint, store_leads
+    from emailtrack_analytics.config.workspace import open_workspace
     from emailtrack_analytics.store.db import connect, utcnow
-    from emailtrack_analytics.workspace import open_workspace
 
     workspace = open_workspace(str(root))
     con = connect(workspace.database)
@@ -248,9 +248,9 @@ class _TimedConnection:
 def time_refresh_check(root: Path) -> dict:
     """What every report pays before its notebook runs (twice: the runner, then the notebook's
     ``Analytics``): a write connection (migrations, views) and the refresh check, query by query."""
-    from emailtrack_analytics.refresh import refresh_attribution
+    from emailtrack_analytics.attribution.refresh import refresh_attribution
+    from emailtrack_analytics.config.workspace import open_workspace
     from emailtrack_analytics.store.db import connect
-    from emailtrack_analytics.workspace import open_workspace
 
     workspace = open_workspace(str(root))
     started = time.perf_counter()
@@ -352,7 +352,7 @@ def html_export_seconds(notebook: Path) -> float:
 
 
 def database_mb(root: Path) -> float:
-    from emailtrack_analytics.workspace import open_workspace
+    from emailtrack_analytics.config.workspace import open_workspace
     return open_workspace(str(root)).database.stat().st_size / 1e6
 
 

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="sample volume multiplier (default 1.0)")
     p.add_argument("--force", action="store_true", help="overwrite an existing emailtrack.toml")
 
-    from .sources import KINDS, ROLES
+    from .ingest.sources import KINDS, ROLES
     p = sub.add_parser("ingest", parents=[common], help="read mbox, EML, Maildir and logs into the database",
                        description="Read files and folders (recursively). Re-ingesting what is already "
                        "stored adds nothing; prints new / already stored / quarantined counts.")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parser processes (default: number of CPUs)")
 
-    from .exports import FORMATS, TABLE_NAMES
+    from .ops.exports import FORMATS, TABLE_NAMES
     p = sub.add_parser("export", parents=[common], help="write a table as CSV, JSON or Parquet",
                        description="Write one of the contract's tables; CSV to stdout by default.")
     p.add_argument("table", choices=TABLE_NAMES, metavar="TABLE", help=", ".join(TABLE_NAMES))
@@ -154,11 +154,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     from . import settings
-    from .workspace import open_workspace
+    from .config.workspace import open_workspace
 
     settings.validate()
     if args.command == "init":
-        from .init import init_workspace
+        from .ops.init import init_workspace
         root = init_workspace(Path(args.dir), sample=args.sample, end_month=args.end_month,
                               scale=args.scale, force=args.force)
         print(f"workspace ready: {root / 'emailtrack.toml'}")
@@ -169,7 +169,7 @@ def _run(args) -> int:
 
     workspace = open_workspace(args.workspace)
     if args.command == "ingest":
-        from .ingest import ingest
+        from .ingest.pipeline import ingest
         if args.workers is not None and args.workers < 1:
             raise UsageError("--workers must be at least 1")
         summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
@@ -177,8 +177,8 @@ def _run(args) -> int:
         print(summary.line())
         return 0
     if args.command == "export":
-        from .exports import export
-        from .months import resolve_month
+        from .config.months import resolve_month
+        from .ops.exports import export
         count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
                        fmt=args.fmt, out=args.output, partition=args.partition,
                        personal_data=args.personal_data)
@@ -186,7 +186,7 @@ def _run(args) -> int:
             print(f"{count} rows written to {args.output}", file=sys.stderr)
         return 0
     if args.command == "report":
-        from .months import resolve_month
+        from .config.months import resolve_month
         from .reports.runner import run_report
         result = run_report(workspace, args.kind, resolve_month(args.month, workspace.timezone),
                             point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
@@ -200,11 +200,11 @@ def _run(args) -> int:
                   "(--resend to send anyway)", file=sys.stderr)
         return 0
     if args.command == "merge":
-        from .merge import merge
+        from .ops.merge import merge
         print(merge(workspace, args.databases).line())
         return 0
     if args.command in ("forget", "purge"):
-        from . import privacy
+        from .ops import privacy
         if args.command == "forget":
             result = privacy.forget(workspace, email=args.email, phone=args.phone, dry_run=args.dry_run)
         else:
@@ -212,12 +212,12 @@ def _run(args) -> int:
         print(result.line())
         return 0
     if args.command == "status":
-        from .status import workspace_status
+        from .ops.status import workspace_status
         print("\n".join(workspace_status(workspace).lines()))
         return 0
     if args.command == "senders":
-        from .months import resolve_month
-        from .senders import lines, unrecognised_senders
+        from .analytics.senders import lines, unrecognised_senders
+        from .config.months import resolve_month
         groups = unrecognised_senders(workspace, resolve_month(args.month, workspace.timezone),
                                       personal_data=args.personal_data, limit=args.limit)
         if args.fmt == "text":

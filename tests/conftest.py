@@ -87,7 +87,7 @@ def workspace_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def workspace(workspace_dir):
-    from emailtrack_analytics.workspace import open_workspace
+    from emailtrack_analytics.config.workspace import open_workspace
     return open_workspace(workspace_dir)
 
 

@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ..parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
-from ..parsing.signals import domain_of
-from ..workspace import Workspace
+from ..config.workspace import Workspace
+from ..ingest.parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
+from ..ingest.parsing.signals import domain_of
 from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals, notices
 
 # Raise when a change to this package's rules (engine.py, identity.py, catalogue.py) can change
 # an attributed copy: every workspace is then re-attributed once at its next command. A comment
-# or a refactoring that gives the same results needs no new version (tests/test_versions.py
+# or a refactoring that gives the same results needs no new version (tests/attribution/test_versions.py
 # asks the question whenever these files change).
 ATTRIBUTION_VERSION = 14
 CODE_FINGERPRINT = f"attribution-{ATTRIBUTION_VERSION}"

@@ -21,7 +21,7 @@ Two copies with different Message-IDs are never one lead, whatever they share: a
 common to every lead of a form, or a portal's phone number in both footers, is shared by
 different prospects. Only copies without one (inline forwards, re-forwards) are linked by
 content, among themselves and then to the Message-ID that shares the most with them.
-refresh.py does the same in SQL (the ``lead_references`` macro of sql/020_leads.sql);
+refresh.py does the same in SQL (the ``lead_references`` macro of attribution/sql/020_leads.sql);
 this module is the readable reference, and tests hold them to the same groups.
 """
 
@@ -63,7 +63,7 @@ def lead_time(received_at: dt.datetime, date_source: str | None, date_zone: str 
     time and is read in the workspace's ``timezone``."""
     if date_source == "forward_header" and date_zone == "utc":
         # a local time that a change of clocks repeats or skips is read in standard time (the
-        # later of the two readings), as DuckDB's timezone() does in sql/020_leads.sql: linking
+        # later of the two readings), as DuckDB's timezone() does in attribution/sql/020_leads.sql: linking
         # (SQL) and the copy's month and hour (Python) must agree
         zone = ZoneInfo(timezone)
         return max(received_at.replace(tzinfo=zone, fold=fold).astimezone(dt.timezone.utc)

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.express as px
 
 from .. import settings
-from ..api import Analytics
+from ..analytics.api import Analytics
 from . import html as h
 from .labels import labels, month_name
 
@@ -75,7 +75,7 @@ class Report:
 
     # ------------------------------------------------------------------ which figure
     def lead_label(self) -> str:
-        """The name of the lead figure this report counts (sql/045_figures.sql): the point of
+        """The name of the lead figure this report counts (analytics/views/045_figures.sql): the point of
         sale's leads in a point of sale's report, else the network leads."""
         return self.t["point_of_sale_leads"] if self.point_of_sale else self.t["network_leads"]
 

@@ -2,7 +2,7 @@
 
 Portal share per point of sale and group, concentration (how many portals make 80% of a point
 of sale's leads), weekday x hour, tracking channels, and 12-month trends. Two lead figures
-(sql/045_figures.sql), each labelled where it shows: network leads (distinct leads) for the
+(analytics/views/045_figures.sql), each labelled where it shows: network leads (distinct leads) for the
 network's total, its portals, its weekday x hour and its trend; point-of-sale leads (one per lead
 per point of sale) for points of sale, groups and channels.
 """
@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..months import shift_month
+from ..config.months import shift_month
 from . import html as h
 from .base import PALETTE, Report
 from .labels import number, percent, short_month

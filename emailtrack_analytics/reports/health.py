@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from .. import checks, health
-from ..months import shift_month
+from ..analytics import checks, health
+from ..config.months import shift_month
 from . import html as h
 from .base import PALETTE, Report
 from .labels import number, percent, short_month

@@ -2,7 +2,7 @@
 
 The notebook stays thin (parameters, then one call per section); the figures are computed
 here, from the workspace's SQL views, so that they can be tested against the exports. Each
-headline figure is read from the view that defines it (sql/045_figures.sql, through
+headline figure is read from the view that defines it (analytics/views/045_figures.sql, through
 ``Analytics.figures``) and labelled with its name: network leads (distinct leads),
 point-of-sale leads (one per lead per point of sale), tracking copies, mailbox copies.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..months import month_bounds, shift_month
+from ..config.months import month_bounds, shift_month
 from . import html as h
 from .base import PALETTE, Report, change
 from .labels import DAY_FORMAT, number, percent

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import settings
+from ..attribution.refresh import refresh_attribution
+from ..config.workspace import Workspace
 from ..errors import Busy, EmailtrackError, UsageError
-from ..refresh import refresh_attribution
 from ..store.db import connect
-from ..workspace import Workspace
 from .html import SUMMARY_MIME
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
     if settings.notebooks_dir() is not None:
         candidates.append(settings.notebooks_dir())
     candidates.append(Path(__file__).resolve().parents[2] / "notebooks")
-    candidates.append(Path(str(resources.files("emailtrack_analytics") / "notebooks")))
+    candidates.append(Path(str(resources.files("emailtrack_analytics") / "reports" / "notebooks")))
     for folder in candidates:
         if (folder / f"{kind}.ipynb").is_file():
             return folder / f"{kind}.ipynb"
@@ -77,7 +77,7 @@ def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: st
             return _run(workspace, kind, month, folder, point_of_sale, list(send_to), language, timeout, resend)
     except (EmailtrackError, Exception) as exc:
         if error_to and not isinstance(exc, KeyboardInterrupt):
-            from ..mailer import send_failure
+            from ..ops.mailer import send_failure
             send_failure(workspace, kind, month, list(error_to), exc, folder, point_of_sale)
         raise
 
@@ -113,7 +113,7 @@ def _run(workspace, kind, month, folder, point_of_sale, send_to, language, timeo
         known = ", ".join(p.id for p in workspace.points_of_sale)
         raise UsageError(f"unknown point of sale {point_of_sale!r} (known: {known})")
     if send_to:
-        from ..mailer import smtp_settings
+        from ..ops.mailer import smtp_settings
         smtp_settings()  # refuse before the work if mail cannot be sent
     con = connect(workspace.database)
     try:
@@ -159,7 +159,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _send(workspace, result: ReportResult, kind, month, recipients, point_of_sale, language,
           record: Path, resend: bool) -> None:
-    from ..mailer import send_report
+    from ..ops.mailer import send_report
     digest = hashlib.sha256(json.dumps(result.figures, sort_keys=True, default=str).encode()).hexdigest()
     sent = json.loads(record.read_text()) if record.exists() else {}
     if not resend and sent.get("figures") == digest and set(recipients) <= set(sent.get("recipients", [])):
@@ -222,7 +222,7 @@ def to_html(nb) -> str:
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = {"remove-cell"}
     config.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output"}
-    templates = resources.files("emailtrack_analytics") / "templates"
+    templates = resources.files("emailtrack_analytics") / "reports" / "templates"
     exporter = HTMLExporter(config=config, template_name="emailtrack",
                             extra_template_basedirs=[str(templates)])
     body, _ = exporter.from_notebook_node(nb)

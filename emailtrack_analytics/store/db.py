@@ -76,7 +76,7 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
 
 
 def ensure_privacy_key(con) -> None:
-    """The workspace's random pseudonym key (sql/005_privacy.sql), made once."""
+    """The workspace's random pseudonym key (analytics/views/005_privacy.sql), made once."""
     if con.execute("SELECT count(*) FROM privacy_key").fetchone()[0] == 0:
         con.execute("INSERT INTO privacy_key VALUES (?)", [secrets.token_hex(32)])
 
@@ -138,11 +138,21 @@ def migrate(con) -> list[str]:
     return applied
 
 
+# The folders of SQL views and macros, each owned by its stage: the attribution's (copies and
+# leads) and the analytics' (figures, coverage, checks, pseudonymous views). Files run in the
+# order of their names across folders (NNN_ prefixes), so a view follows what it reads.
+VIEW_FOLDERS = (("attribution", "sql"), ("analytics", "views"))
+
+
 def sql_files() -> list[tuple[str, str]]:
-    """The view definitions shipped in ``emailtrack_analytics/sql``, in file-name order."""
-    folder = resources.files("emailtrack_analytics") / "sql"
-    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
-    return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+    """Every view definition shipped in the package, in file-name order."""
+    files = [f for parts in VIEW_FOLDERS
+             for f in resources.files("emailtrack_analytics").joinpath(*parts).iterdir()
+             if f.name.endswith(".sql")]
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"two view files share a name: {sorted(names)}")
+    return [(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)]
 
 
 def views_digest() -> str:

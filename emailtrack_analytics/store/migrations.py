@@ -172,7 +172,7 @@ CREATE TABLE attribution_state (
 );
 """),
     ("0002_privacy", """
--- the key of the workspace's pseudonyms (sql/005_privacy.sql); created with the database
+-- the key of the workspace's pseudonyms (analytics/views/005_privacy.sql); created with the database
 CREATE TABLE privacy_key (
     key VARCHAR NOT NULL
 );
@@ -193,7 +193,7 @@ CREATE TABLE erasures (
 """),
     ("0003_lead_rows", """
 -- the `leads` view, materialised by every refresh (reports read it many times; computing it
--- groups every lead copy): sql/020_leads.sql computes it as `leads_computed`
+-- groups every lead copy): attribution/sql/020_leads.sql computes it as `leads_computed`
 CREATE TABLE lead_rows (
     lead_key VARCHAR,
     received_at TIMESTAMP,

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from ..parsing.message import MessageRecord
-from ..parsing.worker import compress
+from ..ingest.parsing.message import MessageRecord
+from ..ingest.parsing.worker import compress
 from .db import transaction, utcnow
 
 _LIST = pa.list_(pa.string())

@@ -1,0 +1,190 @@
+"""Configuration problems the stored copies show, each with its evidence and the fix.
+
+Shown by ``emailtrack status`` (its "checks" section) and by the health report:
+
+- ``unclaimed_address``: copies reached an address on a tracking domain that no point of sale
+  claims (a forwarding rule with a typo, ``nantes@`` for ``nantes1@``). Attribution cannot tell
+  such a copy from the point of sale's own mailbox copy, so its leads count as received and
+  never tracked: the point of sale shows 0% coverage and nothing else says why. Fix: the
+  ``[[tracked_addresses]]`` lines to add (or the forwarding rule to correct).
+- ``silent_point_of_sale``: no lead reached tracking for a point of sale for longer than its
+  own history and the network's trend make plausible (the health report's silence test), or
+  never, as of the last lead the workspace holds (not today: a workspace ingested last month
+  would make every point of sale look silent).
+- ``mailbox_not_tracked``: a point of sale's own mailbox export shows leads that never reached
+  tracking.
+
+The SQL is in ``analytics/views/065_checks.sql``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from ..config.workspace import Workspace
+from . import health
+
+KINDS = ("unclaimed_address", "silent_point_of_sale", "mailbox_not_tracked")
+NEAR_TYPO = 2          # a claimed address this many edits away (local part) is probably what was meant
+NEVER_MIN_DAYS = 14    # a point of sale no lead ever reached is flagged once the data spans this long
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str                      # one of KINDS
+    point_of_sale: str | None
+    address: str | None            # the unclaimed address; the tracked address; the mailbox
+    count: int                     # copies | days silent | leads not tracked
+    detail: str                    # one line, no personal data
+    fix: str                       # what to do; for an unclaimed address, the TOML to add
+    since: dt.date | None = None   # first copy | last lead | first month's first day
+    toml: str = ""                 # the lines to add to emailtrack.toml, when that is the fix
+    nearest_address: str | None = None
+
+
+SqlRunner = Callable[[str, list], pd.DataFrame]
+
+
+def find_checks(sql: SqlRunner, workspace: Workspace) -> list[Check]:
+    """Every configuration problem the workspace's data shows; ``sql(query, params)`` runs a query
+    on the workspace's views (``Analytics.sql``, or a connection's ``execute(...).df()``)."""
+    found = unclaimed_addresses(sql, workspace)
+    found += silent_points_of_sale(sql, workspace, found)
+    found += mailbox_leads_not_tracked(sql, workspace, found)
+    return found
+
+
+def as_of(sql: SqlRunner) -> dt.date | None:
+    """The last local day a lead reached tracking: the day the checks are made as of."""
+    day = sql("SELECT max(local_date) AS day FROM leads", [])["day"].iloc[0]
+    return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
+
+
+def tracking_domains(workspace: Workspace) -> list[str]:
+    """The domains tracked addresses are issued on: ``[tracking] domain`` and every tracked address's."""
+    domains = {workspace.tracking_domain} if workspace.tracking_domain else set()
+    for pos in workspace.points_of_sale:
+        domains.update(a.split("@", 1)[1] for a in pos.tracked_addresses)
+    domains.update(e.address.split("@", 1)[1] for e in workspace.tracked_addresses)
+    return sorted(domains)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
+    extra = [workspace.tracking_domain] if workspace.tracking_domain else []
+    rows = sql("SELECT * FROM unclaimed_tracking_addresses($1::VARCHAR[])", [extra])
+    found = []
+    for row in rows.itertuples():
+        pos = row.point_of_sale if isinstance(row.point_of_sale, str) else None
+        nearest = row.nearest_address if isinstance(row.nearest_address, str) else None
+        typo = nearest is not None and not pd.isna(row.distance) and int(row.distance) <= NEAR_TYPO
+        toml = "\n".join(["[[tracked_addresses]]", f"address = {_toml_string(row.address)}",
+                          f"point_of_sale = {_toml_string(pos)}" if pos else
+                          '# point_of_sale = "<id of the point of sale it belongs to>"'])
+        since = pd.Timestamp(row.first_copy).date()
+        detail = (f"{row.address}: {row.copies} copies ({row.lead_copies} leads) since {since.isoformat()} "
+                  f"at an address on a tracking domain that no point of sale claims"
+                  + (f"; counted as {pos}'s own mailbox copies, never as tracked" if pos else ""))
+        fix = "add to emailtrack.toml:\n" + toml
+        if typo:
+            fix = (f"if the forwarding rule means {nearest} ({int(row.distance)} character"
+                   f"{'s' if int(row.distance) > 1 else ''} away), correct the rule; otherwise " + fix)
+        found.append(Check("unclaimed_address", pos, row.address, int(row.copies), detail, fix, since, toml,
+                           nearest))
+    return found
+
+
+def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: list[Check] = ()) -> list[Check]:
+    day = as_of(sql)
+    if day is None:
+        return []
+    found = []
+    for alert in health.silent_points_of_sale(health.daily_leads(sql), day):
+        pos = workspace.point_of_sale(alert.point_of_sale)
+        days = (day - alert.since).days
+        found.append(Check(
+            "silent_point_of_sale", alert.point_of_sale, _first(pos.tracked_addresses) if pos else None, days,
+            f"{alert.point_of_sale}: no lead reached tracking for {days} days since {alert.since.isoformat()} "
+            f"({alert.expected:.0f} expected from its own history and the network's trend)",
+            _unclaimed_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since))
+    never = sql("SELECT * FROM point_of_sale_tracking WHERE point_of_sale_leads = 0 ORDER BY point_of_sale", [])
+    first = pd.Timestamp(sql("SELECT min(local_date) AS day FROM leads", [])["day"].iloc[0]).date()
+    for row in never.itertuples():
+        pos = workspace.point_of_sale(row.point_of_sale)
+        # silent since its first lead received (mail logs, mailbox export), else since the data begins
+        since = pd.Timestamp(row.first_received).date() if not pd.isna(row.first_received) else first
+        days = (day - since).days
+        if days < NEVER_MIN_DAYS:
+            continue
+        evidence = (f"; its mail logs or mailbox export show {row.received_leads} leads received since "
+                    f"{since.isoformat()}" if row.received_leads else f" ({days} days of data up to {day.isoformat()})")
+        found.append(Check(
+            "silent_point_of_sale", row.point_of_sale, _first(pos.tracked_addresses) if pos else None, days,
+            f"{row.point_of_sale}: no lead ever reached tracking{evidence}",
+            _unclaimed_fix(unclaimed, row.point_of_sale) or (
+                _forwarding_fix(pos, "forwards") if pos and pos.tracked_addresses else
+                f"give {row.point_of_sale} a tracked address (tracked_addresses) and set up its copies"), since))
+    return found
+
+
+def mailbox_leads_not_tracked(sql: SqlRunner, workspace: Workspace, found: list[Check]) -> list[Check]:
+    rows = sql("SELECT * FROM mailbox_leads_not_tracked WHERE not_tracked > 0 ORDER BY not_tracked DESC, "
+               "point_of_sale", [])
+    checks = []
+    for row in rows.itertuples():
+        pos = workspace.point_of_sale(row.point_of_sale)
+        months = row.first_month if row.first_month == row.last_month else f"{row.first_month} to {row.last_month}"
+        fix = _unclaimed_fix(found, row.point_of_sale) or _forwarding_fix(pos, "forwards every lead")
+        checks.append(Check(
+            "mailbox_not_tracked", row.point_of_sale, _first(pos.mailboxes) if pos else None, int(row.not_tracked),
+            f"{row.point_of_sale}: {row.not_tracked} of the {row.mailbox_leads} leads in its own mailbox export "
+            f"never reached tracking ({months})", fix, dt.date.fromisoformat(f"{row.first_month}-01")))
+    return checks
+
+
+def _unclaimed_fix(found, pos_id: str) -> str:
+    """The fix of a point of sale whose copies reach an unclaimed address: that address's."""
+    addresses = [c.address for c in found if c.kind == "unclaimed_address" and c.point_of_sale == pos_id]
+    if not addresses:
+        return ""
+    return f"its copies go to {', '.join(addresses)}, which no point of sale claims: see the unclaimed address"
+
+
+def _first(values) -> str | None:
+    return values[0] if values else None
+
+
+def _forwarding_fix(pos, verb: str) -> str:
+    if pos is None:
+        return "add this point of sale to emailtrack.toml"
+    mailbox = " or ".join(pos.mailboxes) or "its mailbox"
+    tracked = " or ".join(pos.tracked_addresses) or "its tracked address"
+    return f"check that {mailbox} {verb} to {tracked} (forwarding rule, or the tracked address in copy on the portals)"
+
+
+def lines(checks: list[Check], day: dt.date | None) -> list[str]:
+    """The "checks" section of ``emailtrack status``."""
+    if not checks:
+        return ["checks     no configuration problem found"]
+    when = f" (as of {day.isoformat()}, the last lead stored)" if day else ""
+    out = [f"checks     {len(checks)} configuration problem{'s' if len(checks) > 1 else ''}{when}"]
+    names = {"unclaimed_address": "unclaimed address", "silent_point_of_sale": "silent point of sale",
+             "mailbox_not_tracked": "mailbox leads not tracked"}
+    for check in checks:
+        out.append(f"  {names[check.kind]}: {check.detail}")
+        fix = check.fix.splitlines()
+        out.append(f"    fix: {fix[0]}")
+        out.extend(f"      {line}" for line in fix[1:])
+    return out
+
+
+def frame(checks: list[Check]) -> pd.DataFrame:
+    columns = ["kind", "point_of_sale", "address", "count", "detail", "fix", "since", "toml", "nearest_address"]
+    return pd.DataFrame([{c: getattr(x, c) for c in columns} for x in checks], columns=columns, dtype=object)

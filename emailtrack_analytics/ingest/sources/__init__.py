@@ -1,0 +1,199 @@
+"""Input discovery: which files to read, and of which kind, decided by content.
+
+File names and extensions mean little in mail exports (``.txt`` mboxes, extension-less
+messages), so ``auto`` looks at the bytes: an mbox ``From `` line, a header block, the
+distribution log's CSV header, mail log lines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import UsageError
+from .base import RawMessage, head, is_regular, read_problem
+from .csvlogs import looks_like_gws, looks_like_m365
+from .distribution import looks_like_distribution, read_distribution
+from .eml import read_eml
+from .maildir import is_maildir, maildir_files
+from .mbox import contains_separator, looks_like_mbox, read_mbox
+
+MESSAGE_KINDS = ("mbox", "eml", "maildir")
+LOG_KINDS = ("postfix", "m365", "gws", "distribution")
+KINDS = ("auto",) + MESSAGE_KINDS + LOG_KINDS
+ROLES = ("auto", "tracking", "mailbox")
+SUPPORTED_LOGS = ("distribution", "postfix", "m365", "gws")
+
+_POSTFIX = re.compile(rb"postfix(?:-[\w]+)?/[\w/.-]+\[\d+\]:")
+_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:")
+
+
+HEAD_BYTES = 8192  # bytes read to tell a file's kind
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One physical file to read, with its kind and the label its messages are known by."""
+
+    path: Path
+    kind: str                 # mbox | eml | maildir | distribution | postfix | m365 | gws | unknown
+    label: str                # workspace-relative path (the contract's source prefix)
+    position: int | None = None  # for a Maildir message file: its number in the folder
+
+
+def detect(path: Path) -> str:
+    """The kind of one file, from its first bytes."""
+    if not is_regular(path):
+        return "eml"  # a FIFO or a device is never opened: the reader reports it as unreadable
+    try:
+        start = head(path, HEAD_BYTES)
+    except OSError:
+        return "eml"  # the reader reports it as unreadable
+    except Exception:  # e.g. a corrupt gzip stream
+        return "eml"
+    if not start.strip():
+        return "eml"
+    if looks_like_mbox(start):
+        return "mbox"
+    if looks_like_distribution(start):
+        return "distribution"
+    if looks_like_m365(start):
+        return "m365"
+    if looks_like_gws(start):
+        return "gws"
+    if _POSTFIX.search(start):
+        return "postfix"
+    lines = start.lstrip(b" \t\r\n").split(b"\n", 1)
+    whole = len(start) < HEAD_BYTES  # the file is shorter than its head: all of it is in ``start``
+    if lines and _HEADER_LINE.match(lines[0]) and (not whole or b"\nFrom " in start) \
+            and contains_separator(path):
+        return "mbox"  # an mbox whose first message has no "From " line
+    return "eml"
+
+
+def _walk(folder: Path) -> Iterator[str]:
+    """The files under ``folder`` (as strings: a walk over 100,000 files is cheaper without
+    Path objects); a folder that cannot be listed is yielded itself (its reader reports it
+    ``unreadable``) rather than passed over in silence with every file in it."""
+    unlistable: list[str] = []
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: unlistable.append(exc.filename)):
+        yield from unlistable
+        unlistable.clear()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield os.path.join(root, name)
+    yield from unlistable
+
+
+def discover(paths: list[str | os.PathLike], kind: str, relative, unchanged=None) -> Iterator[InputFile]:
+    """Every file under ``paths`` with its kind; ``relative(path)`` gives the source label.
+    A file for which ``unchanged(path)`` is true (ingested as it is now) is left out without
+    being opened (re-ingesting a folder of 100,000 files read the start of each one to detect
+    its kind before the ledger skipped it).
+
+    Raises UsageError for a path that does not exist or cannot be read (before any work).
+    """
+    for path in check_paths(paths, kind):
+        yield from _discover_one(path, kind, relative, unchanged)
+
+
+def check_paths(paths: list[str | os.PathLike], kind: str) -> list[Path]:
+    """The input paths, or UsageError for an unknown kind or a path that does not exist or
+    cannot be read."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown --kind {kind!r} (one of {', '.join(KINDS)})")
+    resolved = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UsageError(f"input path not found: {given}")
+        if not os.access(path, os.R_OK):
+            raise UsageError(f"input path not readable: {given}")
+        resolved.append(path)
+    return resolved
+
+
+def _discover_one(path: Path, kind: str, relative, unchanged=None) -> Iterator[InputFile]:
+    if path.is_dir():
+        if kind in ("auto", "maildir") and is_maildir(path):
+            label = relative(path)
+            for number, file in enumerate(maildir_files(path), start=1):
+                yield InputFile(file, "maildir", label, number)
+            return
+        if kind == "maildir":
+            raise UsageError(f"not a Maildir (no cur/ and new/): {path}")
+        for root, dirs, _ in os.walk(path):
+            dirs.sort()
+            for d in list(dirs):
+                if is_maildir(Path(root) / d) and kind in ("auto", "maildir"):
+                    dirs.remove(d)
+                    yield from _discover_one(Path(root) / d, kind, relative, unchanged)
+        maildirs: dict[str, bool] = {}
+
+        def in_maildir(folder: str) -> bool:
+            if folder not in maildirs:
+                maildirs[folder] = is_maildir(Path(folder)) or (
+                    Path(folder) != path and in_maildir(os.path.dirname(folder)))
+            return maildirs[folder]
+
+        for name in _walk(path):
+            if kind in ("auto", "maildir") and in_maildir(os.path.dirname(name)):
+                continue  # read above, as a Maildir
+            if unchanged is not None and unchanged(name):
+                continue
+            file = Path(name)
+            yield InputFile(file, detect(file) if kind == "auto" else kind, relative(file))
+        return
+    yield InputFile(path, detect(path) if kind == "auto" else kind, relative(path))
+
+
+def read_messages(item: InputFile, max_bytes: int | None = None) -> Iterator[RawMessage]:
+    """The raw messages of one message file (mbox, eml or a Maildir message file).
+
+    Never raises for what a file holds or how it breaks off: an error while reading becomes a
+    quarantine item (``unreadable``, ``truncated``) at the position reached, after the messages
+    read before it. ``max_bytes`` is the maximum message size (see ``base.message_limit``).
+    """
+    count = 0
+    label = f"{item.label}:{item.position}" if item.kind == "maildir" else item.label
+    try:
+        if item.path.is_dir():  # a folder that could not be listed (see _walk, maildir_files)
+            raise OSError(f"a folder that cannot be listed: {item.path.name}")
+        if not is_regular(item.path):
+            raise OSError(f"not a regular file: {item.path.name}")
+        if item.kind == "mbox":
+            for message in read_mbox(item.path, item.label, max_bytes):
+                count += 1
+                yield message
+        else:
+            for message in read_eml(item.path, label, max_bytes):
+                count += 1
+                yield message
+    except Exception as exc:  # noqa: BLE001 - a damaged file is quarantined, never a crash
+        if count and item.kind != "mbox":
+            return  # its one message was read already
+        reason, detail = read_problem(exc)
+        source = f"{item.label}:{count + 1}" if item.kind == "mbox" else label
+        yield RawMessage(item.path, source, b"", None, reason, detail)
+
+
+def read_log(kind: str, path: Path, label: str, timezone: str):
+    """Delivery events (``LogEvent``) and unreadable lines (``BadLine``) of one mail log."""
+    if kind == "postfix":
+        from .postfix import read_postfix
+        return read_postfix(path, label, timezone)
+    if kind == "m365":
+        from .csvlogs import read_m365
+        return read_m365(path, label, timezone)
+    if kind == "gws":
+        from .csvlogs import read_gws
+        return read_gws(path, label, timezone)
+    raise ValueError(f"no reader for {kind} logs")
+
+
+__all__ = ["read_log", "InputFile", "RawMessage", "detect", "discover", "read_messages", "read_distribution",
+           "KINDS", "ROLES", "MESSAGE_KINDS", "LOG_KINDS", "SUPPORTED_LOGS"]

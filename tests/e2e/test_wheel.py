@@ -1,0 +1,71 @@
+"""The built wheel, installed with pip into a fresh venv with no source tree beside it, does
+everything: init --sample, ingest, every report kind, email (the editable install hid that
+report notebooks and templates were found through the source tree)."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Inbox, smtp_server
+
+MONTH = "2026-10"
+
+
+def run(args, cwd: Path, env: dict, timeout: int = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"{args}: {result.stderr[-2000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(venv bin folder, a folder far from the source tree, environment)."""
+    base = tmp_path_factory.mktemp("wheel")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "EMAILTRACK_", "JUPYTER", "VIRTUAL_ENV"))}
+    env["JUPYTER_DATA_DIR"] = str(base / "jupyter")  # no kernel of the developer's own
+    run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--quiet", "-w", base / "dist"], base, env)
+    (wheel,) = (base / "dist").glob("emailtrack_analytics-*.whl")
+    run([sys.executable, "-m", "venv", base / "venv"], base, env)
+    bin_ = base / "venv" / "bin"
+    run([bin_ / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel], base, env)
+    away = base / "run"
+    away.mkdir()
+    return bin_, away, env
+
+
+def test_the_wheel_is_imported_from_the_venv_not_the_source_tree(installed):
+    bin_, away, env = installed
+    location = run([bin_ / "python", "-c", "import emailtrack_analytics as p; print(p.__file__)"], away, env).stdout
+    assert str(bin_.parent) in location and str(ROOT) not in location
+
+
+def test_the_wheel_makes_every_report_and_emails_it(installed):
+    bin_, away, env = installed
+    ws = away / "ws"
+    run([bin_ / "emailtrack", "init", ws, "--sample", "--end-month", MONTH, "--scale", "0.05"], away, env)
+    run([bin_ / "emailtrack", "-w", ws, "ingest", ws / "data" / "sample"], away, env)
+    leads = run([bin_ / "emailtrack", "-w", ws, "export", "leads", "--month", MONTH], away, env).stdout
+    network_leads = len({line.split(",")[0] for line in leads.strip().splitlines()[1:]})
+    assert network_leads > 0
+    for kind in ("distribution", "health"):
+        run([bin_ / "emailtrack", "-w", ws, "report", kind, "--month", MONTH], away, env)
+        assert (ws / "reports" / MONTH / f"{kind}.html").stat().st_size > 10_000
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        env = {**env, "EMAILTRACK_SMTP_URL": f"smtp://127.0.0.1:{port}", "EMAILTRACK_MAIL_FROM": "reports@example.net"}
+        run([bin_ / "emailtrack", "-w", ws, "report", "monthly", "--month", MONTH, "--send-to", "manager@example.org"],
+            away, env)
+    summary = json.loads((ws / "reports" / MONTH / "monthly.summary.json").read_text())
+    assert summary["leads"] == network_leads
+    (envelope,) = inbox.received
+    assert envelope.rcpt_tos == ["manager@example.org"]
+    message = email.message_from_bytes(envelope.content)
+    assert any(part.get_filename() == "monthly.html" for part in message.walk())

@@ -1,0 +1,452 @@
+"""Untrusted strings are text, never markup, in every report and email.
+
+The sample carries hostile strings through the real ingest (``sample_facts.json``
+``untrusted_strings``): SeLoger leads whose subject holds ``<script>alert("subject")</script>``
+and whose HTML body holds a ``javascript:`` link, in the month of SeLoger's template spike, so
+that the subject shows among the alert's example subjects. The reports are then opened in
+headless Chromium, driven through the DevTools protocol over a pipe (no port, no extra
+package): no dialog may open, the hostile subject must read literally in the page's text, no
+element may carry a ``javascript:`` URL, and the page may load nothing but ``file://`` (and
+``data:`` images plotly makes itself).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from emailtrack_analytics.demo.templates import HOSTILE_LINK, HOSTILE_SUBJECT
+from emailtrack_analytics.reports import html as h
+from tests.conftest import Inbox, run_cli, smtp_server
+
+KINDS = ("health", "monthly", "distribution")
+ESCAPED_SUBJECT = "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt;"
+
+
+# --------------------------------------------------------------------------- the sample's hostile messages
+
+@pytest.fixture(scope="module")
+def hostile(sample_workspace) -> dict:
+    facts = json.loads((sample_workspace / "data" / "sample-truth" / "sample_facts.json").read_text())
+    planted = facts["untrusted_strings"]
+    assert planted["subject"] == HOSTILE_SUBJECT and planted["link"] == HOSTILE_LINK
+    assert planted["leads"] and planted["sources"] and len(planted["months"]) == 1
+    return planted
+
+
+@pytest.fixture(scope="module")
+def stored(sample_workspace, hostile) -> pd.DataFrame:
+    """The stored copies with the hostile subject, with their prospect's name (to look for)."""
+    from emailtrack_analytics.api import Analytics
+    with Analytics(sample_workspace) as data:
+        return data.sql("SELECT m.message_key, m.month, m.portal, m.category, m.flags, m.source, d.name "
+                        "FROM messages m LEFT JOIN lead_details d USING (message_key) "
+                        "WHERE contains(m.subject, ?)", [HOSTILE_SUBJECT])
+
+
+@pytest.fixture(scope="module")
+def reports(sample_workspace, hostile, tmp_path_factory) -> dict[str, Path]:
+    """Every report kind for the month of the hostile messages."""
+    out = tmp_path_factory.mktemp("hostile-reports")
+    month = hostile["months"][0]
+    pages = {}
+    for kind in KINDS:
+        result = run_cli("--workspace", sample_workspace, "report", kind, "--month", month, "--out", out)
+        assert result.code == 0, result.err
+        pages[kind] = out / month / f"{kind}.html"
+    return pages
+
+
+def test_hostile_messages_go_through_the_real_ingest(sample_workspace, hostile, stored):
+    import zlib
+
+    import duckdb
+
+    from emailtrack_analytics.config.workspace import open_workspace
+    # every tracking copy the ground truth lists, plus the points of sale's own mailbox exports
+    assert len(stored) >= len(hostile["sources"]) >= 2
+    assert set(stored["portal"]) == {"seloger"} and set(stored["month"]) == set(hostile["months"])
+    assert all("unrecognised_template" in list(flags) for flags in stored["flags"])
+    assert stored["name"].notna().all()  # the prospect is known: without_details can take them out
+    con = duckdb.connect(str(open_workspace(sample_workspace).database), read_only=True)
+    try:
+        raws = con.execute("SELECT raw_zlib FROM raw_messages WHERE message_key IN (SELECT unnest(?::VARCHAR[]))",
+                           [list(stored["message_key"])]).fetchall()
+    finally:
+        con.close()
+    assert len(raws) == len(stored)
+    for (raw,) in raws:
+        message = message_from_bytes(zlib.decompress(raw), policy=policy.default)
+        assert HOSTILE_LINK in message.get_body(("html",)).get_content()
+
+
+def test_template_spike_shows_the_hostile_subject_without_the_prospect(sample_workspace, hostile, stored):
+    from emailtrack_analytics.analytics import health
+    from emailtrack_analytics.api import Analytics
+    with Analytics(sample_workspace) as data:
+        (spike,) = [a for a in health.alerts(data, hostile["months"][0]) if a.kind == "template_spike"]
+    assert spike.portal == "seloger" and 1 <= len(spike.examples) <= health.TEMPLATE_SPIKE_EXAMPLES
+    # the same new subject for two prospects: once the prospect is out, it is the most frequent
+    assert spike.examples[0] == f"Nouvelle demande de contact de {health.HIDDEN} {HOSTILE_SUBJECT}"
+    for name in stored["name"]:
+        assert not any(name in example for example in spike.examples)
+
+
+def test_personal_data_is_taken_out_of_example_subjects():
+    from emailtrack_analytics.analytics.health import without_personal_data
+    assert without_personal_data("Contact de p-0123456789abcdef (p-fedcba9876543210@gmail.com)") == \
+        "Contact de … (…@gmail.com)"
+    assert without_personal_data("Rappeler Jean au 06 12 34 56 78 ou +33 6 12 34 56 78, jean.d@free.fr") == \
+        "Rappeler Jean au … ou …, …@free.fr"
+    assert without_personal_data("Nouvelle demande pour votre bien LYO2-1234 à 450 000 €") == \
+        "Nouvelle demande pour votre bien LYO2-1234 à 450 000 €"
+
+
+# --------------------------------------------------------------------------- static checks
+
+LOADING = re.compile(r"""\b(?:src|href|srcset|poster|data|action|formaction|xlink:href)\s*=\s*["']?\s*(?:https?:)?//""",
+                     re.I)
+CSS_LOAD = re.compile(r"""(?:url\(\s*["']?\s*(?:https?:)?//|@import\s+["']?\s*(?:https?:)?//)""", re.I)
+
+
+def markup_outside_scripts(page: str) -> str:
+    """The page without the bodies of its scripts (plotly.js names URLs it never loads)."""
+    return re.sub(r"(<script\b[^>]*>).*?(</script>)", r"\1\2", page, flags=re.S | re.I)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reports_load_nothing_from_the_network_and_hold_no_raw_hostile_markup(reports, kind):
+    page = reports[kind].read_text(encoding="utf-8")
+    markup = markup_outside_scripts(page)
+    # test_report.py checks the monthly page's script, link and img tags; here every kind, every
+    # attribute that loads something, and the style sheets
+    assert not LOADING.search(markup), LOADING.search(markup).group(0)
+    assert not CSS_LOAD.search(markup)
+    assert HOSTILE_SUBJECT not in page and "javascript:" not in markup.lower()
+    if kind == "health":
+        assert "&lt;script&gt;alert(" in page
+
+
+# --------------------------------------------------------------------------- headless Chromium
+
+RECORDER = """
+window.__calls = [];
+for (const name of ['alert', 'confirm', 'prompt', 'print', 'open']) {
+  window[name] = function (...args) { window.__calls.push([name, String(args[0])]); return null; };
+}
+"""
+INSPECT = """(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const a of el.attributes) {
+      if (/^javascript:/i.test(a.value.replace(/[\\u0000-\\u0020]/g, ''))) bad.push(el.tagName + ' ' + a.name);
+    }
+  }
+  // what an unescaped <script>alert("subject")</script> would have made (plotly's JSON may hold
+  // the hostile text as data, inside its own scripts)
+  const scripts = Array.from(document.scripts).filter(s => /^\\s*alert\\(/.test(s.text)).length;
+  return {text: document.body.innerText, javascript: bad, hostile_scripts: scripts, calls: window.__calls,
+          charts: document.querySelectorAll('.js-plotly-plot').length,
+          drawn: document.querySelectorAll('.js-plotly-plot .main-svg').length,
+          svg_links: document.querySelectorAll('svg a').length};
+})()"""
+CHARTS_DRAWN = """(() => { const plots = document.querySelectorAll('.js-plotly-plot');
+  return Array.from(plots).every(p => p.querySelector('.main-svg')); })()"""
+
+
+@dataclass
+class Visit:
+    """What a page did while it loaded: its dialogs, requests and script errors."""
+    session: str
+    dialogs: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    loaded: bool = False
+
+
+class Chromium:
+    """Headless Chromium driven through the DevTools protocol on file descriptors 3 and 4
+    (``--remote-debugging-pipe``: messages are JSON, each ended by a NUL byte)."""
+
+    def __init__(self, profile: Path):
+        binary = shutil.which("chromium") or shutil.which("chromium-browser")
+        ours_r, theirs_w = os.pipe()
+        theirs_r, ours_w = os.pipe()
+        # the child's ends above 10 first, so that moving them to 3 and 4 cannot overwrite one another
+        high_r, high_w = fcntl.fcntl(theirs_r, fcntl.F_DUPFD, 10), fcntl.fcntl(theirs_w, fcntl.F_DUPFD, 10)
+        os.close(theirs_r)
+        os.close(theirs_w)
+
+        def to_3_and_4():
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+
+        self.process = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-default-apps", "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}",
+             "about:blank"],
+            pass_fds=(3, 4), preexec_fn=to_3_and_4, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        os.close(high_r)
+        os.close(high_w)
+        self._in, self._out = ours_r, ours_w
+        self._buffer, self._id, self._replies = b"", 0, {}
+        self.visits: dict[str, Visit] = {}
+
+    def _send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._out, json.dumps(message).encode() + b"\0")
+        return self._id
+
+    def command(self, method: str, params: dict | None = None, session: str | None = None,
+                timeout: float = 60) -> dict:
+        number = self._send(method, params, session)
+        self.wait(lambda: number in self._replies, timeout, method)
+        reply = self._replies.pop(number)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def wait(self, done, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"Chromium: {what}")
+            self._receive(min(left, 0.25))
+
+    def _receive(self, timeout: float) -> None:
+        ready, _, _ = select.select([self._in], [], [], timeout)
+        if not ready:
+            return
+        chunk = os.read(self._in, 1 << 20)
+        if not chunk:
+            raise EOFError("Chromium exited")
+        self._buffer += chunk
+        *messages, self._buffer = self._buffer.split(b"\0")
+        for raw in messages:
+            message = json.loads(raw)
+            if "id" in message:
+                self._replies[message["id"]] = message
+            else:
+                self._event(message)
+
+    def _event(self, message: dict) -> None:
+        visit = self.visits.get(message.get("sessionId", ""))
+        if visit is None:
+            return
+        method, params = message["method"], message.get("params", {})
+        if method == "Page.javascriptDialogOpening":
+            visit.dialogs.append(params.get("message"))
+            self._send("Page.handleJavaScriptDialog", {"accept": False}, visit.session)  # never left open
+        elif method == "Network.requestWillBeSent":
+            visit.requests.append(params["request"]["url"])
+        elif method == "Network.webSocketCreated":
+            visit.requests.append(params["url"])
+        elif method == "Runtime.exceptionThrown":
+            visit.errors.append(params["exceptionDetails"].get("text"))
+        elif method == "Page.loadEventFired":
+            visit.loaded = True
+
+    def open(self, page: Path) -> tuple[Visit, dict]:
+        """Load ``page`` with dialogs recorded (``window.alert`` and co. replaced before any script
+        of the page runs, and any real dialog dismissed), every request recorded, and its charts
+        drawn; return what happened and what the page shows (``INSPECT``)."""
+        target = self.command("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.command("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        visit = self.visits[session] = Visit(session)
+        try:
+            for domain in ("Page", "Network", "Runtime"):
+                self.command(f"{domain}.enable", session=session)
+            self.command("Page.addScriptToEvaluateOnNewDocument", {"source": RECORDER}, session=session)
+            self.command("Page.navigate", {"url": page.as_uri()}, session=session)
+            self.wait(lambda: visit.loaded, 90, f"loading {page.name}")
+            deadline = time.monotonic() + 60
+            while not self.evaluate(session, CHARTS_DRAWN):
+                assert time.monotonic() < deadline, f"charts of {page.name} not drawn"
+                self._receive(0.2)
+            self._receive(0.5)  # anything a chart does once drawn
+            return visit, self.evaluate(session, INSPECT)
+        finally:
+            self.command("Target.closeTarget", {"targetId": target})
+
+    def evaluate(self, session: str, expression: str):
+        result = self.command("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                   "awaitPromise": True}, session=session)
+        if "exceptionDetails" in result:
+            raise RuntimeError(result["exceptionDetails"].get("text"))
+        return result["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            self.command("Browser.close", timeout=10)
+        except (OSError, EOFError, TimeoutError, RuntimeError):
+            pass
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._in)
+        os.close(self._out)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    browser = Chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def assert_nothing_ran_or_loaded(visit: Visit, shown: dict) -> None:
+    assert visit.dialogs == [] and shown["calls"] == [], (visit.dialogs, shown["calls"])
+    assert shown["javascript"] == [] and shown["hostile_scripts"] == 0
+    assert visit.errors == [], visit.errors
+    # the page itself, and the images plotly draws from data: URLs; nothing from the network
+    assert visit.requests and visit.requests[0].startswith("file://")
+    assert all(url.split(":", 1)[0] in ("file", "data") for url in visit.requests), visit.requests
+    assert shown["charts"] > 0 and shown["drawn"] >= shown["charts"]  # the report's own scripts did run
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("kind", KINDS)
+def test_reports_show_hostile_strings_as_text_in_chromium(reports, chromium, stored, kind):
+    visit, shown = chromium.open(reports[kind])
+    assert_nothing_ran_or_loaded(visit, shown)
+    if kind == "health":  # the template spike's example subjects
+        assert HOSTILE_SUBJECT in shown["text"]
+        page = reports[kind].read_text(encoding="utf-8")
+        for name in stored["name"]:
+            assert name not in shown["text"] and name not in page
+
+
+@pytest.mark.chromium
+def test_chart_labels_are_drawn_as_text(chromium, tmp_path):
+    """plotly.js reads <b>, <br> and <a href> in the text it draws (it drops javascript: links
+    itself): h.figure escapes every trace's text so that it is drawn as written, hover included."""
+    frame = pd.DataFrame({"label": [HOSTILE_SUBJECT, HOSTILE_LINK], "n": [3, 5]})
+    bar = go.Figure(go.Bar(x=frame["label"], y=frame["n"], name=HOSTILE_LINK,
+                           hovertemplate="%{x}: %{y}<extra>%{fullData.name}</extra>"))
+    bar.update_layout(showlegend=True)
+    pie = go.Figure(go.Pie(labels=[HOSTILE_SUBJECT, HOSTILE_LINK], values=[1, 2]))
+    heat = go.Figure(go.Heatmap(z=[[1, 2]], x=[HOSTILE_SUBJECT, HOSTILE_LINK], y=[HOSTILE_LINK]))
+    pieces = [h.plotly_js(), h.heading(HOSTILE_SUBJECT, HOSTILE_LINK), h.cards([(HOSTILE_LINK, HOSTILE_SUBJECT, None, None)]),
+              h.table(pd.DataFrame({HOSTILE_SUBJECT: [HOSTILE_LINK], "list": [[HOSTILE_SUBJECT, HOSTILE_LINK]]})),
+              h.note(HOSTILE_LINK), h.figure(bar), h.figure(pie), h.figure(heat)]
+    page = tmp_path / "pieces.html"
+    page.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+                    + "".join(str(p) for p in pieces) + "</body></html>", encoding="utf-8")
+    visit, shown = chromium.open(page)
+    assert_nothing_ran_or_loaded(visit, shown)
+    assert shown["svg_links"] == 0  # plotly would draw <a> from the link's markup
+    assert shown["text"].count(HOSTILE_SUBJECT) >= 5 and shown["text"].count(HOSTILE_LINK) >= 5
+
+
+@pytest.mark.chromium
+def test_hover_labels_are_drawn_as_text(chromium, tmp_path):
+    bar = go.Figure(go.Bar(x=[HOSTILE_SUBJECT], y=[1], name=HOSTILE_LINK,
+                           hovertemplate="%{x}<extra>%{fullData.name}</extra>"))
+    page = tmp_path / "hover.html"
+    page.write_text("<html><body>" + str(h.plotly_js()) + str(h.figure(bar)) + "</body></html>", encoding="utf-8")
+    target = chromium.command("Target.createTarget", {"url": page.as_uri()})["targetId"]
+    session = chromium.command("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    try:
+        deadline = time.monotonic() + 60
+        while not chromium.evaluate(session, "!!document.querySelector('.main-svg')"):
+            assert time.monotonic() < deadline
+            chromium._receive(0.2)
+        hover = chromium.evaluate(session, """(() => { const gd = document.querySelector('.js-plotly-plot');
+            Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);
+            const layer = gd.querySelector('.hoverlayer');
+            return {text: layer.textContent, links: layer.querySelectorAll('a').length}; })()""")
+    finally:
+        chromium.command("Target.closeTarget", {"targetId": target})
+    assert HOSTILE_SUBJECT in hover["text"] and HOSTILE_LINK in hover["text"] and hover["links"] == 0
+
+
+# --------------------------------------------------------------------------- hostile configuration
+
+HOSTILE_WORKSPACE = 'Réseau <script>alert("workspace")</script>'
+HOSTILE_POS = "<img src=x onerror=alert('pos')>"
+HOSTILE_GROUP = "Rhône <a href=\"javascript:alert('group')\">x</a>"
+
+
+@pytest.fixture(scope="module")
+def hostile_config(sample_workspace, hostile, tmp_path_factory) -> Path:
+    """The sample with names written by someone hostile (the report title, tables and charts
+    show them): the workspace, a point of sale and a group."""
+    ws = tmp_path_factory.mktemp("hostile-config") / "ws"
+    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
+    config = (ws / "emailtrack.toml").read_text(encoding="utf-8")
+    config = config.replace('name = "Réseau Exemple"', f"name = {json.dumps(HOSTILE_WORKSPACE, ensure_ascii=False)}")
+    config = config.replace('name = "Agence Lyon 2e – Bellecour"', f"name = {json.dumps(HOSTILE_POS)}")
+    config = config.replace('group = "Rhône"', f"group = {json.dumps(HOSTILE_GROUP, ensure_ascii=False)}")
+    (ws / "emailtrack.toml").write_text(config, encoding="utf-8")
+    return ws
+
+
+@pytest.mark.chromium
+def test_hostile_names_in_the_configuration_are_text(hostile_config, hostile, chromium, tmp_path):
+    month = hostile["months"][0]
+    result = run_cli("--workspace", hostile_config, "report", "monthly", "--month", month, "--out", tmp_path)
+    assert result.code == 0, result.err
+    visit, shown = chromium.open(tmp_path / month / "monthly.html")
+    assert_nothing_ran_or_loaded(visit, shown)
+    for text in (HOSTILE_WORKSPACE, HOSTILE_POS, HOSTILE_GROUP):
+        assert text in shown["text"], text  # title, tables, chart axes and legends
+    assert shown["svg_links"] == 0
+
+
+# --------------------------------------------------------------------------- email
+
+def received_report(monkeypatch, workspace, kind, month, out) -> tuple:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+        result = run_cli("--workspace", workspace, "report", kind, "--month", month, "--out", out,
+                         "--send-to", "analyst@example.net", "--resend")
+    assert result.code == 0, result.err
+    (envelope,) = inbox.received
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    (attachment,) = list(message.iter_attachments())
+    return message.get_body(("html",)).get_content(), attachment.get_content()
+
+
+def assert_no_hostile_markup(html_text: str) -> None:
+    assert "<script" not in html_text.lower()
+    assert "javascript:" not in html_text.lower()
+    assert not re.search(r"<img\b[^>]*onerror", html_text, re.I)
+
+
+def test_health_report_email_escapes_the_hostile_subject(sample_workspace, hostile, monkeypatch, tmp_path):
+    body, attached = received_report(monkeypatch, sample_workspace, "health", hostile["months"][0], tmp_path)
+    assert ESCAPED_SUBJECT in body  # the alert's example subjects, as text
+    assert_no_hostile_markup(body)
+    attached = attached.decode() if isinstance(attached, bytes) else attached
+    assert HOSTILE_SUBJECT not in attached and "javascript:" not in markup_outside_scripts(attached).lower()
+
+
+def test_email_escapes_hostile_names_of_the_configuration(hostile_config, hostile, monkeypatch, tmp_path):
+    body, _ = received_report(monkeypatch, hostile_config, "monthly", hostile["months"][0], tmp_path)
+    assert "Réseau &lt;script&gt;alert(&quot;workspace&quot;)&lt;/script&gt;" in body
+    assert_no_hostile_markup(body)

@@ -10,14 +10,17 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from .. import settings
 from ..errors import Busy, EmailtrackError
 from .migrations import MIGRATIONS
+from .schema import create_sql
 
 
 class DatabaseBusy(Busy):
@@ -75,14 +78,14 @@ def connect(path: Path, *, read_only: bool = False, wait: float | None = None) -
     return con
 
 
-def ensure_privacy_key(con) -> None:
+def ensure_privacy_key(con: duckdb.DuckDBPyConnection) -> None:
     """The workspace's random pseudonym key (analytics/views/005_privacy.sql), made once."""
-    if con.execute("SELECT count(*) FROM privacy_key").fetchone()[0] == 0:
+    if _count(con, "SELECT count(*) FROM privacy_key") == 0:
         con.execute("INSERT INTO privacy_key VALUES (?)", [secrets.token_hex(32)])
 
 
 @contextlib.contextmanager
-def writer_lock(database: Path, what: str):
+def writer_lock(database: Path, what: str) -> Iterator[None]:
     """One writing command (ingest, forget, purge) per workspace at a time.
 
     A second one exits 2 at once with the holder's pid and start time, rather than waiting
@@ -108,7 +111,7 @@ def writer_lock(database: Path, what: str):
 
 
 @contextlib.contextmanager
-def transaction(con):
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Commit what the block does, or roll it back when it raises."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -119,12 +122,12 @@ def transaction(con):
     con.execute("COMMIT")
 
 
-def applied_migrations(con) -> list[str]:
-    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    con.execute(create_sql("schema_migrations", if_not_exists=True))
     return [row[0] for row in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
 
 
-def migrate(con) -> list[str]:
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names."""
     done = set(applied_migrations(con))
     applied = []
@@ -159,34 +162,42 @@ def views_digest() -> str:
     return hashlib.sha256("".join(sql for _, sql in sql_files()).encode("utf-8")).hexdigest()[:16]
 
 
-def ensure_views(con) -> None:
+def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create or replace every view; idempotent and cheap, so done on every write connection.
     Records which definitions they are (``views_state``) for read-only readers."""
     for _, sql in sql_files():
         con.execute(sql)
     digest = views_digest()
-    if con.execute("SELECT count(*) FROM views_state WHERE digest = ?", [digest]).fetchone()[0] != 1:
+    if _count(con, "SELECT count(*) FROM views_state WHERE digest = ?", [digest]) != 1:
         con.execute("DELETE FROM views_state")
         con.execute("INSERT INTO views_state VALUES (?)", [digest])
 
 
-def needs_writer(con) -> bool:
+def needs_writer(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether a database opened read-only lacks a migration or the views of this version:
     only a write connection (``connect``) brings it up to date."""
     try:
         applied = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
         if applied != {name for name, _ in MIGRATIONS}:
             return True
-        return con.execute("SELECT count(*) FROM views_state WHERE digest = ?", [views_digest()]).fetchone()[0] != 1
+        return _count(con, "SELECT count(*) FROM views_state WHERE digest = ?", [views_digest()]) != 1
     except duckdb.CatalogException:  # a database from before the table existed
         return True
+
+
+def _count(con: duckdb.DuckDBPyConnection, query: str, parameters: list[object] | None = None) -> int:
+    """The single number a ``SELECT count(*)`` returns."""
+    row = con.execute(query, parameters).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {query}")
+    return int(row[0])
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def arrow_batches(con, query: str, rows: int):
+def arrow_batches(con: duckdb.DuckDBPyConnection, query: str, rows: int) -> pa.RecordBatchReader:
     """Stream a query's result as Arrow record batches (method names differ across DuckDB versions)."""
     relation = con.sql(query)
     for name in ("to_arrow_reader", "fetch_arrow_reader", "record_batch"):

@@ -119,7 +119,7 @@ def _label(line: str) -> _Label | None:
 
 
 def _run_end(pattern: re.Pattern[str], text: str, position: int) -> int:
-    """Where a pattern that matches the empty string (``\s*``) stops matching from ``position``."""
+    r"""Where a pattern that matches the empty string (``\s*``) stops matching from ``position``."""
     match = pattern.match(text, position)
     return match.end() if match else position
 

@@ -286,7 +286,8 @@ def _find_date(text: str) -> tuple[tuple[int, int, int] | None, str]:
     year_first = _YEAR_FIRST.search(text)
     month = _month(year_first.group(2)) if year_first else None
     if year_first and month:
-        return (int(year_first.group(1)), month, int(year_first.group(3))), text[:year_first.start()] + " " + text[year_first.end():]
+        found = (int(year_first.group(1)), month, int(year_first.group(3)))
+        return found, text[:year_first.start()] + " " + text[year_first.end():]
     for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
         for match in pattern.finditer(text):
             day, word, year = match.groups() if order == "dmy" else (match.group(2), match.group(1), match.group(3))

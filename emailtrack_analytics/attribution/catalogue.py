@@ -5,8 +5,13 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # config/workspace.py imports this module to validate portal ids
+    from ..config.workspace import PortalConfig
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ def builtin_portals() -> tuple[Portal, ...]:
     data = tomllib.loads(catalogue_text())
     portals = []
     for entry in data["portals"]:
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+        # values as the TOML gives them: Portal(**values) refuses a key it does not have
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
         values["sources"] = tuple(sorted((entry.get("sources") or {}).items()))
         portals.append(Portal(**values))
     return tuple(portals)
@@ -71,13 +77,13 @@ def builtin_portal_ids() -> set[str]:
 REPLACED_KEYS = ("name", "kind", "senders", "subjects", "display_names", "domains", "body", "notifications")
 
 
-def merged_portals(workspace_portals) -> list[Portal]:
+def merged_portals(workspace_portals: Iterable[PortalConfig]) -> list[Portal]:
     """Built-in portals with the workspace's ``[[portals]]`` applied: a known id has the given
     keys replaced (the others kept); a new id is added."""
     by_id = {p.id: p for p in builtin_portals()}
     order = [p.id for p in builtin_portals()]
     for entry in workspace_portals:
-        changes = {k: getattr(entry, k) for k in REPLACED_KEYS if getattr(entry, k) is not None}
+        changes: dict[str, Any] = {k: getattr(entry, k) for k in REPLACED_KEYS if getattr(entry, k) is not None}
         base = by_id.get(entry.id)
         for key, added in (("senders", entry.extra_senders), ("domains", entry.extra_domains)):
             if added:
@@ -92,5 +98,5 @@ def merged_portals(workspace_portals) -> list[Portal]:
     return [by_id[i] for i in order]
 
 
-def compile_patterns(patterns: tuple[str, ...]) -> list[re.Pattern]:
+def compile_patterns(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
     return [re.compile(p, re.IGNORECASE) for p in patterns]

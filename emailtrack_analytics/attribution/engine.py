@@ -7,9 +7,12 @@ re-reading any file (see ``refresh.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from ..config.workspace import Workspace
@@ -33,6 +36,13 @@ _AUTO_REPLY_SUBJECT = re.compile(
     r"fuori sede|afwezig|message automatique|accus[ée] de r[ée]ception|je suis absent|i am out)",
     re.IGNORECASE)
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
+
+# A copy as attribution reads it: the stored_messages columns by name (parsing.message.MessageRecord
+# gives their types), as DuckDB returns them, plus the query's own columns (role_hint). The
+# values stay Any: the rows come from SQL, whose columns mypy cannot see.
+MessageRow: TypeAlias = Mapping[str, Any]
+# (signal, domains) of the places a portal's own domains are looked for
+_Places: TypeAlias = tuple[tuple[str, Sequence[str | None]], ...]
 
 # Where a tracked address can be found on a copy, most precise first.
 _PLACES = ("envelope_to", "forwarded_to", "resent_to", "to_addrs", "cc_addrs")
@@ -87,6 +97,19 @@ def _alternation(patterns: tuple[str, ...], flags: int) -> _AnyOf | None:
     return _AnyOf(patterns, flags) if patterns else None
 
 
+def _searches(patterns: _AnyOf | None, text: str) -> bool:
+    """Whether one of a portal's patterns is found in ``text`` (None: the portal has none)."""
+    return patterns is not None and patterns.search(text)
+
+
+def _add(found: dict[int, list[str]], indices: Iterable[int], signal: str) -> None:
+    """Records ``signal`` once for each portal of ``indices``, in the order signals are found."""
+    for index in indices:
+        signals = found.setdefault(index, [])
+        if signal not in signals:
+            signals.append(signal)
+
+
 class _CompiledPortal:
     def __init__(self, portal: Portal):
         self.portal = portal
@@ -103,7 +126,9 @@ class _CompiledPortal:
         self.domains = tuple(d.lower() for d in portal.domains)
 
     def owns(self, domain: str | None) -> bool:
-        return bool(domain) and any(domain == d or domain.endswith("." + d) for d in self.domains)
+        if not domain:
+            return False
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
 
     def named(self, name: str | None) -> bool:
         folded = (name or "").strip().strip('"').casefold()
@@ -156,7 +181,7 @@ def _any_sender(sender: str, rules: tuple[str, ...]) -> bool:
     return any(sender_matches(sender, rule) for rule in rules)
 
 
-def attribution_fingerprint(ws: Workspace, distribution_digest=None) -> str:
+def attribution_fingerprint(ws: Workspace, distribution_digest: tuple[int, int] | None = None) -> str:
     """Changes whenever anything that attribution depends on changes: the code, the config,
     the catalogue and (through its digest) the distribution log."""
     basis = repr((CODE_FINGERPRINT, ws.timezone, ws.points_of_sale, ws.portals, ws.tracked_addresses,
@@ -186,11 +211,11 @@ class Attributor:
         self.distribution_targets = distribution_targets or {}
 
     # ------------------------------------------------------------------ fingerprint
-    def fingerprint(self, distribution_digest=None) -> str:
+    def fingerprint(self, distribution_digest: tuple[int, int] | None = None) -> str:
         return attribution_fingerprint(self.workspace, distribution_digest)
 
     # ------------------------------------------------------------------ parts
-    def _find_tracked(self, row: dict) -> tuple[str | None, _Tracked | None, str | None]:
+    def _find_tracked(self, row: MessageRow) -> tuple[str | None, _Tracked | None, str | None]:
         """(address, its meaning, where it was found) for the first tracked address on the copy."""
         for place in _PLACES:
             for address in row.get(place) or ():
@@ -199,7 +224,7 @@ class Attributor:
                     return address, meaning, place
         return None, None, None
 
-    def _guess_role(self, row: dict, tracked_place: str | None) -> str:
+    def _guess_role(self, row: MessageRow, tracked_place: str | None) -> str:
         """Tracking copy or a point of sale's own mailbox copy, when the user did not say.
 
         The envelope decides (``Delivered-To`` a tracked address, or re-sent to one: tracking;
@@ -214,7 +239,7 @@ class Attributor:
             return "tracking"
         return "mailbox"
 
-    def _find_mailbox(self, row: dict) -> str | None:
+    def _find_mailbox(self, row: MessageRow) -> str | None:
         for place in _PLACES + ("original_to", "original_cc"):
             for address in row.get(place) or ():
                 if address in self.mailboxes:
@@ -249,7 +274,7 @@ class Attributor:
                 return compiled
         return None
 
-    def signals_of(self, compiled: _CompiledPortal, row: dict) -> list[str]:
+    def signals_of(self, compiled: _CompiledPortal, row: MessageRow) -> list[str]:
         """The signals of ``row`` that name ``compiled``'s portal."""
         found: list[str] = []
         sender = row.get("sender") or ""
@@ -274,7 +299,7 @@ class Attributor:
                     found.append(place)
         return found
 
-    def recognise(self, row: dict, *, complete: bool = False) -> Recognition:
+    def recognise(self, row: MessageRow, *, complete: bool = False) -> Recognition:
         """The portal all of a copy's signals point to (the highest total of WEIGHTS, at least
         RECOGNISED to be attributed); between equal totals, the more specific From rule, then
         catalogue order.
@@ -283,42 +308,8 @@ class Attributor:
         look-ups instead of a scan of every portal: the body's wording (the costly signal, one
         point) is only searched for the portals another signal already names, unless
         ``complete`` (emailtrack senders wants every hint)."""
-        found: dict[int, list[str]] = {}
-
-        def add(indices, signal):
-            for index in indices:
-                signals = found.setdefault(index, [])
-                if signal not in signals:
-                    signals.append(signal)
-
+        found = self._named_portals(row, complete)
         sender = row.get("sender") or ""
-        if sender:
-            exact = self._rule_index.get(sender, ())
-            add(exact, "sender_address")
-            labels = sender.rsplit("@", 1)[-1].split(".")
-            for start in range(len(labels) - 1):
-                add((i for i in self._rule_index.get("@" + ".".join(labels[start:]), ()) if i not in exact),
-                    "sender_domain")
-        name = (row.get("sender_name") or "").strip().strip('"').casefold()
-        if name:
-            add(self._name_index.get(name, ()), "display_name")
-            if " via " in name:
-                add(self._name_index.get(name.rsplit(" via ", 1)[1], ()), "display_name")
-        for place, domains in self._places(row):
-            for domain in domains:
-                if not domain:
-                    continue
-                labels = domain.split(".")
-                for start in range(len(labels) - 1):
-                    add(self._domain_index.get(".".join(labels[start:]), ()), place)
-        subject = row.get("subject") or ""
-        if subject:
-            add((i for i in self._with_subjects if self.portals[i].any_subject.search(subject)), "subject")
-        body = row.get("body_text") or ""
-        if body:
-            candidates = self._with_body if complete else [i for i in self._with_body if i in found]
-            add((i for i in candidates if self.portals[i].any_body.search(body)), "body")
-
         best, best_rank = Recognition(None), (0, 0, 0)
         for index in sorted(found):
             compiled, signals = self.portals[index], found[index]
@@ -329,8 +320,42 @@ class Attributor:
                 best, best_rank = Recognition(compiled, score, ordered), rank
         return best
 
+    def _named_portals(self, row: MessageRow, complete: bool) -> dict[int, list[str]]:
+        """The signals of ``row`` by the portal (position in ``self.portals``) they name; the
+        body only for the portals another signal names, unless ``complete``."""
+        found: dict[int, list[str]] = {}
+        sender = row.get("sender") or ""
+        if sender:
+            exact = self._rule_index.get(sender, ())
+            _add(found, exact, "sender_address")
+            labels = sender.rsplit("@", 1)[-1].split(".")
+            for start in range(len(labels) - 1):
+                _add(found, (i for i in self._rule_index.get("@" + ".".join(labels[start:]), ()) if i not in exact),
+                     "sender_domain")
+        name = (row.get("sender_name") or "").strip().strip('"').casefold()
+        if name:
+            _add(found, self._name_index.get(name, ()), "display_name")
+            if " via " in name:
+                _add(found, self._name_index.get(name.rsplit(" via ", 1)[1], ()), "display_name")
+        for place, domains in self._places(row):
+            for domain in domains:
+                if not domain:
+                    continue
+                labels = domain.split(".")
+                for start in range(len(labels) - 1):
+                    _add(found, self._domain_index.get(".".join(labels[start:]), ()), place)
+        subject = row.get("subject") or ""
+        if subject:
+            _add(found, (i for i in self._with_subjects if _searches(self.portals[i].any_subject, subject)),
+                 "subject")
+        body = row.get("body_text") or ""
+        if body:
+            candidates = self._with_body if complete else [i for i in self._with_body if i in found]
+            _add(found, (i for i in candidates if _searches(self.portals[i].any_body, body)), "body")
+        return found
+
     @staticmethod
-    def _places(row: dict):
+    def _places(row: MessageRow) -> _Places:
         """(signal, domains) of the places a portal's own domains are looked for."""
         message_id = row.get("original_message_id") or row.get("message_id")
         return (("reply_to", row.get("reply_to_domains") or ()),
@@ -368,7 +393,7 @@ class Attributor:
                 return compiled
         return None
 
-    def category_for(self, row: dict, compiled: _CompiledPortal | None, flags: list[str]) -> str:
+    def category_for(self, row: MessageRow, compiled: _CompiledPortal | None, flags: list[str]) -> str:
         """Lead or not, from the subject and the body (docs/attribution.md, "Lead or not").
 
         A List-Id alone never makes a newsletter (portals send leads through campaign tools);
@@ -411,7 +436,7 @@ class Attributor:
             return "other"
         return "lead"  # no subject template known for the portal: every message not a notice
 
-    def _is_follow_up(self, row: dict, subject: str, compiled: _CompiledPortal | None) -> bool:
+    def _is_follow_up(self, row: MessageRow, subject: str, compiled: _CompiledPortal | None) -> bool:
         """A reply within a lead's conversation: the portal's follow-up pattern, or a reply
         (prefix and In-Reply-To/References) to a subject that is a lead template. Replies that
         reference a stored lead are found after attribution (``refresh.mark_follow_ups``)."""
@@ -427,7 +452,7 @@ class Attributor:
         candidates = [compiled] if compiled is not None else self.portals
         return any(p.search(replied) for c in candidates for p in c.subjects)
 
-    def channel_for(self, row: dict, place: str | None, tracked: _Tracked | None, role: str) -> str:
+    def channel_for(self, row: MessageRow, place: str | None, tracked: _Tracked | None, role: str) -> str:
         if role == "mailbox":
             return "direct"
         if tracked is None:
@@ -447,7 +472,7 @@ class Attributor:
         return "redirect"  # only in Delivered-To / X-Forwarded-To / Resent-To: the original was kept
 
     # ------------------------------------------------------------------ all together
-    def attribute(self, row: dict) -> Attribution:
+    def attribute(self, row: MessageRow) -> Attribution:
         flags: list[str] = []
         address, tracked, place = self._find_tracked(row)
         role = row.get("role_hint") or "auto"
@@ -491,7 +516,7 @@ class Attributor:
         return Attribution(point_of_sale, compiled.portal.id if compiled else None, channel,
                            category, role, targets, flags, bool(tracked and tracked.distribution))
 
-    def _check_ambiguous(self, row: dict, tracked: _Tracked, flags: list[str]) -> None:
+    def _check_ambiguous(self, row: MessageRow, tracked: _Tracked, flags: list[str]) -> None:
         if row.get("envelope_to"):
             return  # the envelope says which copy this is
         others = {self.tracked[a].point_of_sale for place in ("to_addrs", "cc_addrs")
@@ -499,8 +524,7 @@ class Attributor:
         if len(others - {None}) > 1:
             flags.append("ambiguous_point_of_sale")
 
-    def local_time(self, received_at):
+    def local_time(self, received_at: dt.datetime) -> tuple[str, dt.date, int, int]:
         """(month, local date, hour, ISO weekday 1-7) of a naive-UTC time in the workspace zone."""
-        from datetime import timezone
-        local = received_at.replace(tzinfo=timezone.utc).astimezone(self.tz)
+        local = received_at.replace(tzinfo=dt.timezone.utc).astimezone(self.tz)
         return local.strftime("%Y-%m"), local.date(), local.hour, local.isoweekday()

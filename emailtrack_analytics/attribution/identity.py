@@ -36,7 +36,7 @@ SHIFT_HOURS = 2  # zone-less forward times tried at whole hours up to this far e
 
 
 class _UnionFind:
-    def __init__(self):
+    def __init__(self) -> None:
         self.parent: dict[str, str] = {}
 
     def find(self, item: str) -> str:
@@ -114,8 +114,8 @@ def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None
     free_keys: dict[str, list[str]] = {}     # message key -> its references, for copies without one
     keys: dict[str, str] = {}
     for message_key, original_id, content in copies:
-        references = [content] if isinstance(content, str) else list(content or [])
-        references = [r if r.startswith(("fp:", "mk:")) else "fp:" + r for r in references]
+        given = [content] if isinstance(content, str) else list(content or [])
+        references = [r if r.startswith(("fp:", "mk:")) else "fp:" + r for r in given]
         if original_id:
             keys[message_key] = _key("id:" + original_id)
             who.setdefault("id:" + original_id, set()).update(_prospect(marks.get(message_key)))
@@ -134,9 +134,9 @@ def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None
         groups.setdefault(root, set()).update(references)
         group_who.setdefault(root, set()).update(_prospect(marks.get(message_key)))
     joined: dict[str, str] = {}
-    for root, references in groups.items():
+    for root, group_references in groups.items():
         votes: dict[str, int] = {}
-        for reference in references:
+        for reference in group_references:
             for anchor in anchored.get(reference, ()):
                 if not _other_prospect(group_who[root], who.get(anchor, set())):
                     votes[anchor] = votes.get(anchor, 0) + 1
@@ -146,7 +146,7 @@ def lead_keys(copies: Iterable[tuple[str, str | None, str | Iterable[str] | None
     return keys
 
 
-def _prospect(marks) -> set[str]:
+def _prospect(marks: Iterable[str] | None) -> set[str]:
     return {m for m in marks or () if m.split(":", 1)[0] in ("email", "phone", "name")}
 
 

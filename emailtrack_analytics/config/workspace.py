@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn, TypeAlias, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError, UsageError
@@ -77,7 +79,7 @@ class Workspace:
     portals: tuple[PortalConfig, ...] = ()
     tracked_addresses: tuple[TrackedAddress, ...] = ()
     tracking_domain: str | None = None    # [tracking] domain: where the tracking service issues addresses
-    _raw: dict = field(default_factory=dict, repr=False, compare=False)
+    _raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -101,7 +103,7 @@ class Workspace:
 
 # --------------------------------------------------------------------------- discovery
 
-def find_workspace(directory: str | os.PathLike | None = None) -> Path:
+def find_workspace(directory: str | os.PathLike[str] | None = None) -> Path:
     """The workspace folder: ``directory``, else ``$EMAILTRACK_WORKSPACE``, else the cwd."""
     from .. import settings  # late: settings imports errors only, but keep workspace import-light
 
@@ -116,12 +118,16 @@ def find_workspace(directory: str | os.PathLike | None = None) -> Path:
     return root
 
 
-def open_workspace(directory: str | os.PathLike | None = None) -> Workspace:
+def open_workspace(directory: str | os.PathLike[str] | None = None) -> Workspace:
     """Find and load the workspace; raises UsageError / ConfigError."""
     return load_config(find_workspace(directory) / CONFIG_NAME)
 
 
 # --------------------------------------------------------------------------- loading
+
+# A TOML table as tomllib gives it: the values are what the user wrote, checked by _Validator.
+_Table: TypeAlias = dict[str, Any]
+
 
 class _Lines:
     """Maps (table, index, key) to the line where the key is written, for error messages."""
@@ -153,17 +159,21 @@ class _Lines:
 
 
 class _Validator:
+    """Checks the tables of one ``emailtrack.toml``; every refusal names file, line and key."""
+
     def __init__(self, path: Path, text: str):
         self.path = path
         self.lines = _Lines(text)
+        self.claimed: dict[str, str] = {}  # address -> what claims it
 
-    def fail(self, table: str, index: int, key: str | None, message: str):
+    def fail(self, table: str, index: int, key: str | None, message: str) -> NoReturn:
         label = table if key is None else key
         if table and key is not None:
             label = f"{table}[{index}].{key}" if table in _ARRAY_TABLES else f"{table}.{key}"
         raise ConfigError(self.path, self.lines.line(table, index, key), label, message)
 
-    def table_keys(self, table: str, index: int, data: dict, allowed: set[str], required=()):
+    def table_keys(self, table: str, index: int, data: _Table, allowed: set[str],
+                   required: Sequence[str] = ()) -> None:
         for key in data:
             if key not in allowed:
                 self.fail(table, index, key, f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -171,7 +181,16 @@ class _Validator:
             if key not in data:
                 self.fail(table, index, None, f"missing required key '{key}'")
 
-    def string(self, table, index, data, key, default=None, *, pattern=None, choices=None):
+    @overload
+    def string(self, table: str, index: int, data: _Table, key: str, default: str, *,
+               pattern: re.Pattern[str] | None = None, choices: Sequence[str] | None = None) -> str: ...
+
+    @overload
+    def string(self, table: str, index: int, data: _Table, key: str, default: None = None, *,
+               pattern: re.Pattern[str] | None = None, choices: Sequence[str] | None = None) -> str | None: ...
+
+    def string(self, table: str, index: int, data: _Table, key: str, default: str | None = None, *,
+               pattern: re.Pattern[str] | None = None, choices: Sequence[str] | None = None) -> str | None:
         if key not in data:
             return default
         value = data[key]
@@ -183,7 +202,15 @@ class _Validator:
             self.fail(table, index, key, f"{value!r} is not one of {', '.join(choices)}")
         return value
 
-    def strings(self, table, index, data, key) -> tuple[str, ...] | None:
+    def required_string(self, table: str, index: int, data: _Table, key: str, *,
+                        pattern: re.Pattern[str] | None = None) -> str:
+        """``string`` of a key that ``table_keys`` already required."""
+        value = self.string(table, index, data, key, pattern=pattern)
+        if value is None:
+            self.fail(table, index, None, f"missing required key '{key}'")
+        return value
+
+    def strings(self, table: str, index: int, data: _Table, key: str) -> tuple[str, ...] | None:
         if key not in data:
             return None
         value = data[key]
@@ -193,34 +220,74 @@ class _Validator:
             self.fail(table, index, key, "must be a list of non-empty strings")
         return tuple(v.strip() for v in value)
 
-    def addresses(self, table, index, data, key) -> tuple[str, ...]:
+    def addresses(self, table: str, index: int, data: _Table, key: str) -> tuple[str, ...]:
         values = self.strings(table, index, data, key) or ()
         for value in values:
             if not _ADDRESS.match(value):
                 self.fail(table, index, key, f"{value!r} is not an email address")
         return tuple(v.lower() for v in values)
 
+    def claim(self, table: str, index: int, key: str, address: str, owner: str) -> None:
+        """Refuses an address that two points of sale (or the distribution system) claim."""
+        previous = self.claimed.get(address)
+        if previous is not None and previous != owner:
+            self.fail(table, index, key, f"{address} is already claimed by {previous}")
+        self.claimed[address] = owner
+
 
 _ARRAY_TABLES = {"points_of_sale", "portals", "tracked_addresses"}
 _TOP_KEYS = {"workspace", "tracking"} | _ARRAY_TABLES
+_PORTAL_LISTS = ("senders", "extra_senders", "subjects", "display_names", "domains", "extra_domains",
+                 "body", "notifications")
 
 
 def load_config(path: Path) -> Workspace:
     """Parse and validate one ``emailtrack.toml``; every refusal names file, line and key."""
     path = Path(os.path.abspath(path))
+    text, data = _read_toml(path)
+    v = _Validator(path, text)
+    _check_top_level(v, data)
+    ws = data.get("workspace", {})
+    settings = _workspace_settings(v, ws)
+    tracking_domain = _tracking_domain(v, data)
+    points = _points_of_sale(v, data.get("points_of_sale", []))
+    portals = _portals(v, data.get("portals", []))
+    extra = _tracked_addresses(v, data.get("tracked_addresses", []), points, portals)
+    root = path.parent
+    database = Path(settings.database)
+    return Workspace(
+        root=root,
+        config_path=path,
+        name=v.string("workspace", 0, ws, "name", root.name),
+        timezone=settings.timezone,
+        database=database if database.is_absolute() else root / database,
+        language=settings.language,
+        retention_months=settings.retention_months,
+        points_of_sale=tuple(points),
+        portals=tuple(portals),
+        tracked_addresses=tuple(extra),
+        tracking_domain=tracking_domain,
+        _raw=data,
+    )
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and its TOML tables."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise ConfigError(path, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}")
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, int(line.group(1)) if line else None, None,
-                          f"not valid TOML: {exc}")
-    v = _Validator(path, text)
+                          f"not valid TOML: {exc}") from exc
+
+
+def _check_top_level(v: _Validator, data: _Table) -> None:
     for key in data:
         if key not in _TOP_KEYS:
             v.fail("", 0, key, f"unknown table or key (allowed: {', '.join(sorted(_TOP_KEYS))})")
@@ -228,7 +295,18 @@ def load_config(path: Path) -> Workspace:
         if key in data and not isinstance(data[key], list):
             v.fail("", 0, key, f"must be written as [[{key}]] tables")
 
-    ws = data.get("workspace", {})
+
+@dataclass(frozen=True)
+class _WorkspaceSettings:
+    """The ``[workspace]`` table's values but its name (checked last, as it always was)."""
+
+    timezone: str
+    database: str
+    language: str
+    retention_months: int | None
+
+
+def _workspace_settings(v: _Validator, ws: Any) -> _WorkspaceSettings:
     if not isinstance(ws, dict):
         v.fail("", 0, "workspace", "must be a [workspace] table")
     v.table_keys("workspace", 0, ws, {"name", "timezone", "database", "language", "retention_months"})
@@ -237,44 +315,39 @@ def load_config(path: Path) -> Workspace:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         v.fail("workspace", 0, "timezone", f"unknown time zone {timezone!r} (e.g. Europe/Paris)")
-    database = Path(v.string("workspace", 0, ws, "database", DEFAULT_DATABASE))
-    root = path.parent
+    database = v.string("workspace", 0, ws, "database", DEFAULT_DATABASE)
     language = v.string("workspace", 0, ws, "language", "fr", choices=LANGUAGES)
     retention = ws.get("retention_months")
     if retention is not None and (isinstance(retention, bool) or not isinstance(retention, int) or retention < 1):
         v.fail("workspace", 0, "retention_months", "must be a whole number of months, at least 1")
+    return _WorkspaceSettings(timezone, database, language, retention)
 
+
+def _tracking_domain(v: _Validator, data: _Table) -> str | None:
     tracking = data.get("tracking", {})
     if not isinstance(tracking, dict):
         v.fail("", 0, "tracking", "must be a [tracking] table")
     v.table_keys("tracking", 0, tracking, {"domain"})
-    tracking_domain = v.string("tracking", 0, tracking, "domain", pattern=_HOSTNAME)
-    if tracking_domain is not None:
-        tracking_domain = tracking_domain.lower()
+    domain = v.string("tracking", 0, tracking, "domain", pattern=_HOSTNAME)
+    return domain.lower() if domain is not None else None
 
-    claimed: dict[str, str] = {}  # address -> what claims it
 
-    def claim(table, index, key, address, owner):
-        previous = claimed.get(address)
-        if previous is not None and previous != owner:
-            v.fail(table, index, key, f"{address} is already claimed by {previous}")
-        claimed[address] = owner
-
+def _points_of_sale(v: _Validator, entries: list[_Table]) -> list[PointOfSale]:
     points: list[PointOfSale] = []
-    for i, entry in enumerate(data.get("points_of_sale", [])):
-        t = "points_of_sale"
+    t = "points_of_sale"
+    for i, entry in enumerate(entries):
         v.table_keys(t, i, entry, {"id", "name", "tracked_addresses", "mailboxes", "group"}, ["id"])
-        pos_id = v.string(t, i, entry, "id", pattern=_SLUG)
+        pos_id = v.required_string(t, i, entry, "id", pattern=_SLUG)
         if any(p.id == pos_id for p in points):
             v.fail(t, i, "id", f"duplicate point of sale id {pos_id!r}")
         tracked = v.addresses(t, i, entry, "tracked_addresses")
         mailboxes = v.addresses(t, i, entry, "mailboxes")
         for address in tracked:
-            claim(t, i, "tracked_addresses", address, f"point of sale {pos_id!r}")
+            v.claim(t, i, "tracked_addresses", address, f"point of sale {pos_id!r}")
         for address in mailboxes:
             if address in tracked:
                 v.fail(t, i, "mailboxes", f"{address} is also one of its tracked_addresses")
-            claim(t, i, "mailboxes", address, f"point of sale {pos_id!r}")
+            v.claim(t, i, "mailboxes", address, f"point of sale {pos_id!r}")
         points.append(PointOfSale(
             id=pos_id,
             name=v.string(t, i, entry, "name", pos_id),
@@ -282,59 +355,71 @@ def load_config(path: Path) -> Workspace:
             mailboxes=mailboxes,
             group=v.string(t, i, entry, "group"),
         ))
+    return points
 
+
+def _portals(v: _Validator, entries: list[_Table]) -> list[PortalConfig]:
     from ..attribution.catalogue import builtin_portal_ids  # late: avoids an import cycle
 
     portals: list[PortalConfig] = []
-    for i, entry in enumerate(data.get("portals", [])):
-        t = "portals"
-        v.table_keys(t, i, entry, {"id", "name", "kind", "senders", "subjects", "display_names", "domains",
-                                   "body", "notifications", "extra_senders", "extra_domains"}, ["id"])
-        portal_id = v.string(t, i, entry, "id", pattern=_SLUG)
+    t = "portals"
+    for i, entry in enumerate(entries):
+        v.table_keys(t, i, entry, {"id", "name", "kind", *_PORTAL_LISTS}, ["id"])
+        portal_id = v.required_string(t, i, entry, "id", pattern=_SLUG)
         if any(p.id == portal_id for p in portals):
             v.fail(t, i, "id", f"duplicate portal id {portal_id!r}")
-        lists = {key: v.strings(t, i, entry, key) for key in
-                 ("senders", "extra_senders", "subjects", "display_names", "domains", "extra_domains",
-                  "body", "notifications")}
-        for key in ("senders", "extra_senders"):
-            for sender in lists[key] or ():
-                if not (_ADDRESS.match(sender) or _DOMAIN.match(sender)):
-                    v.fail(t, i, key, f"{sender!r} is neither an address nor '@domain'")
-        for key in ("domains", "extra_domains"):
-            for domain in lists[key] or ():
-                if not _DOMAIN.match("@" + domain):
-                    v.fail(t, i, key, f"{domain!r} is not a domain (write it without '@')")
-        for key in ("subjects", "body", "notifications"):
-            for pattern in lists[key] or ():
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    v.fail(t, i, key, f"invalid regex {pattern!r}: {exc}")
+        lists = {key: v.strings(t, i, entry, key) for key in _PORTAL_LISTS}
+        _check_portal_lists(v, i, lists)
         if portal_id not in builtin_portal_ids() and not any(
                 lists[k] for k in ("senders", "extra_senders", "subjects", "domains", "extra_domains")):
             v.fail(t, i, None, f"new portal {portal_id!r} needs 'senders', 'domains' or 'subjects'")
-
-        def lower(values):
-            return tuple(s.lower() for s in values) if values is not None else None
-
         portals.append(PortalConfig(
             id=portal_id,
             name=v.string(t, i, entry, "name"),
             kind=v.string(t, i, entry, "kind", choices=PORTAL_KINDS),
-            senders=lower(lists["senders"]),
+            senders=_lower(lists["senders"]),
             subjects=lists["subjects"],
             display_names=lists["display_names"],
-            domains=lower(lists["domains"]),
+            domains=_lower(lists["domains"]),
             body=lists["body"],
             notifications=lists["notifications"],
-            extra_senders=lower(lists["extra_senders"]),
-            extra_domains=lower(lists["extra_domains"]),
+            extra_senders=_lower(lists["extra_senders"]),
+            extra_domains=_lower(lists["extra_domains"]),
         ))
-    known_portals = builtin_portal_ids() | {p.id for p in portals}
+    return portals
 
+
+def _check_portal_lists(v: _Validator, i: int, lists: dict[str, tuple[str, ...] | None]) -> None:
+    """Senders are addresses or ``@domain``, domains are written without ``@``, patterns compile."""
+    t = "portals"
+    for key in ("senders", "extra_senders"):
+        for sender in lists[key] or ():
+            if not (_ADDRESS.match(sender) or _DOMAIN.match(sender)):
+                v.fail(t, i, key, f"{sender!r} is neither an address nor '@domain'")
+    for key in ("domains", "extra_domains"):
+        for domain in lists[key] or ():
+            if not _DOMAIN.match("@" + domain):
+                v.fail(t, i, key, f"{domain!r} is not a domain (write it without '@')")
+    for key in ("subjects", "body", "notifications"):
+        for pattern in lists[key] or ():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                v.fail(t, i, key, f"invalid regex {pattern!r}: {exc}")
+
+
+def _lower(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return tuple(s.lower() for s in values) if values is not None else None
+
+
+def _tracked_addresses(v: _Validator, entries: list[_Table], points: list[PointOfSale],
+                       portals: list[PortalConfig]) -> list[TrackedAddress]:
+    from ..attribution.catalogue import builtin_portal_ids  # late: avoids an import cycle
+
+    known_portals = builtin_portal_ids() | {p.id for p in portals}
     extra: list[TrackedAddress] = []
-    for i, entry in enumerate(data.get("tracked_addresses", [])):
-        t = "tracked_addresses"
+    t = "tracked_addresses"
+    for i, entry in enumerate(entries):
         v.table_keys(t, i, entry, {"address", "point_of_sale", "portal", "distribution"},
                      ["address"])
         address = v.addresses(t, i, entry, "address")[0]
@@ -347,31 +432,22 @@ def load_config(path: Path) -> Workspace:
             v.fail(t, i, "point_of_sale", f"unknown point of sale {pos_id!r}")
         if portal is not None and portal not in known_portals:
             v.fail(t, i, "portal", f"unknown portal {portal!r}")
-        if distribution and pos_id is not None:
-            v.fail(t, i, "point_of_sale",
-                   "a distribution address serves several points of sale: leave point_of_sale out")
-        if not distribution and pos_id is None:
-            v.fail(t, i, None, "needs 'point_of_sale' (or 'distribution = true')")
+        _check_distribution(v, i, distribution, pos_id)
         owner = "the distribution system" if distribution else f"point of sale {pos_id!r}"
         if any(e.address == address for e in extra):
             v.fail(t, i, "address", f"{address} is listed twice in [[tracked_addresses]]")
-        claim(t, i, "address", address, owner)
+        v.claim(t, i, "address", address, owner)
         extra.append(TrackedAddress(address, pos_id, portal, distribution))
+    return extra
 
-    return Workspace(
-        root=root,
-        config_path=path,
-        name=v.string("workspace", 0, ws, "name", root.name),
-        timezone=timezone,
-        database=database if database.is_absolute() else root / database,
-        language=language,
-        retention_months=retention,
-        points_of_sale=tuple(points),
-        portals=tuple(portals),
-        tracked_addresses=tuple(extra),
-        tracking_domain=tracking_domain,
-        _raw=data,
-    )
+
+def _check_distribution(v: _Validator, i: int, distribution: bool, pos_id: str | None) -> None:
+    """A tracked address is either a point of sale's or the distribution system's."""
+    if distribution and pos_id is not None:
+        v.fail("tracked_addresses", i, "point_of_sale",
+               "a distribution address serves several points of sale: leave point_of_sale out")
+    if not distribution and pos_id is None:
+        v.fail("tracked_addresses", i, None, "needs 'point_of_sale' (or 'distribution = true')")
 
 
 CONFIG_TEMPLATE = '''\

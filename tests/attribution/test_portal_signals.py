@@ -248,7 +248,7 @@ def test_indexed_recognition_equals_scoring_every_portal(sample_workspace):
     try:
         cursor = con.execute(f"SELECT {', '.join(_COLUMNS)}, {_BODY.format('')} FROM stored_messages")
         names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     finally:
         con.close()
     rows += [parse_message(raw).as_row() for raw in (

@@ -6,6 +6,7 @@ import codecs
 import html
 import re
 from email.message import Message
+from typing import cast
 
 MAX_TEXT_PART = 512 * 1024  # bytes of one text part that are decoded; the rest is not read
 _CHARSET_ALIASES = {"ks_c_5601-1987": "cp949", "x-unknown": "cp1252", "unknown-8bit": "cp1252",
@@ -90,14 +91,17 @@ def _strip_comments(text: str) -> str:
 def _drop_blocks(text: str) -> str:
     """``_DROP.sub(" ", text)``: an element whose closing tag is missing once is missing for
     every later opening too, so each closing tag is searched for past a point at most once."""
-    out, pos, search, unclosed = [], 0, 0, set()
+    out: list[str] = []
+    unclosed: set[str] = set()
+    pos = search = 0
     while True:
         opening = _DROP_OPEN.search(text, search)
         if opening is None:
             break
-        written = opening.group(opening.lastgroup)
+        name = opening.lastgroup or ""  # one of the four named groups always took part
+        written = opening.group(name)
         key = written.lower()  # openings written alike in lower case are closed by the same tags
-        closing = None if key in unclosed else _closing(text, opening.lastgroup, written, opening.end())
+        closing = None if key in unclosed else _closing(text, name, written, opening.end())
         if closing is None:
             unclosed.add(key)
             search = opening.start() + 1
@@ -109,7 +113,7 @@ def _drop_blocks(text: str) -> str:
     return "".join(out)
 
 
-def _closing(text: str, name: str, written: str, start: int):
+def _closing(text: str, name: str, written: str, start: int) -> re.Match[str] | None:
     """The first closing tag of element ``name`` from ``start`` that closes ``written``."""
     pattern = _DROP_CLOSE[name]
     found = pattern.search(text, start)
@@ -118,7 +122,7 @@ def _closing(text: str, name: str, written: str, start: int):
     return found
 
 
-def _sub_tags(pattern: re.Pattern, replacement: str, text: str) -> str:
+def _sub_tags(pattern: re.Pattern[str], replacement: str, text: str) -> str:
     """``pattern.sub`` for a tag pattern ending in ``[^>]*>``: no match ends past the last ``>``,
     so the text after it is never searched (where every ``<`` would scan to the end)."""
     last = text.rfind(">")
@@ -139,6 +143,12 @@ def html_to_text(markup: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
+def subparts(payload: list[Message | str]) -> list[Message]:
+    """The parts of a multipart's payload list: the feed parser attaches only ``Message``
+    objects to a multipart (a ``str`` payload is a leaf's body, never inside the list)."""
+    return cast(list[Message], payload)
+
+
 def is_attachment(part: Message) -> bool:
     """A part with ``Content-Disposition: attachment`` or a file name (read from the raw
     headers: parsing their parameters is slow and fails on broken ones)."""
@@ -150,7 +160,8 @@ def is_attachment(part: Message) -> bool:
 
 def text_parts(message: Message) -> tuple[str, str]:
     """(plain text, html) of the message body, not descending into attached messages."""
-    plain, markup = [], []
+    plain: list[str] = []
+    markup: list[str] = []
     stack = [message]
     while stack:
         part = stack.pop()
@@ -158,7 +169,7 @@ def text_parts(message: Message) -> tuple[str, str]:
         if part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list) and ctype != "message/rfc822":
-                stack.extend(reversed(payload))
+                stack.extend(reversed(subparts(payload)))
             continue
         if ctype.startswith("message/") or (part is not message and is_attachment(part)):
             continue
@@ -185,7 +196,7 @@ def readable_from(plain: str, markup: str) -> tuple[str, bool]:
 
 def attached_messages(message: Message) -> list[Message]:
     """Messages attached as ``message/rfc822`` parts, outermost first."""
-    found = []
+    found: list[Message] = []
     stack = [message]
     while stack:
         part = stack.pop()
@@ -194,6 +205,8 @@ def attached_messages(message: Message) -> list[Message]:
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 found.append(payload[0])
             continue
-        if part.is_multipart() and isinstance(part.get_payload(), list):
-            stack.extend(reversed(part.get_payload()))
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend(reversed(subparts(payload)))
     return found

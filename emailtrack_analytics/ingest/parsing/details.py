@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 # Domains whose addresses stand for the prospect without being theirs (replies are relayed).
 RELAY_DOMAINS = ("messagerie.leboncoin.fr", "contact.green-acres.com", "messagerie.lacentrale.fr",
                  "relay.seloger.com", "reply.bienici.com")
+
+
+class LeadDetailsRow(TypedDict):
+    """A ``lead_details`` row: the prospect's details of one stored copy."""
+
+    name: str | None
+    email: str | None
+    email_is_relay: bool
+    phone: str | None
+    listing_reference: str | None
+    message_length: int | None
 
 
 @dataclass
@@ -30,7 +42,7 @@ class LeadDetails:
     def found(self) -> bool:
         return any((self.name, self.email, self.phone, self.listing_reference))
 
-    def as_row(self) -> dict:
+    def as_row(self) -> LeadDetailsRow:
         return {"name": self.name, "email": self.email, "email_is_relay": self.email_is_relay,
                 "phone": self.phone, "listing_reference": self.listing_reference,
                 "message_length": self.message_length}
@@ -91,7 +103,7 @@ class _Label:
 
 def _label(line: str) -> _Label | None:
     r"""``_LABEL.match(line)`` for a line without ``\n``."""
-    start = _BULLET_PREFIX.match(line).end()
+    start = _run_end(_BULLET_PREFIX, line, 0)
     colon = line.find(":", start)
     if colon < 0:
         return None
@@ -104,6 +116,12 @@ def _label(line: str) -> _Label | None:
     if value.startswith("*"):
         value = value[1:].lstrip()
     return _Label(label, value.rstrip())
+
+
+def _run_end(pattern: re.Pattern[str], text: str, position: int) -> int:
+    r"""Where a pattern that matches the empty string (``\s*``) stops matching from ``position``."""
+    match = pattern.match(text, position)
+    return match.end() if match else position
 
 
 _LOCAL_RUN = re.compile(r"[\w.+'-]+")
@@ -130,6 +148,89 @@ _SPACE_RUN = re.compile(r"\s*")
 _PAREN_ADDRESS = re.compile(r"\(([\w.+'-]+@[\w.-]+)\)")
 
 
+class _FromScanner:
+    """The white-space runs and ``(address)`` groups of one text, each read at most once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.length = len(text)
+        self.space_ends: dict[int, int] = {}
+        self.addresses: dict[int, str | None] = {}
+
+    def after_space(self, position: int) -> int:
+        found = self.space_ends.get(position)
+        if found is None:
+            previous = self.space_ends.get(position - 1)
+            if previous is not None and self.text[position - 1].isspace():
+                found = previous  # inside the same run as the position before
+            else:
+                found = _run_end(_SPACE_RUN, self.text, position)
+            self.space_ends[position] = found
+        return found
+
+    def address_at(self, position: int) -> str | None:
+        if position not in self.addresses:
+            match = _PAREN_ADDRESS.match(self.text, position)
+            self.addresses[position] = match.group(1) if match else None
+        return self.addresses[position]
+
+    def name_before_space(self, low: int, stop: int) -> int:
+        """Where a name ending at ``stop`` ends once its trailing white space is left out."""
+        while stop > low and self.text[stop - 1].isspace():
+            stop -= 1
+        return stop
+
+    def after_whole_run(self, run_end: int, line_end: int) -> tuple[str, str] | None:
+        """Names of 2 to 60 characters starting at the run's end, the shortest first; the name
+        must be followed by white space and "(": only the "(" in reach are looked at."""
+        text = self.text
+        low, high = run_end + 2, min(run_end + 60, line_end)
+        if low > high:
+            return None
+        paren = text.find("(", low, high + 1)
+        while paren >= 0:
+            address = self.address_at(paren)
+            if address is not None:
+                return text[run_end:self.name_before_space(low, paren)], address
+            paren = text.find("(", paren + 1, high + 1)
+        if high < self.length and text[high].isspace():  # a name ending in the run before a "("
+            address = self.address_at(self.after_space(high))
+            if address is not None:
+                return text[run_end:self.name_before_space(low, high)], address
+        return None
+
+    def inside_run(self, end: int, run_end: int) -> tuple[str, str] | None:
+        r"""A name of two white space characters inside the run, "(" right after the run; the
+        run's latest two without a newline between them (a newline may end the run: "from   \n(a@b)"
+        names the two spaces before it)."""
+        address = self.address_at(run_end)
+        if address is None:
+            return None
+        start = run_end - 2
+        while start > end and "\n" in self.text[start:start + 2]:
+            start -= 1
+        return (self.text[start:start + 2], address) if start > end else None
+
+    def after_keyword(self, end: int, run_end: int) -> tuple[str, str] | None:
+        """The name and address after a keyword ending at ``end`` followed by white space to
+        ``run_end``."""
+        text = self.text
+        newline = text.rfind("\n", end, run_end)
+        first_start = max(end + 1, newline + 1)   # the name holds no newline
+        line_end = text.find("\n", run_end)
+        line_end = self.length if line_end < 0 else line_end
+        found = self.after_whole_run(run_end, line_end)
+        if found is not None:
+            return found
+        # the run one character short: a name of its last space and one character
+        if run_end - 1 >= first_start and run_end + 1 <= line_end:
+            address = self.address_at(self.after_space(run_end + 1))
+            if address is not None:
+                return text[run_end - 1:run_end + 1], address
+        # two or more characters short
+        return self.inside_run(end, run_end)
+
+
 def _message_from(text: str) -> tuple[str, str] | None:
     r"""``_MESSAGE_FROM.search(text).groups()``.
 
@@ -139,84 +240,30 @@ def _message_from(text: str) -> tuple[str, str] | None:
     first character, and at the run's end (any other ending was tried with the run whole); at
     the run's end, the name is the latest two characters of the run without a newline.
     """
-    length = len(text)
-    space_ends: dict[int, int] = {}
-    addresses: dict[int, str | None] = {}
-
-    def after_space(position: int) -> int:
-        found = space_ends.get(position)
-        if found is None:
-            previous = space_ends.get(position - 1)
-            if previous is not None and text[position - 1].isspace():
-                found = previous  # inside the same run as the position before
-            else:
-                found = _SPACE_RUN.match(text, position).end()
-            space_ends[position] = found
-        return found
-
-    def address_at(position: int) -> str | None:
-        if position not in addresses:
-            match = _PAREN_ADDRESS.match(text, position)
-            addresses[position] = match.group(1) if match else None
-        return addresses[position]
-
+    scanner = _FromScanner(text)
     for keyword in _KEYWORD_FROM.finditer(text):
         end = keyword.end()
-        run_end = after_space(end)
+        run_end = scanner.after_space(end)
         if run_end == end:
             continue
         if text.find("(", run_end) < 0:
             return None  # no "(address)" after this keyword, nor after any later one
-        newline = text.rfind("\n", end, run_end)
-        first_start = max(end + 1, newline + 1)   # the name holds no newline
-        line_end = text.find("\n", run_end)
-        line_end = length if line_end < 0 else line_end
-        # the whole run: names of 2 to 60 characters, the shortest first; the name must be
-        # followed by white space and "(": only the "(" in reach are looked at
-        low, high = run_end + 2, min(run_end + 60, line_end)
-        if low <= high:
-            paren = text.find("(", low, high + 1)
-            while paren >= 0:
-                stop = paren
-                while stop > low and text[stop - 1].isspace():
-                    stop -= 1
-                address = address_at(paren)
-                if address is not None:
-                    return text[run_end:stop], address
-                paren = text.find("(", paren + 1, high + 1)
-            if high < length and text[high].isspace():  # a name ending in the run before a "("
-                stop = high
-                while stop > low and text[stop - 1].isspace():
-                    stop -= 1
-                address = address_at(after_space(high))
-                if address is not None:
-                    return text[run_end:stop], address
-        # the run one character short: a name of its last space and one character
-        if run_end - 1 >= first_start and run_end + 1 <= line_end:
-            address = address_at(after_space(run_end + 1))
-            if address is not None:
-                return text[run_end - 1:run_end + 1], address
-        # two or more characters short: a name of two white space characters inside the run,
-        # "(" right after the run; the run's latest two without a newline between them (a
-        # newline may end the run: "from   \n(a@b)" names the two spaces before it)
-        if address_at(run_end) is not None:
-            start = run_end - 2
-            while start > end and "\n" in text[start:start + 2]:
-                start -= 1
-            if start > end:
-                return text[start:start + 2], address_at(run_end)
+        found = scanner.after_keyword(end, run_end)
+        if found is not None:
+            return found
     return None
 
 
 def _quoted(text: str) -> list[str]:
     """``[m.group(1) for m in _QUOTED.finditer(text)]``: a "«" without a "»" after it is
     passed over without searching the rest of the text again for each one."""
-    found, position, unclosed_from = [], 0, None
+    found: list[str] = []
+    position, unclosed_from = 0, None
     while True:
         start = text.find("«", position)
         if start < 0:
             return found
-        inner = _SPACE_RUN.match(text, start + 1).end()
+        inner = _run_end(_SPACE_RUN, text, start + 1)
         close = -1
         if unclosed_from is None or inner + 1 < unclosed_from:
             close = text.find("»", inner + 1)
@@ -258,7 +305,7 @@ def is_relay(address: str | None) -> bool:
 
 
 def _labelled(lines: list[str]) -> list[tuple[str, str, int]]:
-    found = []
+    found: list[tuple[str, str, int]] = []
     for index, line in enumerate(lines):
         match = _label(line)
         if match:
@@ -276,73 +323,23 @@ def extract_details(body: str, subject: str, *, reply_to: tuple[str, str] | None
     """Details of the prospect found in a lead email (the original, after unwrapping)."""
     details = LeadDetails()
     lines = body.replace("\r", "").split("\n")
-    first = last = full = None
-    for label, value, index in _labelled(lines):
-        value = _clean_value(value)
-        if _FIRST.match(label) and value and not first:
-            first = value
-        elif _LAST.match(label) and value and not last:
-            last = value
-        elif _FULL.match(label) and value and not full:
-            full = value
-        elif _EMAIL.match(label) and not details.email:
-            address = _find_address(value)
-            details.email = address.lower() if address else None
-        elif _PHONE.match(label) and not details.phone:
-            details.phone = normalise_phone(value)
-        elif _REFERENCE.match(label) and value and not details.listing_reference:
-            details.listing_reference = value.split()[0].strip(".,;")
-        elif _MESSAGE.match(label) and details.message_length is None:
-            details.message_length = _message_length(value, lines[index + 1:])
-    if first and last:
-        details.name = f"{first} {last}"
-    elif full:
-        details.name = full
-    elif last and " " in last:
-        details.name = last
+    details.name = _read_labels(lines, details).name()
     text = "\n".join(lines)
     if not details.name:
-        for pattern in (_INTEREST, _MESSAGE_FROM, _SENT_YOU):
-            if pattern is _MESSAGE_FROM:
-                groups = _message_from(text)
-            else:
-                match = pattern.search(text)
-                groups = match.groups() if match else None
-            if groups:
-                details.name = groups[0].strip(" *")
-                if pattern is _MESSAGE_FROM and not details.email:
-                    details.email = groups[1].lower()
-                break
+        _name_from_sentences(text, details)
     block = _contact_block(lines)
     if not details.email:
-        mailto = _MAILTO.search(text)
-        if mailto:
-            details.email = mailto.group(1).lower()
-        elif block.get("email"):
-            details.email = block["email"]
-        elif reply_to and reply_to[1]:
-            details.email = reply_to[1].lower()
+        email = _email_elsewhere(text, block, reply_to)
+        if email is not None:
+            details.email = email
     if not details.phone:
-        for pattern in (_TEL_LINK, _CALL_BACK):
-            match = pattern.search(text)
-            if match:
-                details.phone = normalise_phone(match.group(1))
-                break
-        else:
-            details.phone = block.get("phone")
+        details.phone = _phone_elsewhere(text, block)
     if not details.name:
-        if block.get("name"):
-            details.name = block["name"]
-        elif reply_to and reply_to[0]:
-            details.name = reply_to[0]
-        elif sender_name and sender and is_relay(sender):
-            details.name = re.sub(r"\s+via\s+\S+$", "", sender_name).strip() or None
+        _name_elsewhere(details, block, reply_to, sender_name, sender)
     if not details.listing_reference:
-        for pattern in _SUBJECT_REFERENCE:
-            match = pattern.search(subject or "")
-            if match:
-                details.listing_reference = match.group(1).strip(".,;:)")
-                break
+        reference = _subject_reference(subject)
+        if reference is not None:
+            details.listing_reference = reference
     if details.message_length is None:
         # leboncoin quotes the message in « »; listing titles are quoted too, but shorter
         quotes = _quoted(text)
@@ -352,11 +349,114 @@ def extract_details(body: str, subject: str, *, reply_to: tuple[str, str] | None
     return details
 
 
+@dataclass
+class _LabelledNames:
+    """The name fields of a form, each as first written."""
+
+    first: str | None = None
+    last: str | None = None
+    full: str | None = None
+
+    def name(self) -> str | None:
+        if self.first and self.last:
+            return f"{self.first} {self.last}"
+        if self.full:
+            return self.full
+        if self.last and " " in self.last:
+            return self.last
+        return None
+
+
+def _read_labels(lines: list[str], details: LeadDetails) -> _LabelledNames:
+    """Fills ``details`` from the labelled fields ("Téléphone : …") of the body, the first of
+    each kind; returns the name fields, which make one name together."""
+    names = _LabelledNames()
+    for label, value, index in _labelled(lines):
+        value = _clean_value(value)
+        if _FIRST.match(label) and value and not names.first:
+            names.first = value
+        elif _LAST.match(label) and value and not names.last:
+            names.last = value
+        elif _FULL.match(label) and value and not names.full:
+            names.full = value
+        elif _EMAIL.match(label) and not details.email:
+            address = _find_address(value)
+            details.email = address.lower() if address else None
+        elif _PHONE.match(label) and not details.phone:
+            details.phone = normalise_phone(value)
+        elif _REFERENCE.match(label) and value and not details.listing_reference:
+            details.listing_reference = value.split()[0].strip(".,;")
+        elif _MESSAGE.match(label) and details.message_length is None:
+            details.message_length = _message_length(value, lines[index + 1:])
+    return names
+
+
+def _name_from_sentences(text: str, details: LeadDetails) -> None:
+    """The name a portal writes in a sentence ("X s'intéresse à ce bien", "message de X (x@y)",
+    "X vous a envoyé un message"), the first sentence found; the email with it when given."""
+    for pattern in (_INTEREST, _MESSAGE_FROM, _SENT_YOU):
+        groups: tuple[str, ...] | None
+        if pattern is _MESSAGE_FROM:
+            groups = _message_from(text)
+        else:
+            match = pattern.search(text)
+            groups = match.groups() if match else None
+        if groups:
+            details.name = groups[0].strip(" *")
+            if pattern is _MESSAGE_FROM and not details.email:
+                details.email = groups[1].lower()
+            return
+
+
+def _email_elsewhere(text: str, block: _ContactBlock,
+                     reply_to: tuple[str, str] | None) -> str | None:
+    """The prospect's email when no field gives it: a ``mailto:`` link, a contact block, Reply-To."""
+    mailto = _MAILTO.search(text)
+    if mailto:
+        return mailto.group(1).lower()
+    if block.get("email"):
+        return block["email"]
+    if reply_to and reply_to[1]:
+        return reply_to[1].lower()
+    return None
+
+
+def _phone_elsewhere(text: str, block: _ContactBlock) -> str | None:
+    """The prospect's phone when no field gives it: a ``tel:`` link, "rappelez-le au …", a
+    contact block."""
+    for pattern in (_TEL_LINK, _CALL_BACK):
+        match = pattern.search(text)
+        if match:
+            return normalise_phone(match.group(1))
+    return block.get("phone")
+
+
+def _name_elsewhere(details: LeadDetails, block: _ContactBlock, reply_to: tuple[str, str] | None,
+                    sender_name: str | None, sender: str | None) -> None:
+    """The prospect's name when the body does not write it in a field or a sentence: a contact
+    block, the Reply-To's display name, or a relay sender's display name ("X via Portal")."""
+    if block.get("name"):
+        details.name = block["name"]
+    elif reply_to and reply_to[0]:
+        details.name = reply_to[0]
+    elif sender_name and sender and is_relay(sender):
+        details.name = re.sub(r"\s+via\s+\S+$", "", sender_name).strip() or None
+
+
+def _subject_reference(subject: str) -> str | None:
+    """The listing reference written in the subject, by the first pattern that finds one."""
+    for pattern in _SUBJECT_REFERENCE:
+        match = pattern.search(subject or "")
+        if match:
+            return match.group(1).strip(".,;:)")
+    return None
+
+
 def _message_length(value: str, following: list[str]) -> int:
     """Length of a labelled message: the value, or the paragraph that follows the label."""
     if value:
         return len(value)
-    paragraph = []
+    paragraph: list[str] = []
     for line in following:
         if not line.strip():
             if paragraph:
@@ -368,12 +468,18 @@ def _message_length(value: str, following: list[str]) -> int:
     return len(" ".join(paragraph))
 
 
-def _contact_block(lines: list[str]) -> dict:
+class _ContactBlock(TypedDict, total=False):
+    name: str
+    email: str
+    phone: str | None
+
+
+def _contact_block(lines: list[str]) -> _ContactBlock:
     """Name, email and phone written one per line under a "Coordonnées :" heading."""
     for index, line in enumerate(lines):
         if not _CONTACT_BLOCK.match(line):
             continue
-        found: dict = {}
+        found: _ContactBlock = {}
         for item in lines[index + 1:index + 6]:
             item = item.strip()
             if not item:

@@ -16,6 +16,10 @@ import functools
 import importlib.util
 import re
 import types
+from email.feedparser import FeedParser
+from email.message import Message
+from email.policy import Policy
+from typing import Literal
 
 _PREFIX = "(?P<sep>"
 _SUFFIX = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
@@ -28,7 +32,7 @@ class _Match:
     def __init__(self, sep: str, end: str | None, linesep: str | None):
         self._groups = {"sep": sep, "end": end, "linesep": linesep}
 
-    def group(self, name):
+    def group(self, name: Literal["sep", "end", "linesep"]) -> str | None:
         return self._groups[name]
 
 
@@ -41,12 +45,13 @@ class BoundaryMatcher:
     def __init__(self, separator: str):
         self.separator = separator
 
-    def match(self, line: str):
+    def match(self, line: str) -> _Match | None:
         if not line.startswith(self.separator):
             return None
         rest = line[len(self.separator):]
-        for end in (("--", rest[2:]), (None, rest)) if rest.startswith("--") else ((None, rest),):
-            marker, tail = end
+        ends: tuple[tuple[str | None, str], ...] = (
+            (("--", rest[2:]), (None, rest)) if rest.startswith("--") else ((None, rest),))
+        for marker, tail in ends:
             tail = tail.lstrip(" \t")
             for linesep in ("\r\n", "\r", "\n"):
                 if tail.startswith(linesep) and tail[len(linesep):] in ("", "\n"):
@@ -56,7 +61,7 @@ class BoundaryMatcher:
         return None
 
 
-def _compile(pattern, flags=0):
+def _compile(pattern: str, flags: int = 0) -> BoundaryMatcher | re.Pattern[str]:
     if isinstance(pattern, str) and pattern.startswith(_PREFIX) and pattern.endswith(_SUFFIX) and not flags:
         escaped = pattern[len(_PREFIX):-len(_SUFFIX)]
         return BoundaryMatcher(_UNESCAPE.sub(r"\1", escaped))
@@ -72,9 +77,11 @@ def _agrees(separator: str = "--B") -> bool:
     fast = BoundaryMatcher(separator)
     for line in _SAMPLES:
         expected, got = real.match(line), fast.match(line)
-        if bool(expected) != bool(got):
-            return False
-        if expected and any(expected.group(g) != got.group(g) for g in ("end", "linesep")):
+        if expected is None or got is None:
+            if (expected is None) != (got is None):
+                return False
+            continue
+        if any(expected.group(g) != got.group(g) for g in ("end", "linesep")):
             return False
     return True
 
@@ -92,24 +99,27 @@ def feedparser_module() -> types.ModuleType:
     import email.feedparser as original
 
     spec = importlib.util.spec_from_file_location(__name__ + "._feedparser", original.__file__)
+    if spec is None or spec.loader is None:  # the standard library's own file: always found
+        return original
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if module.re is re and _agrees() and _agrees("--=_Part.1+x(y)?"):
-        module.re = _fast_re()
+    if getattr(module, "re", None) is re and _agrees() and _agrees("--=_Part.1+x(y)?"):
+        vars(module)["re"] = _fast_re()  # the copy's global "re", which mypy does not see
     return module
 
 
 def is_fast() -> bool:
-    return feedparser_module().re is not re
+    return getattr(feedparser_module(), "re", None) is not re
 
 
 class BytesParser:
     """``email.parser.BytesParser(policy=...).parsebytes``, through the private feed parser."""
 
-    def __init__(self, policy):
+    def __init__(self, policy: Policy):
         self.policy = policy
 
-    def parsebytes(self, data: bytes):
-        parser = feedparser_module().FeedParser(policy=self.policy)
+    def parsebytes(self, data: bytes) -> Message:
+        # the private copy's FeedParser is the standard library's class, compiled again
+        parser: FeedParser = feedparser_module().FeedParser(policy=self.policy)
         parser.feed(data.decode("ASCII", errors="surrogateescape"))
         return parser.close()

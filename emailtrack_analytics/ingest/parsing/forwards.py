@@ -71,7 +71,7 @@ def _says_forward(text: str) -> bool:
     return any(word in folded for word in _FOLDED_WORDS)
 
 
-def _dashed(line: str):
+def _dashed(line: str) -> re.Match[str] | None:
     """``_DASHED.match(line)``, not tried on a line without "--" (where it cannot match, and
     backtracks over a long quote prefix such as "> > > …")."""
     return _DASHED.match(line) if "--" in line else None
@@ -83,10 +83,11 @@ def _is_separator(line: str) -> bool:
     if dashed:
         return _says_forward(dashed.group("text"))
     intro = _INTRO.match(line) if line.rstrip().endswith(":") else None
-    return bool(intro) and _says_forward(intro.group("text")) and "@" not in line
+    return intro is not None and _says_forward(intro.group("text")) and "@" not in line
 
 
-def _labelled(line: str):
+def _labelled(line: str) -> tuple[str, str, str] | None:
+    """(field kind, quote prefix, value) of a labelled header line ("De : …"), or None."""
     match = _FIELD.match(line.replace("\u00a0", " "))
     if not match:
         return None
@@ -124,7 +125,7 @@ def _unglue(text: str) -> str:
             starts = sorted({0, *(m.start() for m in _GLUED_LABEL.finditer(rest)),
                              *(m.start() for m in _COLONLESS.finditer(rest))})
             out += [_COLONLESS_LABEL.sub(r"\1: ", rest[a:b].strip())
-                    for a, b in zip(starts, starts[1:] + [len(rest)]) if rest[a:b].strip()]
+                    for a, b in zip(starts, starts[1:] + [len(rest)], strict=True) if rest[a:b].strip()]
         else:
             out.append(line)
     return "\n".join(out)
@@ -155,7 +156,7 @@ def _maybe_forwarded(text: str) -> bool:
     return any(stem in lowered for stem in _FORWARD_STEMS)
 
 
-def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | None:
+def find_inline(text: str, subject_says_forward: bool) -> tuple[dict[str, str], str] | None:
     """The first forwarded header block in ``text`` and the text after it, or None.
 
     A block is a run of labelled lines (``De :``, ``From:``, ``Sujet :``, ``Date:`` … in any
@@ -185,7 +186,7 @@ def find_inline(text: str, subject_says_forward: bool) -> tuple[dict, str] | Non
     return None
 
 
-def _read_block(lines: list[str], start: int, quote: str) -> tuple[dict, int] | None:
+def _read_block(lines: list[str], start: int, quote: str) -> tuple[dict[str, str], int] | None:
     block: dict[str, str] = {}
     last = None
     end = start
@@ -234,7 +235,7 @@ _ATTRIBUTION = re.compile(
     r".{0,120}?)\s*:\s*$")
 
 
-def find_attribution(text: str) -> tuple[dict, str] | None:
+def find_attribution(text: str) -> tuple[dict[str, str], str] | None:
     """Outlook 2019 (and Mac clients) forward with one line, ``Le 28/10/2025 12:46, « N » <A>
     a écrit :``, then the original indented: only trusted when the subject says forward."""
     lines = text.split("\n")
@@ -280,12 +281,13 @@ def _find_date(text: str) -> tuple[tuple[int, int, int] | None, str]:
     """(year, month, day) in the text, and the text without it (so its digits are not a time)."""
     cjk = _CJK_DATE.search(text)
     if cjk:
-        year, month, day = map(int, cjk.groups())
-        return (year, month, day), text[:cjk.start()] + " " + text[cjk.end():]
+        cjk_year, cjk_month, cjk_day = map(int, cjk.groups())
+        return (cjk_year, cjk_month, cjk_day), text[:cjk.start()] + " " + text[cjk.end():]
     year_first = _YEAR_FIRST.search(text)
-    if year_first and _month(year_first.group(2)):
-        year, word, day = year_first.groups()
-        return (int(year), _month(word), int(day)), text[:year_first.start()] + " " + text[year_first.end():]
+    month = _month(year_first.group(2)) if year_first else None
+    if year_first and month:
+        found = (int(year_first.group(1)), month, int(year_first.group(3)))
+        return found, text[:year_first.start()] + " " + text[year_first.end():]
     for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
         for match in pattern.finditer(text):
             day, word, year = match.groups() if order == "dmy" else (match.group(2), match.group(1), match.group(3))
@@ -298,15 +300,15 @@ def _find_date(text: str) -> tuple[tuple[int, int, int] | None, str]:
         if len(a) == 4:
             parts = (int(a), int(b), int(c))
         else:
-            year = int(c) + (2000 if len(c) == 2 else 0)
+            full_year = int(c) + (2000 if len(c) == 2 else 0)
             first, second = int(a), int(b)
             # day first, as the European languages write it; month first with a 12-hour clock
             # (US English), or when the first number cannot be a month... nor the second
             us = bool(re.search(r"\b[ap]\.?m\.?\b", text, re.IGNORECASE))
             if (us and first <= 12) or second > 12:
-                parts = (year, first, second)
+                parts = (full_year, first, second)
             else:
-                parts = (year, second, first)
+                parts = (full_year, second, first)
         return parts, text[:numeric.start()] + " " + text[numeric.end():]
     return None, text
 
@@ -401,7 +403,7 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
     return h.addresses([text])
 
 
-def _from_block(block: dict, rest: str, offset: dt.timedelta | None, html: bool, subject: str) -> Original:
+def _from_block(block: dict[str, str], rest: str, offset: dt.timedelta | None, html: bool, subject: str) -> Original:
     senders = _mailboxes(block.get("from", ""))
     raw_from = block.get("from", "").strip(' "')
     date, date_zone = parse_loose_date_zone(block.get("date", ""), offset)
@@ -462,7 +464,8 @@ def unwrap(message: Message, subject: str, body: str, body_is_html: bool,
     chain: list[Original] = []
     if _is_delivery_report(message, subject):
         return chain  # a bounce quotes the message it returns: that is not a forward
-    current_message, current_subject, current_body, html = message, subject, body, body_is_html
+    current_message: Message | None = message
+    current_subject, current_body, html = subject, body, body_is_html
     offset = date_offset(raw_date)
     for _ in range(MAX_DEPTH):
         says_forward = bool(FORWARD_PREFIX.match(current_subject or ""))

@@ -107,7 +107,7 @@ def _angle_address(tail: str) -> str | None:
     return address if _is_address(address) else None
 
 
-def _simple_mailbox(item: str) -> tuple[str | None, str | None, str | None] | None:
+def _simple_mailbox(item: str) -> tuple[str, str, None] | tuple[None, None, str] | None:
     """``_SIMPLE_MAILBOX.match(item).groups()``: (display name, address) for ``Name <address>``
     or ``"Name" <address>``, (None, None, address) for a bare address, else None."""
     start = len(item) - len(item.lstrip())
@@ -131,7 +131,7 @@ def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
     """The common forms (``a@b``, ``Name <a@b>``, lists of them) without the full RFC 5322
     address parser, which is slow; None when a value needs that parser (quotes, comments,
     groups, escapes)."""
-    found = []
+    found: list[tuple[str, str]] = []
     for value in raw:
         if '"' in value and (value.count('"') % 2 or _QUOTED_COMMA.search(value)):
             return None
@@ -141,11 +141,10 @@ def _simple(raw: list[str]) -> list[tuple[str, str]] | None:
             match = _simple_mailbox(item)
             if not match:
                 return None
-            name, address, bare = match
-            if bare:
-                found.append(("", bare))
+            if match[2] is not None:
+                found.append(("", match[2]))  # a bare address
             else:
-                found.append((name.strip().strip('"'), address))
+                found.append((match[0].strip().strip('"'), match[1]))
     return found
 
 

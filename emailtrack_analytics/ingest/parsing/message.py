@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from email import policy
+from email.message import Message
 
 from . import fastmime
 from . import headers as h
 from . import signals as sig
 from .body import readable_from, text_parts
-from .details import extract_details
+from .details import LeadDetails, LeadDetailsRow, extract_details
 from .forwards import FORWARD_PREFIX, unwrap
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
@@ -95,9 +97,9 @@ class MessageRecord:
     list_id: str | None = None
     link_hosts: list[str] = field(default_factory=list)
     parser_version: int = PARSER_VERSION
-    details: dict | None = None          # prospect details (personal data: stored apart)
+    details: LeadDetailsRow | None = None  # prospect details (personal data: stored apart)
 
-    def as_row(self) -> dict:
+    def as_row(self) -> dict[str, object]:
         """The stored_messages columns (a shallow copy: dataclasses.asdict deep-copies, slowly)."""
         return {name: getattr(self, name) for name in _ROW_FIELDS}
 
@@ -160,7 +162,7 @@ def message_key(raw: bytes, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()[:32]
 
 
-def _normalised_chunks(raw: bytes, size: int, start: int = 0):
+def _normalised_chunks(raw: bytes, size: int, start: int = 0) -> Iterator[bytes]:
     """``raw[start:]`` with CRLF and CR made LF, in pieces of about ``size`` bytes (a piece
     never ends in CR unless the message does, so that a CRLF is never cut)."""
     length = len(raw)
@@ -189,7 +191,7 @@ def normalise_subject(subject: str) -> str:
 
 
 def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: str, body: str,
-                        details=None) -> str:
+                        details: LeadDetails | None = None) -> str:
     """Identity of a lead without its Message-ID: sender, minute, subject, and who the prospect
     is (email, phone, name) when the body says it, else the body's first words. The prospect's
     details survive a mail client's re-rendering of the body (a footer dropped, HTML turned
@@ -202,7 +204,8 @@ def content_fingerprint(sender: str | None, when: dt.datetime | None, subject: s
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:24]
 
 
-def identity_marks(sender: str | None, subject: str, body: str, details=None) -> list[str]:
+def identity_marks(sender: str | None, subject: str, body: str,
+                   details: LeadDetails | None = None) -> list[str]:
     """Marks of who wrote about what, without the time: sender and normalised subject with, each
     in a mark of its own (``body:…``, ``email:…``, ``phone:…``, ``name:…``), the body's first
     words, the prospect's email (not the sender's own), phone and name. Linking
@@ -210,7 +213,7 @@ def identity_marks(sender: str | None, subject: str, body: str, details=None) ->
     alone, as what a path keeps differs (an inline forward loses the Reply-To a name or email
     was read from; a client re-renders an HTML-only body in other words)."""
     head = f"{sender or ''}|{normalise_subject(subject)}|"
-    found = [("body", fingerprint(body))]
+    found: list[tuple[str, str | None]] = [("body", fingerprint(body))]
     if details is not None:
         found += [("email", details.email if details.email != sender else None), ("phone", details.phone),
                   ("name", (details.name or "").casefold())]
@@ -243,7 +246,7 @@ def _looks_like_email(raw: bytes) -> bool:
 class _Headers:
     """A message's raw header values by lower-case name, indexed once."""
 
-    def __init__(self, message):
+    def __init__(self, message: Message):
         self.values: dict[str, list[str]] = {}
         for name, value in message.raw_items():
             self.values.setdefault(name.lower(), []).append(value)
@@ -267,8 +270,10 @@ _BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]{40,998}={0,2}\r?")
 
 def slim(raw: bytes, keep: int = KEEP_BASE64) -> bytes:
     """``raw`` without the lines of each run of base64 lines past its first ``keep`` bytes."""
-    pieces, copied, position, length = [], 0, 0, len(raw)
-    run_start = cut_from = None
+    pieces: list[bytes] = []
+    copied, position, length = 0, 0, len(raw)
+    run_start: int | None = None
+    cut_from: int | None = None
     while position < length:
         end = raw.find(b"\n", position)
         end = length if end < 0 else end
@@ -310,17 +315,17 @@ def parse_message(raw: bytes, *, from_line: str | None = None, key: str | None =
     try:
         message = _PARSER.parsebytes(stripped)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
-        raise Unparseable("parse_error", f"{type(exc).__name__}: {exc}")
+        raise Unparseable("parse_error", f"{type(exc).__name__}: {exc}") from exc
 
     try:
         return _record(raw, message, from_line, key)
     except Unparseable:
         raise
     except Exception as exc:  # a message we cannot read is quarantined, never a crash
-        raise Unparseable("parse_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+        raise Unparseable("parse_error", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
-def _record(raw: bytes, message, from_line: str | None, key: str | None) -> MessageRecord:
+def _record(raw: bytes, message: Message, from_line: str | None, key: str | None) -> MessageRecord:
     headers = _Headers(message)
     defects = sorted({type(d).__name__ for d in message.defects})
     subject = h.decode_text(headers.first("subject"))
@@ -399,7 +404,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
                                    + headers.all("envelope-to") + headers.all("x-envelope-to")),
         forwarded_to=h.bare_address_list(headers.all("x-forwarded-to") + headers.all("x-forwarded-for")),
         resent_to=h.address_list(headers.all("resent-to") + headers.all("resent-cc")),
-        resent_from=(h.address_list(headers.all("resent-from")) or [None])[0],
+        resent_from=_first_address(headers.all("resent-from")),
         original_message_id=original_message_id,
         in_reply_to=h.message_id(headers.first("in-reply-to")),
         reference_ids=h.message_ids(headers.first("references")),
@@ -424,7 +429,7 @@ def _record(raw: bytes, message, from_line: str | None, key: str | None) -> Mess
         return_path_domain=sig.domain_of(_first_address(origin.get("return-path"))),
         sender_header_domain=sig.domain_of(_first_address(origin.get("sender"))),
         dkim_domains=sig.dkim_domains(origin.get("dkim-signature", [])),
-        list_id=sig.list_id(h.decode_text((origin.get("list-id") or [None])[0])),
+        list_id=sig.list_id(h.decode_text(_first_value(origin.get("list-id")))),
         link_hosts=sig.link_hosts([markup, plain] + (sig.body_texts(original.message)
                                                      if original is not None and original.message is not None else [])),
     )
@@ -435,7 +440,11 @@ def _first_address(values: list[str] | None) -> str | None:
     return found[0] if found else None
 
 
-def _unique(values) -> list[str]:
+def _first_value(values: list[str] | None) -> str | None:
+    return values[0] if values else None
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
     out: list[str] = []
     for value in values:
         if value and value not in out:

@@ -17,7 +17,7 @@ import re
 from email.message import Message
 from urllib.parse import unquote, urlsplit
 
-from .body import is_attachment, part_text
+from .body import is_attachment, part_text, subparts
 
 MAX_LINK_TEXT = 256 * 1024    # characters of the bodies searched for links
 MAX_URLS = 300                # links looked at per message
@@ -49,7 +49,7 @@ def dkim_domains(values: list[str]) -> list[str]:
     found: list[str] = []
     for value in values:
         flat = re.sub(r"\s+", "", value or "")[:4096]
-        for tag, content in _DKIM_TAG.findall(flat):
+        for _tag, content in _DKIM_TAG.findall(flat):
             domain = content.rsplit("@", 1)[-1].lower().strip(".")
             if _HOST.match(domain) and domain not in found:
                 found.append(domain)
@@ -109,7 +109,7 @@ def redirect_targets(url: str, depth: int = MAX_DEPTH) -> list[str]:
     for piece in _PIECES.split(hidden):
         if len(piece) < 12:
             continue
-        candidates = []
+        candidates: list[str] = []
         text = piece
         for _ in range(3):  # doubly URL-encoded targets occur behind two trackers
             decoded = unquote(text)
@@ -118,9 +118,9 @@ def redirect_targets(url: str, depth: int = MAX_DEPTH) -> list[str]:
             text = decoded
         candidates.append(text)
         for token in _B64_RUN.findall(piece):
-            decoded = _decoded_base64(unquote(token))
-            if decoded:
-                candidates.append(decoded)
+            hidden_text = _decoded_base64(unquote(token))
+            if hidden_text:
+                candidates.append(hidden_text)
         for candidate in candidates:
             for inner in _URL.findall(candidate):
                 if inner not in found:
@@ -170,7 +170,7 @@ def body_texts(message: Message) -> list[str]:
         if part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack.extend(reversed(payload))
+                stack.extend(reversed(subparts(payload)))
             continue
         if part.get_content_maintype() != "text" or (part is not message and is_attachment(part)):
             continue

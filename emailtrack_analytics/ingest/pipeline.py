@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
 import os
 import stat as stat_module
 import sys
-import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias
+
+import duckdb
 
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
@@ -26,9 +27,10 @@ from ..errors import UsageError
 from ..ops.privacy import erase_forgotten
 from ..store.db import connect, transaction, writer_lock
 from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, message_row
-from .parsing.message import PARSER_VERSION, MessageRecord, message_key
-from .parsing.worker import decompress, parse_many, watch_parent
+from .parsing.message import PARSER_VERSION, message_key
+from .parsing.worker import Item, Parsed, ParseResult, Rejected, decompress, parse_many
 from .parsing.worker import parse_item as _parse
+from .pool import WorkerPool
 from .sources import (
     MESSAGE_KINDS,
     ROLES,
@@ -48,7 +50,6 @@ from .sources.logs import BadLine
 CHUNK = 500               # messages keyed, checked and parsed together
 CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
 ALONE_ATTEMPTS = 2       # a message that kills its worker this many times alone is quarantined
-STALL_SECONDS = 5.0      # a worker dead this long with its tasks still pending: the pool is stuck
 IN_FLIGHT = 3            # chunks handed to the workers and not stored yet
 GROUP_FILES = 2000       # message files read together (a folder of .eml files) ...
 GROUP_BYTES = 16 * 1024 * 1024   # ... or fewer, when they hold this many bytes
@@ -81,27 +82,39 @@ class IngestSummary:
         return ", ".join(parts)
 
 
+class _ProgressBar(Protocol):
+    """What this module uses of a ``tqdm`` bar."""
+    def update(self, n: int) -> object: ...
+    def set_postfix(self, **counts: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class _Pending(Protocol):
+    def get(self) -> list[ParseResult]: ...
+
+
 class _Done:
-    """The result of work done on the spot, with the interface of ``_Submitted``."""
+    """The results of work done on the spot, with the interface of ``_Submitted``."""
 
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, results: list[ParseResult]) -> None:
+        self.results = results
 
-    def get(self):
-        return self.value
+    def get(self) -> list[ParseResult]:
+        return self.results
 
 
 class _Submitted:
     """Messages handed to the worker processes, as tasks of a few messages each."""
 
-    def __init__(self, parser: "_Parser", items, tasks, pool):
+    def __init__(self, parser: _Parser, items: list[Item], tasks: list[Future[list[ParseResult]]],
+                 pool: WorkerPool) -> None:
         self.parser, self.items, self.tasks, self.pool = parser, items, tasks, pool
 
-    def get(self) -> list:
+    def get(self) -> list[ParseResult]:
         try:
             if not self.tasks:
                 raise BrokenProcessPool("the pool was broken when the chunk was submitted")
-            return [result for task in self.tasks for result in self.parser.result(task, self.pool)]
+            return [result for task in self.tasks for result in task.result()]
         except BrokenProcessPool:
             # a worker died (killed, out of memory) while this chunk was in flight
             return self.parser.recover(self.items, self.pool)
@@ -118,24 +131,22 @@ class _Parser:
     by the worker processes.
     """
 
-    def __init__(self, workers: int, parse=None):
+    def __init__(self, workers: int, parse: Callable[[Item], ParseResult] | None = None) -> None:
         self.workers = max(1, workers)
         self.parse = parse or _parse
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self.crashes = 0          # workers found dead
-        self.stalls = 0           # pools found stuck on a dead worker, and unblocked
-        self.stall_seconds = STALL_SECONDS
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def pool(self) -> WorkerPool:
+        """The worker pool, started when first needed and again after a worker died."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=watch_parent, initargs=(os.getpid(),))
+            self._pool = WorkerPool(self.workers)
         return self._pool
 
-    def submit(self, items: list[tuple[bytes, str | None]]):
+    def submit(self, items: list[Item]) -> _Pending:
         if self.workers == 1 or len(items) < PARALLEL_THRESHOLD:
             return _Done([self.parse(item) for item in items])
-        pool = self._executor()
+        pool = self.pool()
         size = max(1, len(items) // (self.workers * 4))
         try:
             tasks = [pool.submit(parse_many, self.parse, items[start:start + size])
@@ -144,10 +155,10 @@ class _Parser:
             tasks = []
         return _Submitted(self, items, tasks, pool)
 
-    def map(self, items: list[tuple[bytes, str | None]]):
+    def map(self, items: list[Item]) -> list[ParseResult]:
         return self.submit(items).get()
 
-    def recover(self, items, broken: ProcessPoolExecutor) -> list:
+    def recover(self, items: list[Item], broken: WorkerPool) -> list[ParseResult]:
         """Parse ``items`` again after ``broken`` lost a worker, one message per task, so that
         a message that kills its worker is found (and quarantined) and the others are parsed.
         A message is tried alone twice: a worker killed from outside while it parsed a good
@@ -159,86 +170,30 @@ class _Parser:
         for item in items:
             for _ in range(ALONE_ATTEMPTS):
                 try:
-                    pool = self._executor()
-                    results.append(self.result(pool.submit(self.parse, item), pool))
+                    results.append(self.pool().submit(self.parse, item).result())
                     break
                 except BrokenProcessPool:
                     self.crashes += 1
                     self._discard()
             else:
-                results.append(("parser_crashed", f"the parser process died {ALONE_ATTEMPTS} times while "
-                                "parsing this message alone (killed, or out of memory)"))
+                results.append(Rejected("parser_crashed", f"the parser process died {ALONE_ATTEMPTS} times "
+                                        "while parsing this message alone (killed, or out of memory)"))
         return results
-
-    def result(self, task, pool: ProcessPoolExecutor):
-        """``task.result()``; BrokenProcessPool when ``pool`` has stalled on a dead worker.
-
-        A worker killed while it writes a result leaves half a message in the result pipe: the
-        pool's manager thread then waits for the rest forever instead of failing the tasks (an
-        ingest hung for hours after a worker was killed). The manager notices a dead worker
-        within milliseconds otherwise: a worker dead for ``stall_seconds`` with tasks still
-        pending means the pool is stuck, and it is unblocked (below)."""
-        dead_since = None
-        while True:
-            try:
-                return task.result(timeout=0.25)
-            except TimeoutError:
-                pass
-            if not any(process.exitcode is not None for process in _workers(pool)):
-                dead_since = None
-                continue
-            dead_since = dead_since or time.monotonic()
-            if time.monotonic() - dead_since > self.stall_seconds:
-                self.stalls += 1
-                _unblock(pool)
-                try:
-                    return task.result(timeout=self.stall_seconds)
-                except TimeoutError:
-                    # still stuck (another process holds the pipe, a worker cannot be killed):
-                    # left behind without joining its threads, which would wait forever too
-                    if self._pool is pool:
-                        self._pool = None
-                        self.crashes += 1
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise BrokenProcessPool("the parser pool stopped answering after a worker died") from None
 
     def _discard(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
 
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-
-def _workers(pool: ProcessPoolExecutor) -> list:
-    """The worker processes of a pool (a private attribute, in CPython 3.11 to 3.13)."""
-    return list((getattr(pool, "_processes", None) or {}).values())
-
-
-def _unblock(pool: ProcessPoolExecutor) -> None:
-    """Make a pool stuck on a half-written result see itself broken: with every worker gone
-    and this process's own copy of the pipe's write end closed, the manager thread's read
-    ends (end of file), it fails the pending tasks and its threads finish, so that this
-    process can still exit."""
-    for process in _workers(pool):
-        with contextlib.suppress(Exception):
-            process.kill()
-    for process in _workers(pool):
-        with contextlib.suppress(Exception):
-            process.join(timeout=5)
-    queue = getattr(pool, "_result_queue", None)
-    with contextlib.suppress(Exception):
-        queue._writer.close()
+    def close(self) -> None:
+        self._discard()
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str = "auto",
+def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: str = "auto", role: str = "auto",
            workers: int | None = None, progress: bool = False,
            max_message_bytes: int | None = None) -> IngestSummary:
     """Ingest ``paths`` (files and folders, recursively) into the workspace database.
@@ -283,8 +238,8 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
         _forget_listed_folders(con, writer, paths, {str(item.path) for item in files})
         bar = _progress_bar(len(files)) if progress else None
-        seen: dict[str, list | None] = {}  # keys met in this run and not flushed (see _prepare)
-        queue = _MessageFiles(role, writer, parser, con, seen, summary, max_message_bytes, bar)
+        run = _Run(con, writer, parser, summary, role, max_message_bytes, bar)
+        queue = _MessageFiles(run)
         for item in files:
             try:
                 path, stat = real_path(str(item.path))
@@ -310,15 +265,17 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
                 continue
             queue.read()  # in order found
             if item.kind == "distribution":
-                counts = _ingest_distribution(item, path, writer, summary)
+                counts = _ingest_rows(run, path, _guarded(read_distribution, item, item.path, item.label),
+                                      writer.add_distribution_rows)
             elif item.kind in SUPPORTED_LOGS:
-                counts = _ingest_log(item, path, writer, summary, workspace.timezone)
+                counts = _ingest_rows(run, path, _guarded(read_log, item, item.kind, item.path, item.label,
+                                                          workspace.timezone), writer.add_log_events)
             else:
                 summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
                 continue
             summary.files_read += 1
             writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
-            _files_done(1, writer, seen, summary, bar)
+            _files_done(run, 1)
         queue.read()
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
@@ -332,7 +289,8 @@ def ingest(workspace: Workspace, paths: list, *, kind: str = "auto", role: str =
     return summary
 
 
-def _forget_listed_folders(con, writer: BatchWriter, paths: list, found: set[str]) -> None:
+def _forget_listed_folders(con: duckdb.DuckDBPyConnection, writer: BatchWriter,
+                           paths: list[str | os.PathLike[str]], found: set[str]) -> None:
     """Drop the ``unreadable`` entries of folders under ``paths`` that could not be listed
     before and were listed now (their files are among those found: they are read)."""
     roots = [os.path.realpath(path) for path in paths]
@@ -347,7 +305,7 @@ class _RealPaths:
     """A file's real path (symbolic links resolved) and its status. ``os.path.realpath`` costs a
     system call per path component: each folder is resolved once, not once per file in it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.folders: dict[str, str] = {}
 
     def __call__(self, file: str) -> tuple[str, os.stat_result]:
@@ -360,7 +318,7 @@ class _RealPaths:
         return os.path.join(self.folders[folder], name), info
 
 
-def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
+def reparse_stale(con: duckdb.DuckDBPyConnection, parser: _Parser, chunk: int = 1000) -> int:
     """Parse again, from their stored bytes, the copies a previous parser version stored.
 
     The bytes are the same, so the key is the same: the row is replaced in place, keeping
@@ -375,15 +333,15 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
             "FROM stored_messages m JOIN raw_messages r USING (message_key) "
             "WHERE m.message_key IN (SELECT unnest(?::VARCHAR[]))", [keys]).fetchall()
         raws = [decompress(blob) for _, blob, *_ in rows]
-        results = parser.map([(raw, from_line) for raw, (_, _, from_line, *_) in zip(raws, rows)])
+        results = parser.map([(raw, from_line) for raw, (_, _, from_line, *_) in zip(raws, rows, strict=True)])
         replaced, details = [], []
-        for (key, _, from_line, role_hint, first_source, first_seen_at), parsed in zip(rows, results):
-            result = parsed[0]
-            if not isinstance(result, MessageRecord) or result.message_key != key:
+        for (key, _, from_line, role_hint, first_source, first_seen_at), parsed in zip(rows, results, strict=True):
+            if not isinstance(parsed, Parsed) or parsed.record.message_key != key:
                 # kept as it was stored: marked current so it is not retried on every run
                 con.execute("UPDATE stored_messages SET parser_version = ?, defects = list_append(defects, ?) "
                             "WHERE message_key = ?", [PARSER_VERSION, "ReparseFailed", key])
                 continue
+            result = parsed.record
             row = message_row(result)
             row.update(role_hint=role_hint, from_line=from_line, first_source=first_source,
                        first_seen_at=first_seen_at)
@@ -409,7 +367,8 @@ def reparse_stale(con, parser: "_Parser", chunk: int = 1000) -> int:
 
 def _key_chunks(keyed: list[tuple[str, int]], size: int, budget: int) -> Iterator[list[str]]:
     """Keys in lists of at most ``size``, cut early once their messages hold ``budget`` bytes."""
-    keys, held = [], 0
+    keys: list[str] = []
+    held = 0
     for key, length in keyed:
         keys.append(key)
         held += length or 0
@@ -420,9 +379,10 @@ def _key_chunks(keyed: list[tuple[str, int]], size: int, budget: int) -> Iterato
         yield keys
 
 
-def _chunks(pairs: Iterator[tuple], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[tuple]]:
+def _chunks(pairs: Iterable[_Read], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[_Read]]:
     """Lists of at most ``size`` (file, message) pairs, cut early once they hold ``budget`` bytes."""
-    chunk, held = [], 0
+    chunk: list[_Read] = []
+    held = 0
     for pair in pairs:
         chunk.append(pair)
         held += len(pair[1].data)
@@ -446,6 +406,25 @@ class _Queued:
     unopened: bool = False    # nothing could be read (a folder that cannot be listed, a FIFO)
 
 
+_Read: TypeAlias = "tuple[_Queued, RawMessage]"            # a message and the file it was read from
+_Waiting: TypeAlias = "tuple[_Queued, RawMessage, str]"    # ... and its content key, being parsed
+
+
+@dataclass
+class _Run:
+    """What the steps of one ingest share."""
+    con: duckdb.DuckDBPyConnection
+    writer: BatchWriter
+    parser: _Parser
+    summary: IngestSummary
+    role: str                         # the --role every message of this run is stored with
+    max_message_bytes: int | None
+    bar: _ProgressBar | None
+    # the keys met in this run and not flushed yet: None for a copy stored, a list for one in
+    # flight, of the later copies with the same key (see _prepare)
+    seen: dict[str, list[_Read] | None] = field(default_factory=dict)
+
+
 class _MessageFiles:
     """Message files waiting to be read together (up to GROUP_FILES, or GROUP_BYTES of them).
 
@@ -453,9 +432,8 @@ class _MessageFiles:
     all parsed in the main process. Each file's ledger entry is handed to the writer once all
     the messages of its group are."""
 
-    def __init__(self, role, writer, parser, con, seen, summary, max_message_bytes, bar):
-        self.role, self.writer, self.parser, self.con = role, writer, parser, con
-        self.seen, self.summary, self.max_message_bytes, self.bar = seen, summary, max_message_bytes, bar
+    def __init__(self, run: _Run) -> None:
+        self.run = run
         self.files: list[_Queued] = []
         self.bytes = 0
 
@@ -471,31 +449,30 @@ class _MessageFiles:
         """Read the files waiting, then hand the writer their ledger entries."""
         if not self.files:
             return
-        summary, writer = self.summary, self.writer
-        _ingest_messages(self.files, self.role, writer, self.parser, self.con, self.seen, summary,
-                         self.max_message_bytes)
+        run = self.run
+        _ingest_messages(run, self.files)
         for queued in self.files:
-            summary.files_read += 1
+            run.summary.files_read += 1
             if queued.unopened:
                 continue  # no ledger entry: read again next time (its permissions may be mended)
-            writer.add_file(queued.path, queued.item.kind, self.role, queued.size, queued.mtime_ns,
-                            queued.items, queued.new, queued.quarantined)
-        _files_done(len(self.files), writer, self.seen, summary, self.bar)
+            run.writer.add_file(queued.path, queued.item.kind, run.role, queued.size, queued.mtime_ns,
+                                queued.items, queued.new, queued.quarantined)
+        _files_done(run, len(self.files))
         self.files, self.bytes = [], 0
 
 
-def _files_done(count: int, writer: BatchWriter, seen: dict, summary: IngestSummary, bar) -> None:
+def _files_done(run: _Run, count: int) -> None:
     """After ``count`` whole files: write the batch if it is full (nothing is in flight between
     files, so every key met is then in the database) and move the progress bar."""
-    if writer.full:
-        writer.flush()
-        seen.clear()
-    if bar:
-        bar.update(count)
-        bar.set_postfix(new=summary.new, quarantined=summary.quarantined)
+    if run.writer.full:
+        run.writer.flush()
+        run.seen.clear()
+    if run.bar:
+        run.bar.update(count)
+        run.bar.set_postfix(new=run.summary.new, quarantined=run.summary.quarantined)
 
 
-def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[tuple[_Queued, RawMessage]]:
+def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[_Read]:
     for queued in files:
         for raw in read_messages(queued.item, max_message_bytes):
             queued.unopened = queued.items == 0 and raw.problem == "unreadable"
@@ -503,42 +480,42 @@ def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[t
             yield queued, raw
 
 
-def _ingest_messages(files: list[_Queued], role: str, writer: BatchWriter, parser: _Parser,
-                     con, seen: dict[str, list | None], summary: IngestSummary,
-                     max_message_bytes: int | None = None) -> None:
+def _ingest_messages(run: _Run, files: list[_Queued]) -> None:
     """Read, key and parse the messages of some files, chunk by chunk: while the workers parse
     chunks, this process reads the next one and stores the oldest. A few chunks are in flight,
     so that the workers still have work while this process writes a batch."""
-    in_flight: collections.deque = collections.deque()   # (waiting, submitted, bytes)
+    in_flight: collections.deque[tuple[list[_Waiting], _Pending, int]] = collections.deque()
     held = 0
-    for chunk in _chunks(_messages(files, max_message_bytes), CHUNK):
-        waiting, to_parse = _prepare(chunk, writer, con, seen, summary)
+    for chunk in _chunks(_messages(files, run.max_message_bytes), CHUNK):
+        waiting, to_parse = _prepare(run, chunk)
         size = sum(len(data) for data, *_ in to_parse)
-        in_flight.append((waiting, parser.submit(to_parse), size))
+        in_flight.append((waiting, run.parser.submit(to_parse), size))
         held += size
         while len(in_flight) > IN_FLIGHT or (len(in_flight) > 1 and held > CHUNK_BYTES):
             waiting, submitted, size = in_flight.popleft()
             held -= size
-            _store(waiting, submitted, role, writer, seen, summary)
-            if writer.full:
-                writer.flush()
+            _store(run, waiting, submitted)
+            if run.writer.full:
+                run.writer.flush()
                 # what is flushed is found in the database now: keep only the keys in flight
-                for key in [key for key, copies in seen.items() if copies is None]:
-                    del seen[key]
+                for key in [key for key, copies in run.seen.items() if copies is None]:
+                    del run.seen[key]
     while in_flight:
         waiting, submitted, _ = in_flight.popleft()
-        _store(waiting, submitted, role, writer, seen, summary)
-    summary.new += sum(queued.new for queued in files)
-    summary.quarantined += sum(queued.quarantined for queued in files)
+        _store(run, waiting, submitted)
+    run.summary.new += sum(queued.new for queued in files)
+    run.summary.quarantined += sum(queued.quarantined for queued in files)
 
 
-def _prepare(chunk, writer, con, seen, summary):
-    """Key the chunk's messages; those already stored are only sighted. Returns the rest.
+def _prepare(run: _Run, chunk: list[_Read]) -> tuple[list[_Waiting], list[Item]]:
+    """Key the chunk's messages; those already stored are only sighted. Returns the rest, and
+    what the parser is handed for them.
 
-    ``seen`` holds the keys met in this run and not flushed yet: None for a copy stored, a list
-    for one in flight, of the later copies with the same key. Those are sighted, or quarantined
-    with the same reason, once the first copy is parsed (two identical broken messages were
-    one quarantined and one "already stored" with nothing stored)."""
+    ``run.seen`` holds the keys met in this run and not flushed yet: None for a copy stored, a
+    list for one in flight, of the later copies with the same key. Those are sighted, or
+    quarantined with the same reason, once the first copy is parsed (two identical broken
+    messages were one quarantined and one "already stored" with nothing stored)."""
+    writer, seen = run.writer, run.seen
     readable = []
     for queued, raw in chunk:
         if raw.problem:
@@ -546,14 +523,16 @@ def _prepare(chunk, writer, con, seen, summary):
             queued.quarantined += 1
         else:
             readable.append((queued, raw, message_key(raw.data)))
-    stored = _stored_keys(con, list({key for _, _, key in readable if key not in seen}))
-    to_parse, waiting = [], []
+    stored = _stored_keys(run.con, list({key for _, _, key in readable if key not in seen}))
+    to_parse: list[Item] = []
+    waiting: list[_Waiting] = []
     for queued, raw, key in readable:
-        if key in stored or (key in seen and seen[key] is None):
+        copies = seen.get(key, [])
+        if key in stored or copies is None:
             writer.add_sighting(raw.source, key)
-            summary.already_stored += 1
+            run.summary.already_stored += 1
         elif key in seen:
-            seen[key].append((queued, raw))
+            copies.append((queued, raw))
         else:
             seen[key] = []
             to_parse.append((raw.data, raw.from_line, key))
@@ -561,26 +540,28 @@ def _prepare(chunk, writer, con, seen, summary):
     return waiting, to_parse
 
 
-def _store(waiting, result, role, writer, seen, summary):
-    for (queued, raw, key), parsed in zip(waiting, result.get()):
+def _store(run: _Run, waiting: list[_Waiting], pending: _Pending) -> None:
+    """Store the messages parsed, sight their later copies; quarantine the others and their copies."""
+    writer, seen = run.writer, run.seen
+    # one result per message handed to the parser, in order
+    for (queued, raw, key), parsed in zip(waiting, pending.get(), strict=True):
         copies = seen.get(key) or []
-        if isinstance(parsed[0], MessageRecord):
-            record, compressed = parsed
-            writer.add_message(record, compressed, raw.source, role, raw.from_line)
-            writer.add_sighting(raw.source, record.message_key)
+        if isinstance(parsed, Parsed):
+            writer.add_message(parsed.record, parsed.compressed, raw.source, run.role, raw.from_line)
+            writer.add_sighting(raw.source, parsed.record.message_key)
             queued.new += 1
             seen[key] = None
             for _, copy in copies:
                 writer.add_sighting(copy.source, key)
-            summary.already_stored += len(copies)
+            run.summary.already_stored += len(copies)
         else:
             seen.pop(key, None)
             for where, copy in [(queued, raw), *copies]:
-                writer.add_quarantine(copy.source, where.path, parsed[0], parsed[1], copy.data)
+                writer.add_quarantine(copy.source, where.path, parsed.reason, parsed.detail, copy.data)
                 where.quarantined += 1
 
 
-def _stored_keys(con, keys: list[str]) -> set[str]:
+def _stored_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
     if not keys:
         return set()
     rows = con.execute("SELECT message_key FROM stored_messages WHERE message_key IN "
@@ -588,52 +569,33 @@ def _stored_keys(con, keys: list[str]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _ingest_distribution(item: InputFile, path: str, writer: BatchWriter,
-                         summary: IngestSummary) -> tuple[int, int, int]:
-    """Rows of the distribution log, handed to the writer in batches; bad rows quarantined."""
-    rows, stored, bad = [], 0, 0
-    for entry in _guarded(read_distribution, item, item.path, item.label):
+def _ingest_rows(run: _Run, path: str, entries: Iterable[object],
+                 store: Callable[[list[object]], None]) -> tuple[int, int, int]:
+    """Rows of a log file (distribution rows, delivery events), handed to ``store`` in batches;
+    rows and lines that cannot be read are quarantined with their position. Returns the ledger's
+    counts: entries read, rows stored, entries quarantined."""
+    writer = run.writer
+    rows: list[object] = []
+    stored, bad = 0, 0
+    for entry in entries:
         if isinstance(entry, (BadRow, BadLine)):
             writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
             bad += 1
         else:
             rows.append(entry)
         if len(rows) >= LOG_BATCH or writer.full:
-            writer.add_distribution_rows(rows)
+            store(rows)
             stored, rows = stored + len(rows), []
             if writer.full:
                 writer.flush()
-    writer.add_distribution_rows(rows)
+    store(rows)
     stored += len(rows)
-    summary.log_rows += stored
-    summary.quarantined += bad
+    run.summary.log_rows += stored
+    run.summary.quarantined += bad
     return stored + bad, stored, bad
 
 
-def _ingest_log(item: InputFile, path: str, writer: BatchWriter, summary: IngestSummary,
-                timezone: str) -> tuple[int, int, int]:
-    """Delivery events of a mail log; unreadable lines are quarantined with their line number."""
-    events, bad, read = [], 0, 0
-    for entry in _guarded(read_log, item, item.kind, item.path, item.label, timezone):
-        if isinstance(entry, (BadLine, BadRow)):
-            writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
-            bad += 1
-        else:
-            events.append(entry)
-            read += 1
-        if len(events) >= LOG_BATCH or writer.full:
-            writer.add_log_events(events)
-            summary.log_rows += len(events)
-            events = []
-            if writer.full:
-                writer.flush()
-    writer.add_log_events(events)
-    summary.log_rows += len(events)
-    summary.quarantined += bad
-    return read + bad, read, bad
-
-
-def _guarded(reader, item: InputFile, *args) -> Iterator:
+def _guarded(reader: Callable[..., Iterable[object]], item: InputFile, *args: object) -> Iterator[object]:
     """The entries of a log reader; an error it lets through (a file that cannot be opened, a
     FIFO, a fault in the reader) becomes one quarantine entry instead of stopping the run."""
     count = 0
@@ -648,8 +610,9 @@ def _guarded(reader, item: InputFile, *args) -> Iterator:
         yield BadLine(item.label, reason, detail, b"")
 
 
-def _progress_bar(files: int):
+def _progress_bar(files: int) -> _ProgressBar | None:
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
-    return tqdm(total=files, unit="file", desc="ingest", leave=False, file=sys.stderr)
+    from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type information
+    bar: _ProgressBar = tqdm(total=files, unit="file", desc="ingest", leave=False, file=sys.stderr)
+    return bar

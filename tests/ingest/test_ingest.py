@@ -398,3 +398,32 @@ def test_leads_stored_a_few_months_at_a_time_are_the_leads_grouped_at_once(sampl
         assert con.execute("SELECT * FROM lead_rows ORDER BY ALL").fetchall() == whole
     finally:
         con.close()
+
+
+def test_log_rows_handed_to_the_writer_in_batches_are_all_stored_with_their_ledger_counts(
+        workspace, tmp_path, monkeypatch):
+    """Distribution rows and mail log events take one path: batches of LOG_BATCH rows, bad rows
+    and lines quarantined, and each file's ledger entry counts what it held."""
+    import emailtrack_analytics.ingest.pipeline as ingest_module
+    from tests.ingest.test_postfix import LEAD
+
+    monkeypatch.setattr(ingest_module, "LOG_BATCH", 2)  # 5 rows: batches of 2, 2 and 1
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "dispatch.csv").write_text(
+        "received_at,message_id,sender,subject,delivered_to\n"
+        + "".join(f"2026-03-12T18:0{n}:00+01:00,<web-{n}@agence-exemple.fr>,formulaire@agence-exemple.fr,"
+                  f"Demande {n},lyon2@agence-exemple.fr\n" for n in range(5))
+        + "not a date,<x>,a@b.fr,Broken,paris11@agence-exemple.fr\n")
+    cut = "Mar 12 18:05:02 mx postfix/smtp[105]: 4A1B2C3D4E: to=<lyon2@tra"
+    (folder / "mail.log").write_text(LEAD + cut)
+    summary = ingest(workspace, [folder], workers=1)
+    assert (summary.log_rows, summary.quarantined, summary.files_read) == (5 + 2, 1 + 1, 2)
+    ledger = {os.path.basename(path): (kind, items, new, quarantined) for path, kind, items, new, quarantined in
+              rows(workspace, "SELECT path, kind, items, new_items, quarantined FROM ingested_files")}
+    assert ledger == {"dispatch.csv": ("distribution", 6, 5, 1), "mail.log": ("postfix", 3, 2, 1)}
+    assert rows(workspace, "SELECT count(*) FROM distribution_log") == [(5,)]
+    assert rows(workspace, "SELECT count(*) FROM log_events") == [(2,)]
+    assert sorted((source.rsplit("/", 1)[-1], reason) for source, reason in
+                  rows(workspace, "SELECT source, reason FROM quarantine_items")) == \
+        [("dispatch.csv:7", "bad_log_row"), ("mail.log:7", "truncated_log_line")]

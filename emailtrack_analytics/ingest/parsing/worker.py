@@ -11,8 +11,29 @@ import os
 import threading
 import time
 import zlib
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple, TypeAlias
 
-from .message import Unparseable, parse_message
+from .message import MessageRecord, Unparseable, parse_message
+
+# (message bytes, mbox From line), and the content key when the reader has computed it
+Item: TypeAlias = "tuple[bytes, str | None] | tuple[bytes, str | None, str]"
+
+
+class Parsed(NamedTuple):
+    """A message that parsed: its record and its bytes compressed for storage."""
+    record: MessageRecord
+    compressed: bytes
+
+
+class Rejected(NamedTuple):
+    """A message that cannot be stored as a record: why (a quarantine reason) and a detail."""
+    reason: str
+    detail: str
+
+
+ParseResult: TypeAlias = "Parsed | Rejected"
 
 
 def compress(raw: bytes) -> bytes:
@@ -23,28 +44,53 @@ def decompress(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
-def parse_item(item: tuple):
-    """Parse one message: (record, compressed bytes), or (reason, detail).
-
-    ``item`` is (bytes, mbox From line), and the content key when the reader has computed it."""
+def parse_item(item: Item) -> ParseResult:
+    """Parse one message: ``Parsed``, or ``Rejected`` with the reason it is quarantined for."""
     data, from_line, *key = item
     try:
-        return parse_message(data, from_line=from_line, key=key[0] if key else None), compress(data)
+        return Parsed(parse_message(data, from_line=from_line, key=key[0] if key else None), compress(data))
     except Unparseable as exc:
-        return (exc.reason, exc.detail)
+        return Rejected(exc.reason, exc.detail)
     except RecursionError:
-        return ("parse_error", "message structure nested too deeply")
+        return Rejected("parse_error", "message structure nested too deeply")
 
 
-def parse_many(parse, items) -> list:
+def parse_many(parse: Callable[[Item], ParseResult], items: Sequence[Item]) -> list[ParseResult]:
     return [parse(item) for item in items]
 
 
 def watch_parent(parent: int) -> None:
     """Exit when the process that started this worker is gone (killed with ``kill -9``, or by
-    the out-of-memory killer), instead of waiting for work forever."""
-    def watch():
+    the out-of-memory killer), instead of finishing a long parse first."""
+    def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1)
         os._exit(0)
     threading.Thread(target=watch, daemon=True, name="watch-parent").start()
+
+
+def serve(conn: Connection, parent: int) -> None:
+    """A worker's loop: receive ``(function, arguments)``, send back ``(True, result)`` or
+    ``(False, exception)``, until ``None`` or the end of the pipe (the parent closed it or died).
+
+    Each worker has a pipe of its own: a worker killed while it writes a result leaves half a
+    message that only its own reader sees, as an end of file, instead of blocking a pipe that
+    every worker shares."""
+    watch_parent(parent)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        function, args = task
+        reply: tuple[bool, Any]
+        try:
+            reply = (True, function(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return

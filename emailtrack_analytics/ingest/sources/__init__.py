@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from .base import RawMessage, head, is_regular, read_problem
 from .csvlogs import looks_like_gws, looks_like_m365
 from .distribution import looks_like_distribution, read_distribution
 from .eml import read_eml
+from .logs import BadLine, LogEvent
 from .maildir import is_maildir, maildir_files
 from .mbox import contains_separator, looks_like_mbox, read_mbox
 
@@ -89,7 +90,8 @@ def _walk(folder: Path) -> Iterator[str]:
     yield from unlistable
 
 
-def discover(paths: list[str | os.PathLike], kind: str, relative, unchanged=None) -> Iterator[InputFile]:
+def discover(paths: list[str | os.PathLike[str]], kind: str, relative: Callable[[Path], str],
+             unchanged: Callable[[str], bool] | None = None) -> Iterator[InputFile]:
     """Every file under ``paths`` with its kind; ``relative(path)`` gives the source label.
     A file for which ``unchanged(path)`` is true (ingested as it is now) is left out without
     being opened (re-ingesting a folder of 100,000 files read the start of each one to detect
@@ -101,7 +103,7 @@ def discover(paths: list[str | os.PathLike], kind: str, relative, unchanged=None
         yield from _discover_one(path, kind, relative, unchanged)
 
 
-def check_paths(paths: list[str | os.PathLike], kind: str) -> list[Path]:
+def check_paths(paths: list[str | os.PathLike[str]], kind: str) -> list[Path]:
     """The input paths, or UsageError for an unknown kind or a path that does not exist or
     cannot be read."""
     if kind not in KINDS:
@@ -117,7 +119,8 @@ def check_paths(paths: list[str | os.PathLike], kind: str) -> list[Path]:
     return resolved
 
 
-def _discover_one(path: Path, kind: str, relative, unchanged=None) -> Iterator[InputFile]:
+def _discover_one(path: Path, kind: str, relative: Callable[[Path], str],
+                  unchanged: Callable[[str], bool] | None = None) -> Iterator[InputFile]:
     if path.is_dir():
         if kind in ("auto", "maildir") and is_maildir(path):
             label = relative(path)
@@ -181,7 +184,7 @@ def read_messages(item: InputFile, max_bytes: int | None = None) -> Iterator[Raw
         yield RawMessage(item.path, source, b"", None, reason, detail)
 
 
-def read_log(kind: str, path: Path, label: str, timezone: str):
+def read_log(kind: str, path: Path, label: str, timezone: str) -> Iterator[LogEvent | BadLine]:
     """Delivery events (``LogEvent``) and unreadable lines (``BadLine``) of one mail log."""
     if kind == "postfix":
         from .postfix import read_postfix

@@ -7,9 +7,10 @@ import io
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AnyStr
 
 from ... import settings
 
@@ -86,15 +87,16 @@ def open_binary(path: Path) -> io.BufferedIOBase:
         handle.close()
         raise
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=handle)
     return handle
 
 
-def read_block(handle, size: int) -> tuple[bytes, BaseException | None]:
+def read_block(handle: io.BufferedIOBase, size: int) -> tuple[bytes, BaseException | None]:
     """Up to ``size`` bytes (fewer only at the end of the file), and the error that ended the
     file early, if any. The bytes read before the error are kept: ``read`` drops them when a
     gzip stream breaks off, and with them every message of a small truncated ``.gz`` file."""
-    parts, got = [], 0
+    parts: list[bytes] = []
+    got = 0
     try:
         while got < size:
             part = handle.read1(size - got)
@@ -107,7 +109,7 @@ def read_block(handle, size: int) -> tuple[bytes, BaseException | None]:
     return b"".join(parts), None
 
 
-def read_blocks(handle, size: int = 1 << 16) -> Iterator[bytes]:
+def read_blocks(handle: io.BufferedIOBase, size: int = 1 << 16) -> Iterator[bytes]:
     """The rest of a file in blocks of ``size`` bytes; an error that ends it early is raised
     after the bytes read before it were yielded."""
     while True:
@@ -139,7 +141,7 @@ class Line:
     length: int
 
 
-def bounded_lines(handle, limit: int = MAX_LOG_LINE) -> Iterator[Line]:
+def bounded_lines(handle: io.BufferedIOBase, limit: int = MAX_LOG_LINE) -> Iterator[Line]:
     """The lines of a binary stream (split at ``\\n``, endings kept), none held longer than
     ``limit``: a longer line is skipped up to its end and reported with ``data=None``."""
     number = 0
@@ -160,7 +162,7 @@ def bounded_lines(handle, limit: int = MAX_LOG_LINE) -> Iterator[Line]:
         yield Line(number, None, length)
 
 
-def split_lines(chunks, limit: int, breaks):
+def split_lines(chunks: Iterable[AnyStr], limit: int, breaks: AnyStr) -> Iterator[tuple[AnyStr | None, int]]:
     """Lines (endings kept) of a stream of str or bytes chunks, as ``splitlines`` cuts them;
     (None, length) for a line longer than ``limit``, which is skipped, never held whole.
     ``breaks`` holds the characters ``splitlines`` ends a line at (for bytes: ``b"\\n\\r"``)."""

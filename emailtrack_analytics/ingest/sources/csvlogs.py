@@ -17,13 +17,21 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 from zoneinfo import ZoneInfo
 
 from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_block, read_blocks, read_problem, split_lines
 from .logs import BadLine, LogEvent, clean_address, clean_message_id, numbered
+
+if TYPE_CHECKING:
+    from _csv import Reader as _CsvReader
+
+# canonical field name -> the header names (lower case, without spaces) it may have
+Aliases: TypeAlias = Mapping[str, tuple[str, ...]]
 
 # --------------------------------------------------------------------------- decoding
 
@@ -99,7 +107,7 @@ GWS_ALIASES = {
 }
 
 
-def _index(names: list[str], aliases: dict) -> dict[str, int]:
+def _index(names: list[str], aliases: Aliases) -> dict[str, int]:
     found = {}
     for field, options in aliases.items():
         for option in options:
@@ -122,7 +130,7 @@ def looks_like_gws(head: bytes) -> bool:
     return {"message_id", "recipient"} <= found and ("target" in found or "status" in found and "direction" in found)
 
 
-def _header_fields(head: bytes, aliases: dict) -> set[str]:
+def _header_fields(head: bytes, aliases: Aliases) -> set[str]:
     found = header_line(decode_export(head))
     if not found:
         return set()
@@ -189,12 +197,12 @@ def _encoding(head: bytes) -> str | None:
     return None
 
 
-def _decoded_lines(handle, limit: int):
+def _decoded_lines(handle: io.BufferedIOBase, limit: int) -> Iterator[tuple[str | None, int]]:
     """(text, length) of each line of a CSV export, decoded as ``read_text`` decodes a whole
     file (UTF-8 or Windows-1252 is decided per line here); text None for a line too long."""
     head, error = read_block(handle, 4000)
 
-    def following():
+    def following() -> Iterator[bytes]:
         if error is not None:
             raise error  # after the lines of the bytes read before it
         yield from read_blocks(handle, _CHUNK)
@@ -204,7 +212,7 @@ def _decoded_lines(handle, limit: int):
     if encoding is not None:
         decoder = codecs.getincrementaldecoder(encoding)("replace")
 
-        def texts():
+        def texts() -> Iterator[str]:
             yield decoder.decode(head)
             for chunk in rest:
                 yield decoder.decode(chunk)
@@ -213,7 +221,7 @@ def _decoded_lines(handle, limit: int):
         yield from split_lines(texts(), limit, _LINE_BREAKS)
         return
 
-    def raw():
+    def raw() -> Iterator[bytes]:
         yield head
         yield from rest
 
@@ -229,70 +237,87 @@ def _decoded_lines(handle, limit: int):
             yield piece, len(piece)
 
 
-def _rows(path: Path, label: str, aliases: dict,
-          max_line: int = MAX_LOG_LINE) -> Iterator[tuple[str, dict, list[str]] | BadLine]:
+def _rows(path: Path, label: str, aliases: Aliases,
+          max_line: int = MAX_LOG_LINE) -> Iterator[tuple[str, dict[str, str], list[str]] | BadLine]:
     """(source, fields by canonical name, raw row) for each data row; a ``BadLine`` for a row the
     CSV reader refuses, a line longer than ``max_line`` or a file that breaks off."""
     with open_binary(path) as handle:
         lines = _decoded_lines(handle, max_line)
-        start = line = None
-        try:
-            for index, (text, length) in enumerate(lines):
-                if index >= 20:
-                    return  # the header is among the first lines, or this is no export
-                if text is None:
-                    yield BadLine(f"{label}:{index + 1}", "too_large",
-                                  f"line of {length} characters, longer than {max_line}", b"")
-                    continue
-                if text.strip() and not text.lstrip("\ufeff").startswith("#"):
-                    start, line = index, text.rstrip(_LINE_BREAKS)
-                    break
-        except READ_ERRORS as exc:
-            reason, detail = read_problem(exc)
-            yield BadLine(f"{label}:1", reason, detail, b"")
+        header = yield from _header(lines, label, max_line)
+        if header is None:
             return
-        if line is None:
-            return
+        start, line = header
         delimiter, names = _columns(line)
-        index = _index(names, aliases)
         too_long: list[tuple[int, int]] = []
+        reader = csv.reader(_data_lines(lines, start, too_long), delimiter=delimiter)
+        yield from _csv_rows(reader, label, start, _index(names, aliases), too_long, max_line)
 
-        def data_lines():
-            # each line ended by "\n" but the last, as when the lines were joined by "\n"
-            previous = None
-            for offset, (text, length) in enumerate(lines, start=1):
-                if previous is not None:
-                    yield previous + "\n"
-                if text is None:
-                    too_long.append((start + 1 + offset, length))
-                    previous = ""
-                else:
-                    previous = text.rstrip(_LINE_BREAKS)
-            if previous:
-                yield previous
 
-        reader = csv.reader(data_lines(), delimiter=delimiter)
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                yield from _too_long(label, too_long, max_line)
-                yield BadLine(f"{label}:{start + 1 + reader.line_num}", "bad_log_row", str(exc)[:200], b"")
+def _header(lines: Iterator[tuple[str | None, int]], label: str,
+            max_line: int) -> Generator[BadLine, None, tuple[int, str] | None]:
+    """Read up to the header line, among the first 20: returns its index and text (None when
+    there is none); yields a ``BadLine`` for each line too long before it and for a file that
+    breaks off there."""
+    try:
+        for index, (text, length) in enumerate(lines):
+            if index >= 20:
+                return None  # the header is among the first lines, or this is no export
+            if text is None:
+                yield BadLine(f"{label}:{index + 1}", "too_large",
+                              f"line of {length} characters, longer than {max_line}", b"")
                 continue
-            except READ_ERRORS as exc:
-                yield from _too_long(label, too_long, max_line)
-                reason, detail = read_problem(exc)
-                yield BadLine(f"{label}:{start + 2 + reader.line_num}", reason, detail, b"")
-                return
+            if text.strip() and not text.lstrip("\ufeff").startswith("#"):
+                return index, text.rstrip(_LINE_BREAKS)
+    except READ_ERRORS as exc:
+        reason, detail = read_problem(exc)
+        yield BadLine(f"{label}:1", reason, detail, b"")
+    return None
+
+
+def _data_lines(lines: Iterator[tuple[str | None, int]], start: int,
+                too_long: list[tuple[int, int]]) -> Iterator[str]:
+    """The lines after the header (at index ``start``) for the CSV reader; each line too long
+    is an empty line, its number and length noted in ``too_long``."""
+    # each line ended by "\n" but the last, as when the lines were joined by "\n"
+    previous = None
+    for offset, (text, length) in enumerate(lines, start=1):
+        if previous is not None:
+            yield previous + "\n"
+        if text is None:
+            too_long.append((start + 1 + offset, length))
+            previous = ""
+        else:
+            previous = text.rstrip(_LINE_BREAKS)
+    if previous:
+        yield previous
+
+
+def _csv_rows(reader: _CsvReader, label: str, start: int, columns: dict[str, int],
+              too_long: list[tuple[int, int]],
+              max_line: int) -> Iterator[tuple[str, dict[str, str], list[str]] | BadLine]:
+    """The rows of ``reader`` with their fields by canonical name (``columns``: name -> cell
+    index); a ``BadLine`` for a row it refuses, for a line too long, and for a file that breaks off."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
             yield from _too_long(label, too_long, max_line)
-            number = start + 1 + reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            fields = {name: row[i].strip() if i < len(row) else "" for name, i in index.items()}
-            yield f"{label}:{number}", fields, row
+            yield BadLine(f"{label}:{start + 1 + reader.line_num}", "bad_log_row", str(exc)[:200], b"")
+            continue
+        except READ_ERRORS as exc:
+            yield from _too_long(label, too_long, max_line)
+            reason, detail = read_problem(exc)
+            yield BadLine(f"{label}:{start + 2 + reader.line_num}", reason, detail, b"")
+            return
         yield from _too_long(label, too_long, max_line)
+        number = start + 1 + reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        fields = {name: row[i].strip() if i < len(row) else "" for name, i in columns.items()}
+        yield f"{label}:{number}", fields, row
+    yield from _too_long(label, too_long, max_line)
 
 
 def _too_long(label: str, found: list[tuple[int, int]], limit: int) -> Iterator[BadLine]:
@@ -337,10 +362,10 @@ def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
             message_id = clean_message_id(fields.get("message_id"))
             sender, subject = clean_address(fields.get("sender")), fields.get("subject") or None
             if "recipient_status" in fields and fields["recipient_status"]:
-                for item in fields["recipient_status"].split(";"):
-                    if not item.strip():
+                for status in fields["recipient_status"].split(";"):
+                    if not status.strip():
                         continue
-                    address, _, events = item.partition("##")
+                    address, _, events = status.partition("##")
                     yield LogEvent(when, "m365", message_id, sender, clean_address(address), None,
                                    _status_from_events(events), source, detail=events.strip()[:200] or None,
                                    subject=subject)

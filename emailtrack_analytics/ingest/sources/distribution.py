@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def parse_time(value: str) -> dt.datetime:
     return parsed
 
 
-def _lines(handle, limit: int, too_long: list[int]) -> Iterator[str]:
+def _lines(handle: io.BufferedIOBase, limit: int, too_long: list[int]) -> Iterator[str]:
     """The file's lines as universal newlines cut them, decoded as UTF-8 (bad bytes replaced);
     a line longer than ``limit`` is skipped unread, an empty line in its place (its length
     noted in ``too_long``)."""

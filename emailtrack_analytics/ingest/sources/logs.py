@@ -67,12 +67,12 @@ def clean_message_id(value: str | None) -> str | None:
 RECENT_KEYS = 100_000  # key bases remembered per file: alike lines are written moments apart
 
 
-def numbered(entries: Iterable) -> Iterator:
+def numbered(entries: Iterable[LogEvent | BadLine]) -> Iterator[LogEvent | BadLine]:
     """The entries of one log file, each event numbered among the events of that file with the
     same key basis (time to the second, queue id, Message-ID, recipient, status, answer): two
     delivery lines that say the same (the same message delivered twice to one address in a
     second by two agents, two trace rows without a Message-ID) are two rows, not one."""
-    seen: OrderedDict[str, int] = OrderedDict()
+    seen: OrderedDict[bytes, int] = OrderedDict()
     for entry in entries:
         if isinstance(entry, LogEvent):
             digest = hashlib.sha256(entry.basis.encode("utf-8")).digest()[:16]

@@ -9,9 +9,11 @@ A file may also start with a message that has no ``From `` line at all.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from .base import (
     MAX_MESSAGE_BYTES,
@@ -64,7 +66,7 @@ def looks_like_mbox(head: bytes) -> bool:
     return is_separator(lines[0] + b"\n", lines[1] if len(lines) > 1 else None)
 
 
-def _lines(handle, limit: int = 1 << 20) -> Iterator[tuple[bytes, bool, bytes | None]]:
+def _lines(handle: io.BufferedIOBase, limit: int = 1 << 20) -> Iterator[tuple[bytes, bool, bytes | None]]:
     """Lines in chunks of at most ``limit`` bytes, each with whether it starts a line and the
     chunk that follows it: a gigabyte-long line never has to fit in memory at once."""
     at_start = True
@@ -171,7 +173,7 @@ class _Blocks:
     """Blocks of a file; an error (a cut or corrupt gzip stream, an I/O error) ends the file
     and is kept in ``problem`` for the message being read at that point."""
 
-    def __init__(self, handle):
+    def __init__(self, handle: io.BufferedIOBase) -> None:
         self.handle = handle
         self.problem: tuple[str, str] | None = None
 
@@ -193,92 +195,149 @@ def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[
     skipped up to the next separator), whatever the file or line length. A file that breaks
     off (a truncated gzip) ends with its last message reported ``truncated``.
     """
-    limit = message_limit(MAX_MESSAGE_BYTES, max_bytes)
-    number = 0
-    current: _Message | None = None
     with open_binary(path) as handle:
-        blocks = _Blocks(handle)
-        buf, eof = blocks.more(b"")
-        base = 0                # where buf[0] is in the file
-        if buf.startswith(b"\xef\xbb\xbf"):
-            buf, base = buf[3:], 3
-        line_start = True       # buf[0] begins a line
-        previous_blank = True   # the line before buf[0] was blank (the file's start counts as such)
-        search = 0
+        yield from _Scan(_Blocks(handle), path, label, message_limit(MAX_MESSAGE_BYTES, max_bytes)).messages()
+
+
+class _Scan:
+    """Reading one mbox: the bytes read and not handed over yet (``buf``, which starts at byte
+    ``base`` of the file), where to look for the next separator in them, and the message being
+    read (None before the first one)."""
+
+    def __init__(self, blocks: _Blocks, path: Path, label: str, limit: int) -> None:
+        self.blocks, self.path, self.label, self.limit = blocks, path, label, limit
+        self.number = 0
+        self.current: _Message | None = None
+        self.buf, self.eof = blocks.more(b"")
+        self.base = 0
+        if self.buf.startswith(b"\xef\xbb\xbf"):
+            self.buf, self.base = self.buf[3:], 3
+        self.line_start = True       # buf[0] begins a line
+        self.previous_blank = True   # the line before buf[0] was blank (the file's start counts as such)
+        self.search = 0
+
+    def messages(self) -> Iterator[RawMessage]:
         while True:
-            if current is None and search == 0:  # blank lines before the first message are passed over
-                stripped = buf.lstrip()  # white space as bytes.strip sees it (blank lines elsewhere)
-                if not stripped:
-                    if eof:
-                        buf = b""
-                        break
-                    base += len(buf)
-                    buf, eof = blocks.more(b"")
+            if self.current is None and self.search == 0:
+                step = self._pass_blank_lines()
+                if step == "end":
+                    break
+                if step == "again":
                     continue
-                cut = buf.rfind(b"\n", 0, len(buf) - len(stripped)) + 1
-                buf, base = buf[cut:], base + cut
-            if search == 0 and line_start and buf.startswith(b"From "):
-                start = 0
-            else:
-                found = buf.find(b"\nFrom ", max(0, search - 1))
-                start = found + 1 if found >= 0 else -1
+            start = self._candidate()
             if start >= 0:
-                end = buf.find(b"\n", start, start + MAX_SEPARATOR_LINE + 1)
-                if end < 0 and not eof and len(buf) - start <= MAX_SEPARATOR_LINE:
-                    buf, eof = blocks.more(buf)
-                    continue  # the candidate line must be whole
-                if end < 0 and len(buf) - start > MAX_SEPARATOR_LINE:
-                    search = start + 1  # far too long for a separator line
-                    continue
-                following_end = buf.find(b"\n", end + 1, end + 2 + MAX_SEPARATOR_LINE) if end >= 0 else -1
-                if end >= 0 and following_end < 0 and not eof \
-                        and len(buf) - (end + 1) <= MAX_SEPARATOR_LINE:
-                    buf, eof = blocks.more(buf)
-                    continue  # and the start of the line after it
-                line = buf[start:end + 1] if end >= 0 else buf[start:]
-                if end < 0:
-                    following = b""
-                elif following_end >= 0:
-                    following = buf[end + 1:following_end + 1]
-                else:
-                    following = buf[end + 1:end + 2 + MAX_SEPARATOR_LINE]
-                before_blank = previous_blank if start == 0 else _blank_before(buf, start, line_start)
-                if is_separator(line, following or None, before_blank):
-                    if current is None and buf[:start].strip():
-                        current = _Message(None, base, limit)  # a file that does not start with "From "
-                    if current is not None:
-                        current.add(buf[:start])
-                        number += 1
-                        yield current.raw(path, f"{label}:{number}")
-                    current = _Message(line.decode("latin-1").rstrip("\r\n"), base + start, limit)
-                    cut = end + 1 if end >= 0 else len(buf)
-                    buf, base = buf[cut:], base + cut
-                    line_start, previous_blank, search = True, False, 0
-                    continue
-                search = start + 1
+                finished = self._check_candidate(start)
+                if finished is not None:
+                    yield finished
                 continue
-            # no separator in buf: hand over all but its last, possibly partial, line
-            keep = buf.rfind(b"\n") + 1
-            if keep and current is None:
-                current = _Message(None, base, limit)  # a file that does not start with "From "
-            if keep:
-                current.add(buf[:keep])
-                previous_blank = _blank_before(buf, keep, line_start)
-                buf, base, line_start = buf[keep:], base + keep, True
-            elif len(buf) > _BLOCK:  # one very long line: it cannot hold a separator further on
-                current = current or _Message(None, base, limit)
-                current.add(buf)
-                buf, base, line_start, previous_blank = b"", base + len(buf), False, False
-            if eof:
+            if not self._hand_over():
                 break
-            buf, eof = blocks.more(buf)
-            search = 0 if line_start else 1
-        if current is None and (buf.strip() or blocks.problem):
-            current = _Message(None, base, limit)
-        if current is not None:
-            current.add(buf)
-            number += 1
-            yield current.raw(path, f"{label}:{number}", blocks.problem)
+        last = self._last()
+        if last is not None:
+            yield last
+
+    def _more(self) -> None:
+        self.buf, self.eof = self.blocks.more(self.buf)
+
+    def _pass_blank_lines(self) -> Literal["end", "again", "go"]:
+        """Pass over the blank lines before the first message."""
+        stripped = self.buf.lstrip()  # white space as bytes.strip sees it (blank lines elsewhere)
+        if not stripped:
+            if self.eof:
+                self.buf = b""
+                return "end"
+            self.base += len(self.buf)
+            self.buf, self.eof = self.blocks.more(b"")
+            return "again"
+        cut = self.buf.rfind(b"\n", 0, len(self.buf) - len(stripped)) + 1
+        self.buf, self.base = self.buf[cut:], self.base + cut
+        return "go"
+
+    def _candidate(self) -> int:
+        """Where the next line starting with ``From `` starts in ``buf``, or -1."""
+        if self.search == 0 and self.line_start and self.buf.startswith(b"From "):
+            return 0
+        found = self.buf.find(b"\nFrom ", max(0, self.search - 1))
+        return found + 1 if found >= 0 else -1
+
+    def _check_candidate(self, start: int) -> RawMessage | None:
+        """Read more when the candidate line or the start of the next one is cut off; start a
+        new message at the candidate when it is a separator, and return the one it ends."""
+        buf = self.buf
+        end = buf.find(b"\n", start, start + MAX_SEPARATOR_LINE + 1)
+        if end < 0 and not self.eof and len(buf) - start <= MAX_SEPARATOR_LINE:
+            self._more()
+            return None  # the candidate line must be whole
+        if end < 0 and len(buf) - start > MAX_SEPARATOR_LINE:
+            self.search = start + 1  # far too long for a separator line
+            return None
+        following_end = buf.find(b"\n", end + 1, end + 2 + MAX_SEPARATOR_LINE) if end >= 0 else -1
+        if end >= 0 and following_end < 0 and not self.eof \
+                and len(buf) - (end + 1) <= MAX_SEPARATOR_LINE:
+            self._more()
+            return None  # and the start of the line after it
+        line = buf[start:end + 1] if end >= 0 else buf[start:]
+        before_blank = self.previous_blank if start == 0 else _blank_before(buf, start, self.line_start)
+        if not is_separator(line, _following(buf, end, following_end) or None, before_blank):
+            self.search = start + 1
+            return None
+        return self._separator(start, end, line)
+
+    def _separator(self, start: int, end: int, line: bytes) -> RawMessage | None:
+        """A message starts at ``buf[start]`` (its separator ``line`` ends at ``end``): the
+        message before it, if any, is complete."""
+        finished = None
+        if self.current is None and self.buf[:start].strip():
+            self.current = _Message(None, self.base, self.limit)  # a file that does not start with "From "
+        if self.current is not None:
+            self.current.add(self.buf[:start])
+            self.number += 1
+            finished = self.current.raw(self.path, f"{self.label}:{self.number}")
+        self.current = _Message(line.decode("latin-1").rstrip("\r\n"), self.base + start, self.limit)
+        cut = end + 1 if end >= 0 else len(self.buf)
+        self.buf, self.base = self.buf[cut:], self.base + cut
+        self.line_start, self.previous_blank, self.search = True, False, 0
+        return finished
+
+    def _hand_over(self) -> bool:
+        """No separator in ``buf``: hand the message all but its last, possibly partial, line
+        and read on. False at the end of the file."""
+        buf = self.buf
+        keep = buf.rfind(b"\n") + 1
+        if keep:
+            if self.current is None:
+                self.current = _Message(None, self.base, self.limit)  # a file that does not start with "From "
+            self.current.add(buf[:keep])
+            self.previous_blank = _blank_before(buf, keep, self.line_start)
+            self.buf, self.base, self.line_start = buf[keep:], self.base + keep, True
+        elif len(buf) > _BLOCK:  # one very long line: it cannot hold a separator further on
+            self.current = self.current or _Message(None, self.base, self.limit)
+            self.current.add(buf)
+            self.buf, self.base, self.line_start, self.previous_blank = b"", self.base + len(buf), False, False
+        if self.eof:
+            return False
+        self._more()
+        self.search = 0 if self.line_start else 1
+        return True
+
+    def _last(self) -> RawMessage | None:
+        """The message the file ends with (reported with the error that ended it early, if any)."""
+        if self.current is None and (self.buf.strip() or self.blocks.problem):
+            self.current = _Message(None, self.base, self.limit)
+        if self.current is None:
+            return None
+        self.current.add(self.buf)
+        self.number += 1
+        return self.current.raw(self.path, f"{self.label}:{self.number}", self.blocks.problem)
+
+
+def _following(buf: bytes, end: int, following_end: int) -> bytes:
+    """The start of the line after a candidate separator line that ends at ``end``."""
+    if end < 0:
+        return b""
+    if following_end >= 0:
+        return buf[end + 1:following_end + 1]
+    return buf[end + 1:end + 2 + MAX_SEPARATOR_LINE]
 
 
 def _blank_before(buf: bytes, start: int, line_start: bool = True) -> bool:

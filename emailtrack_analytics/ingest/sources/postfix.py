@@ -23,12 +23,14 @@ a delivery is counted once. Address-verification probes (``status=deliverable`` 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 from .base import MAX_LOG_LINE, READ_ERRORS, bounded_lines, open_binary, read_problem
@@ -122,7 +124,7 @@ def _modified(path: Path, zone: ZoneInfo) -> dt.datetime:
 _NEWLINES = re.compile(rb"\r(?!\n)")
 
 
-def _text_lines(handle, limit: int) -> Iterator[tuple[int, str | None, int]]:
+def _text_lines(handle: io.BufferedIOBase, limit: int) -> Iterator[tuple[int, str | None, int]]:
     """(number, text, length) of each line, ended by ``\n``, ``\r\n`` or ``\r`` as universal
     newlines read them, decoded as UTF-8 (bad bytes replaced); text is None for a line longer
     than ``limit``, skipped unread."""
@@ -230,10 +232,13 @@ class _Message:
     last_seen: dt.datetime | None = None  # time of its latest line
 
 
+_Key: TypeAlias = "tuple[str, str, str]"  # host, Postfix instance, queue id
+
+
 class _Queues:
     """The messages in the queues of a log, each followed from its first line to ``removed``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.open: dict[tuple[str, str, str], _Message] = {}
         self.removed: OrderedDict[tuple[str, str, str], _Message] = OrderedDict()
         # Message-ID of each queue id seen lately, whatever the host: a hop's "queued as NEWID"
@@ -259,27 +264,38 @@ class _Queues:
             message = self._start(key, number, when, out)
             if agent == "pickup":
                 message.pickup_sender = clean_address(dict(_FIELD.findall(rest)).get("from"))
-            return out
-        if rest.startswith("message-id="):
-            value = rest[len("message-id="):].split()
-            message_id = clean_message_id(value[0] if value else "")
-            message = self._current(key, when)
-            if message is None or message.message_id or message.has_sender or message.deliveries:
-                message = self._start(key, number, when, out)
-            message.message_id = message_id
-            if message_id:
-                self._remember(queue, message_id)
-            return out
-        if rest == "removed" and (agent in _QUEUE_MANAGERS or agent == "postsuper"):
-            message = self.open.pop(key, None)
-            if message is not None:
-                message.removed_at = when
-                out.extend(self._give_out(message))
-                self.removed[key] = message
-                self.removed.move_to_end(key)
-                while len(self.removed) > 10_000:
-                    self.removed.popitem(last=False)
-            return out
+        elif rest.startswith("message-id="):
+            self._message_id(key, rest, number, when, out)
+        elif rest == "removed" and (agent in _QUEUE_MANAGERS or agent == "postsuper"):
+            self._removed(key, when, out)
+        else:
+            return self._delivery(key, agent, rest, number, when, source, out)
+        return out
+
+    def _message_id(self, key: _Key, rest: str, number: int, when: dt.datetime, out: list[LogEvent]) -> None:
+        value = rest[len("message-id="):].split()
+        message_id = clean_message_id(value[0] if value else "")
+        message = self._current(key, when)
+        if message is None or message.message_id or message.has_sender or message.deliveries:
+            message = self._start(key, number, when, out)
+        message.message_id = message_id
+        if message_id:
+            self._remember(key[2], message_id)
+
+    def _removed(self, key: _Key, when: dt.datetime, out: list[LogEvent]) -> None:
+        message = self.open.pop(key, None)
+        if message is not None:
+            message.removed_at = when
+            out.extend(self._give_out(message))
+            self.removed[key] = message
+            self.removed.move_to_end(key)
+            while len(self.removed) > 10_000:
+                self.removed.popitem(last=False)
+
+    def _delivery(self, key: _Key, agent: str, rest: str, number: int, when: dt.datetime, source: str,
+                  out: list[LogEvent]) -> list[LogEvent] | str:
+        """A line with a recipient (a delivery or a rejection) or a queue manager's sender line."""
+        queue = key[2]
         rejected = _QUEUED_REJECT.match(rest)
         if rejected:
             message = self._message(key, number, when, out)
@@ -289,13 +305,7 @@ class _Queues:
             return out
         fields = dict(_FIELD.findall(rest.split(" (", 1)[0]))
         if agent in _QUEUE_MANAGERS and "from" in fields and "to" not in fields:
-            sender = clean_address(fields["from"])
-            message = self._current(key, when)
-            if message is not None and message.has_sender and message.sender != sender:
-                message = None  # another message: the first one's "removed" is not in the log
-            if message is None:
-                message = self._start(key, number, when, out)
-            message.sender, message.has_sender = sender, True
+            self._sender(key, clean_address(fields["from"]), number, when, out)
             return out
         if agent not in _DELIVERY_AGENTS and agent not in _QUEUE_MANAGERS or "to" not in fields:
             return out
@@ -312,6 +322,14 @@ class _Queues:
         out.extend(self._hold(message, delivery, out))
         return out
 
+    def _sender(self, key: _Key, sender: str | None, number: int, when: dt.datetime, out: list[LogEvent]) -> None:
+        message = self._current(key, when)
+        if message is not None and message.has_sender and message.sender != sender:
+            message = None  # another message: the first one's "removed" is not in the log
+        if message is None:
+            message = self._start(key, number, when, out)
+        message.sender, message.has_sender = sender, True
+
     def finish(self) -> Iterator[LogEvent]:
         """The messages still in the queue when the log ends, in the order they were first seen."""
         for message in sorted(self.open.values(), key=lambda m: m.first):
@@ -320,7 +338,7 @@ class _Queues:
 
     # ----------------------------------------------------------------------- lifetimes
 
-    def _current(self, key, when: dt.datetime) -> _Message | None:
+    def _current(self, key: _Key, when: dt.datetime) -> _Message | None:
         """The open message of ``key``, unless its id has been silent longer than a queued message
         stays silent (QUEUE_LIFETIME)."""
         message = self.open.get(key)
@@ -331,7 +349,7 @@ class _Queues:
         message.last_seen = max(when, message.last_seen or when)
         return message
 
-    def _start(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
+    def _start(self, key: _Key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
         """A new lifetime for ``key``; one still open, whose ``removed`` is not in the log, is
         given out as it is."""
         previous = self.open.pop(key, None)
@@ -344,14 +362,14 @@ class _Queues:
             out.extend(self._give_out(self.open.pop(oldest)))
         return message
 
-    def _message(self, key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
+    def _message(self, key: _Key, number: int, when: dt.datetime, out: list[LogEvent]) -> _Message:
         """The message a delivery line of ``key`` belongs to: the open one, else one removed
         moments before (its line came late), else one whose first lines are not in the log."""
         message = self._current(key, when)
         if message is not None:
             return message
         late = self.removed.get(key)
-        if late is not None and key not in self.open \
+        if late is not None and late.removed_at is not None and key not in self.open \
                 and abs((when - late.removed_at).total_seconds()) <= LATE_SECONDS:
             return late
         return self._start(key, number, when, out)

@@ -9,14 +9,23 @@ only what is missing, or everything when the fingerprint changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 
 from ..config.workspace import Workspace
 from ..store.db import arrow_batches, transaction, utcnow
+from ..store.queries import load_statements
 from ..store.writer import arrow_table
-from .engine import Attributor, attribution_fingerprint, sender_matches
+from .engine import Attributor, _CompiledPortal, attribution_fingerprint, sender_matches
 from .identity import lead_time
+
+# the SQL this module runs, beside the views in sql/refresh/ (named statements, not views)
+_COPIES = load_statements("attribution", "sql", "refresh", "copies.sql")
+_LEADS = load_statements("attribution", "sql", "refresh", "leads.sql")
+_LEAD_KEYS = load_statements("attribution", "sql", "refresh", "lead_keys.sql")
+_LOG_LEADS = load_statements("attribution", "sql", "refresh", "log_leads.sql")
 
 _COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
             "to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
@@ -43,7 +52,7 @@ class RefreshResult:
     fingerprint: str
 
 
-def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
+def distribution_targets(con: DuckDBPyConnection, workspace: Workspace) -> dict[str, list[str]]:
     """Message-ID -> points of sale the distribution log says it was dispatched to."""
     owners: dict[str, str] = {}
     for pos in workspace.points_of_sale:
@@ -53,13 +62,17 @@ def distribution_targets(con, workspace: Workspace) -> dict[str, list[str]]:
         if entry.point_of_sale:
             owners[entry.address] = entry.point_of_sale
     targets: dict[str, list[str]] = {}
-    rows = con.execute("SELECT message_id, delivered_to FROM distribution_log "
-                       "WHERE message_id IS NOT NULL ORDER BY received_at, delivered_to").fetchall()
-    for message_id, delivered_to in rows:
-        pos = owners.get(delivered_to)
-        if pos and pos not in targets.setdefault(message_id, []):
-            targets[message_id].append(pos)
+    for message_id, delivered_to in con.execute(_COPIES["distribution_deliveries"]).fetchall():
+        owner = owners.get(delivered_to)
+        if owner and owner not in targets.setdefault(message_id, []):
+            targets[message_id].append(owner)
     return targets
+
+
+def _count(con: DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    assert row is not None, "an aggregate returns one row"
+    return int(row[0])
 
 
 # Raise when a change to what turns attributed copies into stored results (this module, the lead
@@ -69,32 +82,35 @@ LEADS_VERSION = 7
 REFRESH_CODE = f"leads-{LEADS_VERSION}"
 
 
-def refresh_fingerprint(con, workspace: Workspace) -> str:
+def refresh_fingerprint(con: DuckDBPyConnection, workspace: Workspace) -> str:
     """Everything stored results depend on besides the copies themselves: configuration,
     catalogue, code, and the distribution log (by a digest of its row keys)."""
     digest = con.execute("SELECT count(*), coalesce(bit_xor(hash(row_key)), 0) FROM distribution_log").fetchone()
+    assert digest is not None, "an aggregate returns one row"
     return attribution_fingerprint(workspace, tuple(digest)) + REFRESH_CODE[:8]
 
 
-def _state(con, workspace: Workspace) -> tuple[str, bool, bool, int, int]:
+def _state(con: DuckDBPyConnection, workspace: Workspace) -> tuple[str, bool, bool, int, int]:
     """(fingerprint, whether everything must be re-attributed, whether anything must be done,
     stored copies, log rows): read-only queries, cheap."""
     fingerprint = refresh_fingerprint(con, workspace)
     state = con.execute("SELECT fingerprint, log_rows FROM attribution_state").fetchone()
-    stored = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
-    attributed = con.execute("SELECT count(*) FROM attribution").fetchone()[0]
-    log_rows = con.execute("SELECT count(*) FROM log_events").fetchone()[0]
-    full = state is None or state[0] != fingerprint
-    return fingerprint, full, full or attributed != stored or state[1] != log_rows, stored, log_rows
+    stored = _count(con, "SELECT count(*) FROM stored_messages")
+    attributed = _count(con, "SELECT count(*) FROM attribution")
+    log_rows = _count(con, "SELECT count(*) FROM log_events")
+    if state is None or state[0] != fingerprint:
+        return fingerprint, True, True, stored, log_rows
+    return fingerprint, False, attributed != stored or state[1] != log_rows, stored, log_rows
 
 
-def is_stale(con, workspace: Workspace) -> bool:
+def is_stale(con: DuckDBPyConnection, workspace: Workspace) -> bool:
     """Whether stored results lag behind the copies, the logs or the configuration (a
     read-only connection can ask)."""
     return _state(con, workspace)[2]
 
 
-def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch: int = 20_000) -> RefreshResult:
+def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force: bool = False,
+                        batch: int = 20_000) -> RefreshResult:
     # cheap checks first: every command calls this, and usually nothing has changed
     fingerprint, full, stale, stored, log_rows = _state(con, workspace)
     full = full or force
@@ -121,7 +137,8 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
     reader = arrow_batches(con.cursor(), query, batch)
     count = 0
     for record_batch in reader:
-        rows, targets = [], []
+        rows: list[dict[str, Any]] = []
+        targets: list[dict[str, Any]] = []
         for row in record_batch.to_pylist():
             result = attributor.attribute(row)
             # an Exchange forward's time is the agent's local time read as UTC: its month and hour
@@ -157,20 +174,20 @@ def refresh_attribution(con, workspace: Workspace, *, force: bool = False, batch
 LEAD_BATCH_COPIES = 200_000
 
 
-def store_leads(con, batch_copies: int = LEAD_BATCH_COPIES) -> int:
+def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES) -> int:
     """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand."""
     con.execute("DELETE FROM lead_rows")
     for months in lead_month_batches(con, batch_copies):
-        con.execute("INSERT INTO lead_rows BY NAME SELECT * FROM leads_grouped_in(?::VARCHAR[])", [months])
-    return con.execute("SELECT count(*) FROM lead_rows").fetchone()[0]
+        con.execute(_LEADS["store_leads_of_months"], [months])
+    return _count(con, "SELECT count(*) FROM lead_rows")
 
 
-def lead_month_batches(con, batch_copies: int) -> list[list[str]]:
+def lead_month_batches(con: DuckDBPyConnection, batch_copies: int) -> list[list[str]]:
     """Consecutive months in lists holding about ``batch_copies`` lead copies each."""
-    batches, current, held = [], [], 0
-    for month, copies in con.execute(
-            "SELECT month, count(*) FROM attribution WHERE category = 'lead' AND role = 'tracking' "
-            "AND lead_key IS NOT NULL AND month IS NOT NULL GROUP BY month ORDER BY month").fetchall():
+    batches: list[list[str]] = []
+    current: list[str] = []
+    held = 0
+    for month, copies in con.execute(_LEADS["lead_months"]).fetchall():
         if current and held + copies > batch_copies:
             batches.append(current)
             current, held = [], 0
@@ -181,30 +198,11 @@ def lead_month_batches(con, batch_copies: int) -> list[list[str]]:
     return batches
 
 
-def mark_follow_ups(con) -> int:
+def mark_follow_ups(con: DuckDBPyConnection) -> int:
     """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
-    'other', whatever their subject says. Returns how many were changed.
-
-    The references of the few 'other' copies that have any are collected first; only the
-    lead copies carrying one of them are looked for (no table of every lead's Message-ID)."""
-    changed = con.execute("""
-        WITH refs AS (
-            SELECT DISTINCT m.message_key, r.id
-            FROM stored_messages m
-            JOIN attribution a USING (message_key)
-            CROSS JOIN LATERAL (SELECT unnest(list_append(coalesce(m.reference_ids, []), m.in_reply_to)) AS id) r
-            WHERE a.category = 'other' AND (m.in_reply_to IS NOT NULL OR len(m.reference_ids) > 0)
-              AND r.id IS NOT NULL
-        ),
-        lead_ids AS (
-            SELECT DISTINCT coalesce(m.original_message_id, m.message_id) AS id
-            FROM stored_messages m JOIN attribution a USING (message_key)
-            WHERE a.category = 'lead' AND coalesce(m.original_message_id, m.message_id) IN (SELECT id FROM refs)
-        )
-        UPDATE attribution SET category = 'follow_up'
-        WHERE message_key IN (SELECT message_key FROM refs WHERE id IN (SELECT id FROM lead_ids))
-    """).fetchone()
-    return changed[0] if changed else 0
+    'other', whatever their subject says (sql/refresh/copies.sql). Returns how many were changed."""
+    changed = con.execute(_COPIES["mark_follow_ups"]).fetchone()
+    return int(changed[0]) if changed else 0
 
 
 _LOG_LEAD_SCHEMA = pa.schema([
@@ -216,7 +214,7 @@ _LOG_LEAD_SCHEMA = pa.schema([
 MATCH_SECONDS = 180  # a forward's header gives the lead's time to the minute
 
 
-def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) -> int:
+def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, batch: int = 20_000) -> int:
     """Which deliveries to a point of sale's own mailbox (in mail logs) were leads, and which lead.
 
     A delivery is matched to a stored copy by Message-ID; failing that (a mail client's forward
@@ -226,11 +224,10 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
     goes through the portal rules: without a subject (Postfix), a portal sender counts as a lead
     unless it is a marketing or alert sender, or the portal's leads are known to come from other
     senders (``lead_senders``); a portal subject matching no template counts as a lead
-    (``assumed``), as format drift does. The matching runs in the database (bounded memory).
+    (``assumed``), as format drift does. The matching runs in the database (bounded memory):
+    sql/refresh/log_leads.sql.
     """
-    senders = [row[0] for row in con.execute(
-        "SELECT DISTINCT e.sender FROM log_events e JOIN addresses a ON a.address = e.recipient "
-        "WHERE a.kind = 'mailbox' AND e.status = 'sent' AND e.sender IS NOT NULL").fetchall()]
+    senders = [row[0] for row in con.execute(_LOG_LEADS["mailbox_senders"]).fetchall()]
     portals = {sender: attributor.portal_for(sender, "") for sender in senders}
     con.register("_sender_portals", arrow_table(
         [{"sender": k, "portal": v.portal.id if v else None} for k, v in portals.items()],
@@ -239,59 +236,7 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
     # of it judged and written, each page committed: called with no transaction open
     try:
         with transaction(con):
-            con.execute(f"""
-                CREATE OR REPLACE TABLE _deliveries AS
-                WITH deliveries AS (
-                    SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
-                    FROM log_events e
-                    JOIN addresses a ON a.address = e.recipient
-                    LEFT JOIN _sender_portals sp ON sp.sender = e.sender
-                    WHERE a.kind = 'mailbox' AND e.status = 'sent'
-                ),
-                known AS (
-                    SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
-                           bool_or(a.category = 'lead') AS is_lead,
-                           any_value(a.lead_key) FILTER (WHERE a.category = 'lead') AS lead_key,
-                           coalesce(any_value(a.portal) FILTER (WHERE a.category = 'lead'),
-                                    any_value(a.portal)) AS portal
-                    FROM stored_messages m JOIN attribution a USING (message_key)
-                    WHERE coalesce(m.original_message_id, m.message_id) IN (SELECT message_id FROM deliveries)
-                    GROUP BY 1
-                ),
-                by_id AS (
-                    SELECT d.*, k.is_lead AS known_lead, k.lead_key AS known_key, k.portal AS known_portal
-                    FROM deliveries d LEFT JOIN known k USING (message_id)
-                ),
-                copies AS (
-                    SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, m.message_key, m.received_at,
-                           a.portal, m.sender, a.lead_key, a.category
-                    FROM attribution a JOIN stored_messages m USING (message_key)
-                    LEFT JOIN attribution_targets t USING (message_key)
-                    WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL
-                ),
-                pairs AS (
-                    SELECT d.row_key, c.message_key, c.lead_key, c.category, c.portal AS copy_portal,
-                           abs(epoch(c.received_at) - epoch(d.event_time)) AS gap
-                    FROM by_id d JOIN copies c
-                      ON c.point_of_sale = d.point_of_sale
-                     AND c.received_at BETWEEN d.event_time - INTERVAL {MATCH_SECONDS} SECOND
-                                           AND d.event_time + INTERVAL {MATCH_SECONDS} SECOND
-                     AND (c.portal = d.portal OR c.sender = d.sender)
-                    WHERE d.known_lead IS NULL
-                ),
-                nearest AS (
-                    SELECT *, row_number() OVER (PARTITION BY row_key ORDER BY gap, message_key) AS for_delivery,
-                              row_number() OVER (PARTITION BY message_key ORDER BY gap, row_key) AS for_copy
-                    FROM pairs
-                )
-                SELECT d.row_key, d.point_of_sale, d.event_time, d.message_id, d.sender, d.subject,
-                       coalesce(d.known_portal, n.copy_portal, d.portal) AS portal,
-                       CASE WHEN d.known_lead IS NOT NULL THEN d.known_lead WHEN n.row_key IS NOT NULL
-                            THEN n.category = 'lead' END AS is_lead,
-                       coalesce(d.known_key, CASE WHEN n.category = 'lead' THEN n.lead_key END) AS lead_key
-                FROM by_id d
-                LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USING (row_key)
-            """)
+            con.execute(_LOG_LEADS["deliveries"], {"match_seconds": MATCH_SECONDS})
     finally:
         con.unregister("_sender_portals")
     # what nothing matched is judged by the portal rules, page by page (by key: the same
@@ -300,9 +245,9 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
         con.execute("DELETE FROM log_leads")
     rows, last = 0, ""
     while True:
-        page = con.execute("SELECT * FROM _deliveries WHERE row_key > ? ORDER BY row_key LIMIT ?", [last, batch])
+        page = con.execute(_LOG_LEADS["deliveries_page"], [last, batch])
         columns = [d[0] for d in page.description]
-        deliveries = [dict(zip(columns, values)) for values in page.fetchall()]
+        deliveries = [dict(zip(columns, values, strict=True)) for values in page.fetchall()]
         if not deliveries:
             break
         last = deliveries[-1]["row_key"]
@@ -313,19 +258,20 @@ def classify_log_deliveries(con, attributor: Attributor, batch: int = 20_000) ->
     return rows
 
 
-def _log_lead(attributor: Attributor, row: dict) -> dict:
+def _log_lead(attributor: Attributor, row: dict[str, Any]) -> dict[str, Any]:
     is_lead, assumed = row["is_lead"], False
     if is_lead is None:
         compiled = attributor.portal_for(row["sender"], row["subject"] or "")
         assumed = compiled is not None
-        is_lead = assumed and _looks_like_lead(attributor, compiled, row["sender"], row["subject"])
+        is_lead = compiled is not None and _looks_like_lead(attributor, compiled, row["sender"], row["subject"])
     return {"row_key": row["row_key"], "point_of_sale": row["point_of_sale"],
             "month": attributor.local_time(row["event_time"])[0], "event_time": row["event_time"],
             "message_id": row["message_id"], "lead_key": row["lead_key"], "portal": row["portal"],
             "is_lead": bool(is_lead), "assumed": assumed}
 
 
-def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subject: str | None) -> bool:
+def _looks_like_lead(attributor: Attributor, compiled: _CompiledPortal, sender: str | None,
+                     subject: str | None) -> bool:
     marketing = compiled.newsletters + compiled.alerts
     if any(sender_matches(sender or "", rule) for rule in marketing):
         return False
@@ -337,14 +283,9 @@ def _looks_like_lead(attributor: Attributor, compiled, sender: str | None, subje
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
-# The references a lead copy is grouped by, one row per (copy, content reference): the
-# ``lead_references(tz)`` macro of attribution/sql/020_leads.sql, read in the workspace's time zone.
-_LEAD_REFS = "SELECT * FROM lead_references(?)"
-
-
-def _assign_lead_keys(con, timezone: str = "UTC") -> None:
-    """Lead keys computed in the database (``identity.lead_keys`` is the same in Python, for
-    reading; a test holds them to the same keys).
+def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC") -> None:
+    """Lead keys computed in the database, by the statements of sql/refresh/lead_keys.sql
+    (``identity.lead_keys`` is the same in Python, for reading; a test holds them to the same keys).
 
     Copies sharing the original's Message-ID are one lead; two different Message-IDs are never
     one lead. Copies without one (inline forwards) are grouped by their content references (an
@@ -359,109 +300,18 @@ def _assign_lead_keys(con, timezone: str = "UTC") -> None:
     would join two groups: about one chance in ten million at a million copies.) Only the
     copies whose key changes are written.
     """
-    # the content references of copies with a Message-ID, and the groups of those without
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _anchored AS
-        SELECT DISTINCT hash(fp_ref) AS fp_ref, hash(id_ref) AS id_ref
-        FROM ({_LEAD_REFS}) WHERE starts_with(id_ref, 'id:')
-    """, [timezone])
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lead_pairs AS
-        SELECT DISTINCT hash(id_ref) AS id_ref, hash(fp_ref) AS fp_ref, least(hash(id_ref), hash(fp_ref)) AS label
-        FROM ({_LEAD_REFS}) WHERE NOT starts_with(id_ref, 'id:')
-    """, [timezone])
-    while True:
-        changed = con.execute("""
-            WITH by_id AS (SELECT id_ref, min(label) AS label FROM _lead_pairs GROUP BY id_ref),
-                 by_fp AS (SELECT fp_ref, min(label) AS label FROM _lead_pairs GROUP BY fp_ref),
-                 spread AS (
-                     SELECT p.id_ref, p.fp_ref, least(i.label, f.label) AS label
-                     FROM _lead_pairs AS p
-                     JOIN by_id AS i USING (id_ref)
-                     JOIN by_fp AS f USING (fp_ref)
-                 )
-            UPDATE _lead_pairs SET label = spread.label FROM spread
-            WHERE _lead_pairs.id_ref = spread.id_ref AND _lead_pairs.fp_ref = spread.fp_ref
-              AND spread.label < _lead_pairs.label
-        """).fetchone()[0]
-        if not changed:
-            break
-    # each group of copies without a Message-ID: the Message-IDs sharing references with it,
-    # unless they name another prospect (an email, phone or name of the prospect on both sides,
-    # none in common: a common preamble or footer matched, not the lead)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _joined AS
-        SELECT g.label, a.id_ref, count(*) AS shared
-        FROM (SELECT DISTINCT label, fp_ref FROM _lead_pairs) AS g
-        JOIN _anchored AS a USING (fp_ref)
-        GROUP BY ALL
-    """)
-    con.execute("""
-        DELETE FROM _joined WHERE (label, id_ref) IN (
-            WITH lead_marks AS (
-                SELECT m.message_key, coalesce('id:' || m.original_message_id, 'mk:' || m.message_key) AS reference,
-                       unnest(m.identity_marks) AS mark
-                FROM stored_messages AS m JOIN attribution AS a USING (message_key)
-                WHERE a.category = 'lead' AND len(m.identity_marks) > 0
-            ),
-            who AS (SELECT * FROM lead_marks WHERE split_part(mark, ':', 1) IN ('email', 'phone', 'name')),
-            free_who AS (
-                SELECT p.label, split_part(w.mark, ':', 1) AS kind, list(DISTINCT w.mark) AS marks
-                FROM who AS w JOIN (SELECT DISTINCT id_ref, label FROM _lead_pairs) AS p ON p.id_ref = hash(w.reference)
-                WHERE p.label IN (SELECT label FROM _joined)
-                GROUP BY ALL
-            ),
-            anchored_who AS (
-                SELECT hash(reference) AS id_ref, split_part(mark, ':', 1) AS kind, list(DISTINCT mark) AS marks
-                FROM who WHERE starts_with(reference, 'id:') AND hash(reference) IN (SELECT id_ref FROM _joined)
-                GROUP BY ALL
-            )
-            SELECT j.label, j.id_ref
-            FROM _joined AS j
-            JOIN free_who AS f USING (label)
-            JOIN anchored_who AS w ON w.id_ref = j.id_ref AND w.kind = f.kind
-            WHERE NOT list_has_any(f.marks, w.marks)
-        )
-    """)
-    con.execute("UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL AND category <> 'lead'")
-    con.execute(f"""
-        UPDATE attribution SET lead_key = keyed.lead_key
-        FROM (
-            WITH refs AS (SELECT message_key, id_ref, fp_ref FROM ({_LEAD_REFS})),
-            free AS (
-                SELECT r.message_key, r.id_ref, r.fp_ref, p.label
-                FROM refs AS r
-                JOIN _lead_pairs AS p ON p.id_ref = hash(r.id_ref) AND p.fp_ref = hash(r.fp_ref)
-                WHERE NOT starts_with(r.id_ref, 'id:')
-            ),
-            names AS (  -- the Message-ID references voted for, by hash
-                SELECT DISTINCT hash(id_ref) AS hashed, id_ref FROM refs
-                WHERE starts_with(id_ref, 'id:') AND hash(id_ref) IN (SELECT id_ref FROM _joined)
-            ),
-            best AS (
-                SELECT j.label, n.id_ref
-                FROM _joined AS j JOIN names AS n ON n.hashed = j.id_ref
-                QUALIFY row_number() OVER (PARTITION BY j.label ORDER BY j.shared DESC, n.id_ref) = 1
-            ),
-            groups AS (
-                SELECT f.label, coalesce(any_value(b.id_ref), least(min(f.id_ref), min(f.fp_ref))) AS reference
-                FROM free AS f LEFT JOIN best AS b USING (label)
-                GROUP BY f.label
-            )
-            SELECT DISTINCT message_key, substr(sha256(id_ref), 1, 16) AS lead_key
-            FROM refs WHERE starts_with(id_ref, 'id:')
-            UNION ALL
-            SELECT DISTINCT f.message_key, substr(sha256(g.reference), 1, 16) AS lead_key
-            FROM free AS f JOIN groups AS g USING (label)
-        ) AS keyed
-        WHERE attribution.message_key = keyed.message_key
-          AND attribution.lead_key IS DISTINCT FROM keyed.lead_key
-    """, [timezone])
-    for table in ("_lead_pairs", "_anchored", "_joined"):
-        con.execute(f"DROP TABLE {table}")
+    con.execute(_LEAD_KEYS["anchored"], [timezone])
+    con.execute(_LEAD_KEYS["lead_pairs"], [timezone])
+    while _count(con, _LEAD_KEYS["spread_labels"]):
+        pass
+    con.execute(_LEAD_KEYS["joined"])
+    con.execute(_LEAD_KEYS["unjoin_other_prospects"])
+    con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])
+    con.execute(_LEAD_KEYS["write_keys"], [timezone])
+    con.execute(_LEAD_KEYS["drop_scratch"])
 
 
-def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:
+def _insert(con: DuckDBPyConnection, table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
     if not rows:
         return
     con.register("_rows", arrow_table(rows, schema))
@@ -471,7 +321,7 @@ def _insert(con, table: str, rows: list[dict], schema: pa.Schema) -> None:
         con.unregister("_rows")
 
 
-def sync_config_tables(con, workspace: Workspace) -> None:
+def sync_config_tables(con: DuckDBPyConnection, workspace: Workspace) -> None:
     """Copy the points of sale and portals of the config into tables, for SQL and reports."""
     from .catalogue import merged_portals
     con.execute("DELETE FROM points_of_sale")
@@ -483,7 +333,8 @@ def sync_config_tables(con, workspace: Workspace) -> None:
     portals = [(p.id, p.name, p.kind, i) for i, p in enumerate(catalogue)]
     con.executemany("INSERT INTO portals VALUES (?, ?, ?, ?)", portals)
     con.execute("DELETE FROM addresses")
-    addresses = {}
+    # address -> (point of sale, kind, portal)
+    addresses: dict[str, tuple[str | None, str, str | None]] = {}
     for pos in workspace.points_of_sale:
         for address in pos.mailboxes:
             addresses[address] = (pos.id, "mailbox", None)

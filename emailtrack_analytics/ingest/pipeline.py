@@ -24,8 +24,8 @@ import duckdb
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import UsageError
-from ..ops.privacy import erase_forgotten
 from ..store.db import connect, transaction, writer_lock
+from ..store.erasure import erase_forgotten
 from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, message_row
 from .parsing.message import PARSER_VERSION, message_key
 from .parsing.worker import Item, Parsed, ParseResult, Rejected, decompress, parse_many

@@ -18,7 +18,7 @@ from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import UsageError
 from ..store.db import connect, transaction, writer_lock
-from .privacy import erase_forgotten
+from ..store.erasure import erase_forgotten
 
 # table -> columns that identify a row (the table's key, or what makes a row the same)
 KEYED_TABLES = {

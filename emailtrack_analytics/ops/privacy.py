@@ -5,6 +5,9 @@ point of sale are not personal data), while everything that identifies the prosp
 stored bytes, the extracted details, the body, the sender's name, the person's addresses and the
 text of subjects that quote them. Then the database file is rewritten so that erased values do
 not survive in free blocks. See docs/privacy.md.
+
+This module finds what to erase (SQL: sql/privacy.sql); the erasing itself is store/erasure.py,
+which ingest and merge also run for people already forgotten.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from duckdb import DuckDBPyConnection
 
 from ..config.months import shift_month
 from ..config.workspace import Workspace
@@ -24,15 +29,12 @@ from ..errors import UsageError
 from ..ingest.parsing.details import normalise_phone
 from ..ingest.parsing.worker import decompress
 from ..store.db import arrow_batches, connect, utcnow, writer_lock
+from ..store.erasure import count_marked, create_marks, erase_marked
+from ..store.queries import load_statements
 
-ERASED = "erased"
+_SQL = load_statements("ops", "sql", "privacy.sql")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEPARATORS = r"[\s.\-()/]*"
-
-# columns of stored_messages that hold addresses, plain or in lists
-_ADDRESS_COLUMNS = ("sender", "copy_sender", "resent_from")
-_ADDRESS_LISTS = ("to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
-                  "resent_to")
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Person:
             self.kind, self.value = "email", email
             self.pattern = re.compile(re.escape(email.encode()), re.I)
         else:
-            number = normalise_phone(phone)
+            number = normalise_phone(phone or "")
             if number is None:
                 raise UsageError(f"{phone!r} is not a phone number (e.g. +33612345678 or 06 12 34 56 78)")
             self.kind, self.value = "phone", number
@@ -86,7 +88,10 @@ class Person:
 def _phone_pattern(e164: str) -> str:
     """The number as people write it: +33 6 12 34 56 78, 0033..., 06.12.34.56.78, (0)6..."""
     digits = e164[1:]
-    spread = lambda ds: _SEPARATORS.join(ds)  # noqa: E731
+
+    def spread(ds: str) -> str:
+        return _SEPARATORS.join(ds)
+
     forms = [r"(?:\+|00)" + _SEPARATORS + spread(digits)]
     if digits.startswith("33"):
         national = digits[2:]
@@ -100,12 +105,13 @@ def forget(workspace: Workspace, *, email: str | None = None, phone: str | None 
     """Erase one person's data everywhere; returns how many records of each table were erased."""
     person = Person(email, phone)
 
-    def find(con) -> tuple[str, Person]:
-        pseudonym = con.execute("SELECT pseudonym(?)", [person.value]).fetchone()[0]
+    def find(con: DuckDBPyConnection) -> tuple[str, Person | None]:
+        row = con.execute("SELECT pseudonym(?)", [person.value]).fetchone()
+        assert row is not None, "a scalar query returns one row"
         _find_person(con, person)
-        return f"{person.kind} {pseudonym}", person
+        return f"{person.kind} {row[0]}", person
 
-    def remember(con, scope: str) -> None:
+    def remember(con: DuckDBPyConnection, scope: str) -> None:
         con.execute("INSERT OR IGNORE INTO forgotten VALUES (?, ?, ?)",
                     [scope.split(" ", 1)[1], person.kind, utcnow()])
 
@@ -118,16 +124,22 @@ def purge(workspace: Workspace, *, before: str | None = None, dry_run: bool = Fa
     workspace's ``retention_months`` back from this month)."""
     if before and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", before):
         raise UsageError(f"--before must be YYYY-MM, not {before!r}")
-    before = before or _retention_start(workspace, today)
+    first_kept = before or _retention_start(workspace, today)
 
-    def find(con) -> tuple[str, None]:
-        _find_before(con, workspace.timezone, before)
-        return f"before {before}", None
+    def find(con: DuckDBPyConnection) -> tuple[str, Person | None]:
+        _find_before(con, workspace.timezone, first_kept)
+        return f"before {first_kept}", None
 
     return _erasure(workspace, "purge", find, dry_run)
 
 
-def _erasure(workspace: Workspace, action: str, find, dry_run: bool, after=None) -> ErasureResult:
+# marks what to erase in the marks' tables, inside a transaction it begins; returns the scope
+# (as the audit names it) and the person, when one person is forgotten
+_Finder = Callable[[DuckDBPyConnection], tuple[str, "Person | None"]]
+
+
+def _erasure(workspace: Workspace, action: str, find: _Finder, dry_run: bool,
+             after: Callable[[DuckDBPyConnection, str], None] | None = None) -> ErasureResult:
     """Mark (``find``), then count or erase, in one transaction; then rewrite the file."""
     with writer_lock(workspace.database, f"emailtrack {action}"):
         con = connect(workspace.database)
@@ -135,10 +147,10 @@ def _erasure(workspace: Workspace, action: str, find, dry_run: bool, after=None)
             scope, person = find(con)
             result = ErasureResult(action, scope, dry_run=dry_run)
             if dry_run:
-                result.counts = _count_marked(con)
+                result.counts = count_marked(con)
                 con.execute("ROLLBACK")
                 return result
-            result.counts = _erase_marked(con, person)
+            result.counts = erase_marked(con, person.value if person and person.kind == "email" else None)
             if after:
                 after(con, scope)
             _audit(con, result)
@@ -152,83 +164,35 @@ def _erasure(workspace: Workspace, action: str, find, dry_run: bool, after=None)
     return result
 
 
-def erase_forgotten(con) -> int:
-    """Erase again what a later ingest brought back of people already forgotten (matched by
-    pseudonym on the extracted details and the sender; stored bytes are not scanned here)."""
-    if con.execute("SELECT count(*) FROM forgotten").fetchone()[0] == 0:
-        return 0
-    _temp_tables(con)
-    con.execute("""
-        INSERT INTO _erase_messages
-        SELECT DISTINCT d.message_key FROM lead_details AS d
-        WHERE pseudonym(d.email) IN (SELECT pseudonym FROM forgotten)
-           OR pseudonym(d.phone) IN (SELECT pseudonym FROM forgotten)
-        UNION
-        SELECT m.message_key FROM stored_messages AS m
-        WHERE m.body_text IS NOT NULL AND pseudonym(m.sender) IN (SELECT pseudonym FROM forgotten)""")
-    found = con.execute("SELECT count(*) FROM _erase_messages").fetchone()[0]
-    if found:
-        _erase_marked(con, None, scrub_logs=False)
-    for table in ("_erase_messages", "_erase_quarantine", "_erase_logs", "_erase_distribution"):
-        con.execute(f"DROP TABLE {table}")
-    return found
-
-
 # --- finding what to erase ---------------------------------------------------------------
 
-def _temp_tables(con) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase_messages (message_key VARCHAR PRIMARY KEY)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase_quarantine (id BIGINT PRIMARY KEY)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase_logs (row_key VARCHAR PRIMARY KEY)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase_distribution (row_key VARCHAR PRIMARY KEY)")
-
-
-def _find_person(con, person: Person) -> None:
-    _temp_tables(con)
+def _find_person(con: DuckDBPyConnection, person: Person) -> None:
+    create_marks(con)
     con.execute("BEGIN TRANSACTION")
     if person.kind == "email":
-        value = person.value
-        lists = " OR ".join(f"list_contains({c}, $v)" for c in _ADDRESS_LISTS)
-        singles = " OR ".join(f"lower({c}) = $v" for c in _ADDRESS_COLUMNS)
-        con.execute(f"""
-            INSERT OR IGNORE INTO _erase_messages
-            SELECT message_key FROM lead_details WHERE lower(email) = $v
-            UNION SELECT message_key FROM stored_messages
-            WHERE {singles} OR {lists}
-               OR contains(lower(subject), $v) OR contains(lower(copy_subject), $v)
-               OR contains(lower(body_text), $v)""", {"v": value})
-        con.execute("""INSERT OR IGNORE INTO _erase_logs SELECT row_key FROM log_events
-                       WHERE lower(sender) = $v OR lower(recipient) = $v OR lower(original_recipient) = $v
-                          OR contains(lower(subject), $v) OR contains(lower(detail), $v)""", {"v": value})
-        con.execute("""INSERT OR IGNORE INTO _erase_distribution SELECT row_key FROM distribution_log
-                       WHERE lower(sender) = $v OR contains(lower(subject), $v)""", {"v": value})
+        for name in ("email_messages", "email_log_lines", "email_distribution_rows"):
+            con.execute(_SQL[name], {"v": person.value})
     else:
+        # DuckDB's regular expressions (RE2) have no look-behind: a digit on either side is
+        # excluded by a non-digit or an end instead
         pattern = person.text_pattern.replace("(?<!\\d)", "(^|[^0-9])").replace("(?!\\d)", "([^0-9]|$)")
-        con.execute("""
-            INSERT OR IGNORE INTO _erase_messages
-            SELECT message_key FROM lead_details WHERE phone = $v
-            UNION SELECT message_key FROM stored_messages
-            WHERE regexp_matches(coalesce(subject, '') || ' ' || coalesce(body_text, ''), $p)""",
-                    {"v": person.value, "p": pattern})
-        con.execute("""INSERT OR IGNORE INTO _erase_logs SELECT row_key FROM log_events
-                       WHERE regexp_matches(coalesce(subject, '') || ' ' || coalesce(detail, ''), $p)""",
-                    {"p": pattern})
-        con.execute("""INSERT OR IGNORE INTO _erase_distribution SELECT row_key FROM distribution_log
-                       WHERE regexp_matches(coalesce(subject, ''), $p)""", {"p": pattern})
+        con.execute(_SQL["phone_messages"], {"v": person.value, "p": pattern})
+        con.execute(_SQL["phone_log_lines"], {"p": pattern})
+        con.execute(_SQL["phone_distribution_rows"], {"p": pattern})
     # the stored bytes: headers the parser did not keep (Reply-To...), attachments' text
-    _scan(con, "SELECT message_key, raw_zlib FROM raw_messages", person, "_erase_messages")
-    _scan(con, "SELECT rowid, raw_zlib FROM quarantine_items WHERE raw_zlib IS NOT NULL",
-          person, "_erase_quarantine")
+    _scan(con, person, _SQL["raw_copies"], _SQL["marked_messages"], _SQL["mark_messages"])
+    _scan(con, person, _SQL["quarantined_bytes"], _SQL["marked_quarantine"], _SQL["mark_quarantine"])
 
 
-def _scan(con, query: str, person: Person, into: str) -> None:
-    """Decompress and search every stored blob of ``query`` (key, blob) for the person."""
-    marked = {r[0] for r in con.execute(f"SELECT * FROM {into}").fetchall()}
+def _scan(con: DuckDBPyConnection, person: Person, blobs_query: str, marked_query: str, mark: str) -> None:
+    """Decompress and search every stored blob of ``blobs_query`` (key, blob) for the person;
+    marks (``mark``) the keys found that ``marked_query`` does not already hold."""
+    marked = {r[0] for r in con.execute(marked_query).fetchall()}
     found = []
     # a second connection streams the blobs (temp tables belong to the first one)
-    for batch in arrow_batches(con.cursor(), query, 2_000):
+    for batch in arrow_batches(con.cursor(), blobs_query, 2_000):
         keys, blobs = batch.column(0).to_pylist(), batch.column(1).to_pylist()
-        for key, blob in zip(keys, blobs):
+        for key, blob in zip(keys, blobs, strict=True):
             if key in marked:
                 continue
             try:
@@ -238,96 +202,22 @@ def _scan(con, query: str, person: Person, into: str) -> None:
             if person.found_in(raw):
                 found.append(key)
     if found:
-        con.execute(f"INSERT OR IGNORE INTO {into} SELECT unnest(?)", [found])
+        con.execute(mark, [found])
 
 
-def _find_before(con, timezone: str, before: str) -> None:
-    _temp_tables(con)
+def _find_before(con: DuckDBPyConnection, timezone: str, before: str) -> None:
+    create_marks(con)
     con.execute("BEGIN TRANSACTION")
-    local_month = "strftime(timezone($tz, timezone('UTC', {column})), '%Y-%m') < $m"
-    params = {"tz": timezone, "m": before}
-    con.execute("INSERT INTO _erase_messages SELECT message_key FROM stored_messages WHERE "
-                + local_month.format(column="received_at"), params)
-    con.execute("INSERT INTO _erase_logs SELECT row_key FROM log_events WHERE "
-                + local_month.format(column="event_time"), params)
-    con.execute("INSERT INTO _erase_distribution SELECT row_key FROM distribution_log WHERE "
-                + local_month.format(column="received_at"), params)
-    con.execute("INSERT INTO _erase_quarantine SELECT rowid FROM quarantine_items WHERE raw_zlib IS NOT NULL AND "
-                + local_month.format(column="quarantined_at"), params)
+    for name in ("messages_before", "log_lines_before", "distribution_rows_before", "quarantine_before"):
+        con.execute(_SQL[name], {"tz": timezone, "m": before})
 
 
-def _count_marked(con) -> dict[str, int]:
-    def count(sql: str) -> int:
-        return con.execute(sql).fetchone()[0]
-    return {
-        # copies that still hold something personal (an erased copy is not counted twice)
-        "messages": count("SELECT count(*) FROM stored_messages JOIN _erase_messages USING (message_key) "
-                          "WHERE body_text IS NOT NULL OR sender_name IS NOT NULL "
-                          "OR message_key IN (SELECT message_key FROM raw_messages) "
-                          "OR message_key IN (SELECT message_key FROM lead_details)"),
-        "raw copies": count("SELECT count(*) FROM raw_messages JOIN _erase_messages USING (message_key)"),
-        "lead details": count("SELECT count(*) FROM lead_details JOIN _erase_messages USING (message_key)"),
-        "log lines": count("SELECT count(*) FROM _erase_logs"),
-        "distribution rows": count("SELECT count(*) FROM _erase_distribution"),
-        "quarantined items": count("SELECT count(*) FROM _erase_quarantine"),
-    }
-
-
-# --- erasing -------------------------------------------------------------------------------
-
-def _erase_marked(con, person: Person | None, *, scrub_logs: bool = True) -> dict[str, int]:
-    """Erase the marked rows; returns the rows erased per table."""
-    counts = _count_marked(con)
-    # the workspace's addresses as a list: DuckDB lambdas cannot hold the subquery of is_public_address
-    public = [r[0] for r in con.execute("SELECT address FROM addresses").fetchall()]
-    erased_address = ("CASE WHEN {c} IS NULL OR is_role_address(lower({c})) OR list_contains($public, lower({c})) "
-                      "THEN {c} ELSE '" + ERASED + "@' || split_part({c}, '@', 2) END")
-    single = ", ".join(f"{c} = {erased_address.format(c=c)}" for c in _ADDRESS_COLUMNS)
-    lists = ", ".join(f"{c} = list_transform({c}, lambda x: {erased_address.format(c='x')})" for c in _ADDRESS_LISTS)
-    # subjects keep their template (attribution reads them again when the config changes) but
-    # lose the details they quote
-    scrub = ("without_details({c}, d.name, d.email, d.phone)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase_details AS SELECT d.* FROM lead_details AS d "
-                "JOIN _erase_messages USING (message_key)")
-    con.execute(f"""
-        UPDATE stored_messages AS m SET
-            {single}, {lists},
-            sender_name = NULL, body_text = NULL, from_line = NULL,
-            subject = {scrub.format(c='m.subject')},
-            copy_subject = {scrub.format(c='m.copy_subject')}
-        FROM _erase_messages AS e LEFT JOIN _erase_details AS d USING (message_key)
-        WHERE m.message_key = e.message_key""", {"public": public})
-    if person is not None and person.kind == "email":
-        for column in ("subject", "copy_subject"):
-            con.execute(f"UPDATE stored_messages SET {column} = regexp_replace({column}, $p, '[{ERASED}]', 'gi') "
-                        "WHERE message_key IN (SELECT message_key FROM _erase_messages)",
-                        {"p": re.escape(person.value)})
-    con.execute("DELETE FROM raw_messages WHERE message_key IN (SELECT message_key FROM _erase_messages)")
-    con.execute("DELETE FROM lead_details WHERE message_key IN (SELECT message_key FROM _erase_messages)")
-    con.execute("UPDATE quarantine_items SET raw_zlib = NULL WHERE rowid IN (SELECT id FROM _erase_quarantine)")
-    # log lines of the erased messages carry the prospect's relay address too
-    con.execute("""INSERT OR IGNORE INTO _erase_logs SELECT l.row_key FROM log_events AS l
-                   WHERE l.message_id IN (SELECT m.message_id FROM stored_messages AS m
-                                          JOIN _erase_messages USING (message_key)
-                                          WHERE m.message_id IS NOT NULL)""")
-    counts["log lines"] = con.execute("SELECT count(*) FROM _erase_logs").fetchone()[0]
-    if scrub_logs:
-        for table, marks, columns in (("log_events", "_erase_logs", ("sender", "recipient", "original_recipient")),
-                                      ("distribution_log", "_erase_distribution", ("sender",))):
-            sets = ", ".join(f"{c} = {erased_address.format(c=c)}" for c in columns)
-            con.execute(f"UPDATE {table} SET {sets}, subject = NULL"
-                        + (", detail = NULL" if table == "log_events" else "")
-                        + f" WHERE row_key IN (SELECT row_key FROM {marks})", {"public": public})
-    con.execute("DROP TABLE _erase_details")
-    return counts
-
-
-def _audit(con, result: ErasureResult) -> None:
+def _audit(con: DuckDBPyConnection, result: ErasureResult) -> None:
     con.execute("INSERT INTO erasures VALUES (?, ?, ?, ?)",
                 [utcnow(), result.action, result.scope, json.dumps(result.counts)])
 
 
-def _rollback(con) -> None:
+def _rollback(con: DuckDBPyConnection) -> None:
     try:
         con.execute("ROLLBACK")
     except duckdb.Error:
@@ -342,6 +232,7 @@ def _compact(database: Path, result: ErasureResult) -> None:
     fresh.unlink(missing_ok=True)
     con = duckdb.connect()
     try:
+        # file names cannot be bound parameters of ATTACH: quoted instead
         con.execute(f"ATTACH '{_quote(database)}' AS old (READ_ONLY)")
         con.execute(f"ATTACH '{_quote(fresh)}' AS fresh")
         con.execute("COPY FROM DATABASE old TO fresh")

@@ -14,10 +14,13 @@ from emailtrack_analytics.attribution.refresh import LEADS_VERSION
 
 PACKAGE = Path(__file__).resolve().parents[2] / "emailtrack_analytics"
 RECORD = Path(__file__).resolve().parents[1] / "assets" / "versions.json"
+# the named statements refresh.py runs (attribution/sql/refresh/)
+REFRESH_SQL = ["copies.sql", "leads.sql", "lead_keys.sql", "log_leads.sql"]
 COVERED = {
     "attribution": (ATTRIBUTION_VERSION, ["attribution/engine.py", "attribution/identity.py",
                                           "attribution/catalogue.py"]),
-    "leads": (LEADS_VERSION, ["attribution/refresh.py", "attribution/sql/020_leads.sql"]),
+    "leads": (LEADS_VERSION, ["attribution/refresh.py", "attribution/sql/020_leads.sql",
+                              *(f"attribution/sql/refresh/{name}" for name in REFRESH_SQL)]),
 }
 
 
@@ -26,6 +29,12 @@ def digest(files: list[str]) -> str:
     for name in files:
         h.update((PACKAGE / name).read_bytes())
     return h.hexdigest()[:16]
+
+
+def test_every_statement_file_of_the_refresh_is_covered():
+    """A new .sql file of the refresh would change lead results unseen by the version check."""
+    folder = PACKAGE / "attribution" / "sql" / "refresh"
+    assert sorted(p.name for p in folder.glob("*.sql")) == sorted(REFRESH_SQL)
 
 
 def current() -> dict:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import EmailtrackError, UsageError
+
+if TYPE_CHECKING:
+    from .config.workspace import Workspace
 
 EPILOG = "Exit codes: 0 done, 2 unusable arguments / unknown workspace / unreadable input, 1 other errors."
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one readable line, exit 2 (as argparse, without the usage block)
+    def error(self, message: str) -> NoReturn:  # one readable line, exit 2 (as argparse, without the usage block)
         self.exit(2, f"emailtrack: error: {message} (see 'emailtrack {self._sub_name()} --help')\n")
 
     def _sub_name(self) -> str:
@@ -25,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Global options are accepted before and after the command; SUPPRESS keeps a subcommand
     # from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--workspace", "-w", metavar="DIR", default=argparse.SUPPRESS,
                         help="workspace folder (default: $EMAILTRACK_WORKSPACE, else the current folder)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -152,85 +157,110 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     from . import settings
     from .config.workspace import open_workspace
 
     settings.validate()
     if args.command == "init":
-        from .ops.init import init_workspace
-        root = init_workspace(Path(args.dir), sample=args.sample, end_month=args.end_month,
-                              scale=args.scale, force=args.force)
-        print(f"workspace ready: {root / 'emailtrack.toml'}")
-        if args.sample:
-            print(f"sample data in {root / 'data' / 'sample'}; next: emailtrack -w {root} ingest "
-                  f"{root / 'data' / 'sample'}")
+        _init(args)
         return 0
-
     workspace = open_workspace(args.workspace)
-    if args.command == "ingest":
-        from .ingest.pipeline import ingest
-        if args.workers is not None and args.workers < 1:
-            raise UsageError("--workers must be at least 1")
-        summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
-                         workers=args.workers, progress=True)
-        print(summary.line())
-        return 0
-    if args.command == "export":
-        from .config.months import resolve_month
-        from .ops.exports import export
-        count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
-                       fmt=args.fmt, out=args.output, partition=args.partition,
-                       personal_data=args.personal_data)
-        if args.output:
-            print(f"{count} rows written to {args.output}", file=sys.stderr)
-        return 0
-    if args.command == "report":
-        from .config.months import resolve_month
-        from .reports.runner import run_report
-        result = run_report(workspace, args.kind, resolve_month(args.month, workspace.timezone),
-                            point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
-                            error_to=args.error_to, language=args.lang, timeout=args.timeout,
-                            resend=args.resend)
-        print(result.html)
-        if result.sent_to:
-            print(f"sent to {', '.join(result.sent_to)}", file=sys.stderr)
-        if result.already_sent:
-            print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
-                  "(--resend to send anyway)", file=sys.stderr)
-        return 0
-    if args.command == "merge":
-        from .ops.merge import merge
-        print(merge(workspace, args.databases).line())
-        return 0
-    if args.command in ("forget", "purge"):
-        from .ops import privacy
-        if args.command == "forget":
-            result = privacy.forget(workspace, email=args.email, phone=args.phone, dry_run=args.dry_run)
-        else:
-            result = privacy.purge(workspace, before=args.before, dry_run=args.dry_run)
-        print(result.line())
-        return 0
-    if args.command == "status":
-        from .ops.status import workspace_status
-        print("\n".join(workspace_status(workspace).lines()))
-        return 0
-    if args.command == "senders":
-        from .analytics.senders import lines, unrecognised_senders
-        from .config.months import resolve_month
-        groups = unrecognised_senders(workspace, resolve_month(args.month, workspace.timezone),
-                                      personal_data=args.personal_data, limit=args.limit)
-        if args.fmt == "text":
-            print("\n".join(lines(groups)))
-        else:
-            import pandas as pd
-            frame = pd.DataFrame([g.as_row() for g in groups])
-            print(frame.to_csv(index=False) if args.fmt == "csv" else frame.to_json(orient="records", force_ascii=False))
-        return 0
-    if args.command == "portals":
-        from .attribution.catalogue import merged_portals
-        for portal in merged_portals(workspace.portals):
-            origin = "built-in" if portal.builtin else "workspace"
-            print(f"{portal.id:<14} {portal.kind:<8} {origin:<9} {', '.join(portal.senders)}")
-        return 0
-    raise UsageError(f"unknown command {args.command!r}")
+    command = _COMMANDS.get(args.command)
+    if command is None:
+        raise UsageError(f"unknown command {args.command!r}")
+    command(workspace, args)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> None:
+    from .ops.init import init_workspace
+    root = init_workspace(Path(args.dir), sample=args.sample, end_month=args.end_month,
+                          scale=args.scale, force=args.force)
+    print(f"workspace ready: {root / 'emailtrack.toml'}")
+    if args.sample:
+        print(f"sample data in {root / 'data' / 'sample'}; next: emailtrack -w {root} ingest "
+              f"{root / 'data' / 'sample'}")
+
+
+def _ingest(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ingest.pipeline import ingest
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
+                     workers=args.workers, progress=True)
+    print(summary.line())
+
+
+def _export(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .config.months import resolve_month
+    from .ops.exports import export
+    count = export(workspace, args.table, month=resolve_month(args.month, workspace.timezone),
+                   fmt=args.fmt, out=args.output, partition=args.partition,
+                   personal_data=args.personal_data)
+    if args.output:
+        print(f"{count} rows written to {args.output}", file=sys.stderr)
+
+
+def _report(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .config.months import resolve_month
+    from .reports.runner import run_report
+    month = resolve_month(args.month, workspace.timezone)
+    assert month is not None, "the parser requires --month for a report"
+    result = run_report(workspace, args.kind, month,
+                        point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
+                        error_to=args.error_to, language=args.lang, timeout=args.timeout,
+                        resend=args.resend)
+    print(result.html)
+    if result.sent_to:
+        print(f"sent to {', '.join(result.sent_to)}", file=sys.stderr)
+    if result.already_sent:
+        print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
+              "(--resend to send anyway)", file=sys.stderr)
+
+
+def _merge(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops.merge import merge
+    print(merge(workspace, args.databases).line())
+
+
+def _forget(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops import privacy
+    print(privacy.forget(workspace, email=args.email, phone=args.phone, dry_run=args.dry_run).line())
+
+
+def _purge(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops import privacy
+    print(privacy.purge(workspace, before=args.before, dry_run=args.dry_run).line())
+
+
+def _status(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops.status import workspace_status
+    print("\n".join(workspace_status(workspace).lines()))
+
+
+def _senders(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .analytics.senders import lines, unrecognised_senders
+    from .config.months import resolve_month
+    groups = unrecognised_senders(workspace, resolve_month(args.month, workspace.timezone),
+                                  personal_data=args.personal_data, limit=args.limit)
+    if args.fmt == "text":
+        print("\n".join(lines(groups)))
+    else:
+        import pandas as pd
+        frame = pd.DataFrame([g.as_row() for g in groups])
+        print(frame.to_csv(index=False) if args.fmt == "csv" else frame.to_json(orient="records", force_ascii=False))
+
+
+def _portals(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .attribution.catalogue import merged_portals
+    for portal in merged_portals(workspace.portals):
+        origin = "built-in" if portal.builtin else "workspace"
+        print(f"{portal.id:<14} {portal.kind:<8} {origin:<9} {', '.join(portal.senders)}")
+
+
+# every command but init, which creates the workspace the others open
+_COMMANDS: dict[str, Callable[[Workspace, argparse.Namespace], None]] = {
+    "ingest": _ingest, "export": _export, "report": _report, "merge": _merge, "forget": _forget,
+    "purge": _purge, "status": _status, "senders": _senders, "portals": _portals,
+}

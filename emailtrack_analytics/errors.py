@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class EmailtrackError(Exception):
     """An error shown to the user as one line; ``exit_code`` follows the contract."""
@@ -18,7 +20,7 @@ class UsageError(EmailtrackError):
 class ConfigError(UsageError):
     """A refused ``emailtrack.toml``: names the file, the line and the key."""
 
-    def __init__(self, path, line: int | None, key: str | None, message: str):
+    def __init__(self, path: Path, line: int | None, key: str | None, message: str):
         self.path = path
         self.line = line
         self.key = key

@@ -14,12 +14,42 @@ Views available to SQL: ``messages``, ``leads``, ``lead_copies``, ``quarantine``
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypedDict
 
+import duckdb
 import pandas as pd
 
 from ..attribution.refresh import is_stale, refresh_attribution
 from ..config.workspace import Workspace, open_workspace
 from ..store.db import connect, needs_writer
+
+# a query runner: ``Analytics.sql``, or a connection's ``execute(query, params).df()``
+SqlRunner = Callable[[str, list[Any]], pd.DataFrame]
+
+
+def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """A query's rows as named tuples (``frame.itertuples()``). Typed ``Any``: a row's fields are
+    the columns the SQL selects, which no static type describes (pandas-stubs types every field
+    as any scalar at all)."""
+    return frame.itertuples()
+
+
+class Figures(TypedDict):
+    """The headline figures of a month (``Analytics.figures``)."""
+
+    month: str
+    point_of_sale: str | None
+    network_leads: int
+    point_of_sale_leads: int
+    tracking_copies: int
+    tracking_lead_copies: int
+    mailbox_copies: int
+    mailbox_lead_copies: int
+    leads_by_portal: dict[str, int]
+    leads_by_point_of_sale: dict[str, int]
+    leads_by_group: dict[str, int]
+    leads_by_channel: dict[str, int]
 
 
 class Analytics:
@@ -40,7 +70,7 @@ class Analytics:
 
     def __init__(self, workspace: Workspace | str | None = None, *, refresh: bool | None = None):
         self.workspace = workspace if isinstance(workspace, Workspace) else open_workspace(workspace or None)
-        self._session = None
+        self._session: duckdb.DuckDBPyConnection | None = None
         if refresh is None:
             refresh = self.stale()
         if refresh:
@@ -65,23 +95,24 @@ class Analytics:
             con.close()
 
     @contextlib.contextmanager
-    def session(self):
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One read-only connection for a block of queries (a report's figures come from one
         snapshot, and opening the file once is faster); released when the block ends."""
         if self._session is not None:
             yield self._session
             return
-        self._session = connect(self.workspace.database, read_only=True)
+        self._session = session = connect(self.workspace.database, read_only=True)
         try:
-            yield self._session
+            yield session
         finally:
-            self._session.close()
+            session.close()
             self._session = None
 
-    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL on the workspace's views and tables; returns a DataFrame."""
         with self.session() as con:
-            return con.execute(query, params or []).df()
+            frame: pd.DataFrame = con.execute(query, params or []).df()
+            return frame
 
     def _table(self, view: str, month: str | None, point_of_sale: str | None, order: str) -> pd.DataFrame:
         conditions, params = [], []
@@ -112,7 +143,7 @@ class Analytics:
         view = "lead_contacts" if personal_data else "lead_contacts_pseudonymous"
         return self._table(view, month, point_of_sale, "month, lead_key, message_key")
 
-    def figures(self, month: str, point_of_sale: str | None = None) -> dict:
+    def figures(self, month: str, point_of_sale: str | None = None) -> Figures:
         """The headline figures of ``month``, for the network or one point of sale, each read from
         the view that defines it (analytics/views/045_figures.sql):
 
@@ -143,7 +174,7 @@ class Analytics:
                                     [month])
             mailbox = self.sql(f"SELECT category, mailbox_copies AS n FROM mailbox_copies WHERE {where}", [month] + pos)
 
-        def counts(series) -> dict:
+        def counts(series: pd.Series[int]) -> dict[str, int]:
             return {str(k): int(v) for k, v in series.sort_values(ascending=False, kind="stable").items() if v}
 
         return {
@@ -179,5 +210,5 @@ class Analytics:
     def __enter__(self) -> "Analytics":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -20,13 +20,14 @@ The SQL is in ``analytics/views/065_checks.sql``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
-from ..config.workspace import Workspace
+from ..config.workspace import PointOfSale, Workspace
 from . import health
+from .api import SqlRunner, frame_rows
 
 KINDS = ("unclaimed_address", "silent_point_of_sale", "mailbox_not_tracked")
 NEAR_TYPO = 2          # a claimed address this many edits away (local part) is probably what was meant
@@ -44,9 +45,6 @@ class Check:
     since: dt.date | None = None   # first copy | last lead | first month's first day
     toml: str = ""                 # the lines to add to emailtrack.toml, when that is the fix
     nearest_address: str | None = None
-
-
-SqlRunner = Callable[[str, list], pd.DataFrame]
 
 
 def find_checks(sql: SqlRunner, workspace: Workspace) -> list[Check]:
@@ -81,7 +79,7 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
     extra = [workspace.tracking_domain] if workspace.tracking_domain else []
     rows = sql("SELECT * FROM unclaimed_tracking_addresses($1::VARCHAR[])", [extra])
     found = []
-    for row in rows.itertuples():
+    for row in frame_rows(rows):
         pos = row.point_of_sale if isinstance(row.point_of_sale, str) else None
         nearest = row.nearest_address if isinstance(row.nearest_address, str) else None
         typo = nearest is not None and not pd.isna(row.distance) and int(row.distance) <= NEAR_TYPO
@@ -101,12 +99,13 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
     return found
 
 
-def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: list[Check] = ()) -> list[Check]:
+def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Sequence[Check] = ()) -> list[Check]:
     day = as_of(sql)
     if day is None:
         return []
     found = []
     for alert in health.silent_points_of_sale(health.daily_leads(sql), day):
+        assert alert.point_of_sale is not None and alert.since is not None, "a silence has both"
         pos = workspace.point_of_sale(alert.point_of_sale)
         days = (day - alert.since).days
         found.append(Check(
@@ -116,7 +115,7 @@ def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: list[
             _unclaimed_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since))
     never = sql("SELECT * FROM point_of_sale_tracking WHERE point_of_sale_leads = 0 ORDER BY point_of_sale", [])
     first = pd.Timestamp(sql("SELECT min(local_date) AS day FROM leads", [])["day"].iloc[0]).date()
-    for row in never.itertuples():
+    for row in frame_rows(never):
         pos = workspace.point_of_sale(row.point_of_sale)
         # silent since its first lead received (mail logs, mailbox export), else since the data begins
         since = pd.Timestamp(row.first_received).date() if not pd.isna(row.first_received) else first
@@ -138,7 +137,7 @@ def mailbox_leads_not_tracked(sql: SqlRunner, workspace: Workspace, found: list[
     rows = sql("SELECT * FROM mailbox_leads_not_tracked WHERE not_tracked > 0 ORDER BY not_tracked DESC, "
                "point_of_sale", [])
     checks = []
-    for row in rows.itertuples():
+    for row in frame_rows(rows):
         pos = workspace.point_of_sale(row.point_of_sale)
         months = row.first_month if row.first_month == row.last_month else f"{row.first_month} to {row.last_month}"
         fix = _unclaimed_fix(found, row.point_of_sale) or _forwarding_fix(pos, "forwards every lead")
@@ -149,19 +148,20 @@ def mailbox_leads_not_tracked(sql: SqlRunner, workspace: Workspace, found: list[
     return checks
 
 
-def _unclaimed_fix(found, pos_id: str) -> str:
+def _unclaimed_fix(found: Sequence[Check], pos_id: str) -> str:
     """The fix of a point of sale whose copies reach an unclaimed address: that address's."""
-    addresses = [c.address for c in found if c.kind == "unclaimed_address" and c.point_of_sale == pos_id]
+    addresses = [c.address for c in found
+                 if c.kind == "unclaimed_address" and c.point_of_sale == pos_id and c.address is not None]
     if not addresses:
         return ""
     return f"its copies go to {', '.join(addresses)}, which no point of sale claims: see the unclaimed address"
 
 
-def _first(values) -> str | None:
+def _first(values: Sequence[str]) -> str | None:
     return values[0] if values else None
 
 
-def _forwarding_fix(pos, verb: str) -> str:
+def _forwarding_fix(pos: PointOfSale | None, verb: str) -> str:
     if pos is None:
         return "add this point of sale to emailtrack.toml"
     mailbox = " or ".join(pos.mailboxes) or "its mailbox"

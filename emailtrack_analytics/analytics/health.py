@@ -24,11 +24,14 @@ import datetime as dt
 import math
 import re
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from ..config.months import month_bounds, shift_month
+from .api import Analytics, SqlRunner, frame_rows
 
 SILENCE_MIN_DAYS = 3
 SILENCE_EXPECTED = 8.0          # alert when at least this many leads were expected (P(0) < 0.0004)
@@ -77,7 +80,7 @@ def _office_hours(local: pd.Timestamp) -> bool:
     return local.weekday() < 5 and OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
 
 
-def missing_leads(data, month: str, point_of_sale: str | None = None) -> pd.DataFrame:
+def missing_leads(data: Analytics, month: str, point_of_sale: str | None = None) -> pd.DataFrame:
     """Leads received but not tracked in ``month``, with their likely cause (no personal data)."""
     tz = data.workspace.tz
     where, params = "NOT tracked AND month = ?", [month]
@@ -101,25 +104,26 @@ def missing_leads(data, month: str, point_of_sale: str | None = None) -> pd.Data
     every_miss["local_time"] = pd.to_datetime(every_miss["received_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
     offline = _offline_pattern(every_miss, tracked)
     causes = []
-    for row in missing.itertuples():
+    for row in frame_rows(missing):
         causes.append(_cause(row, last_tracked, failed, cc_share, offline))
     missing["cause"] = causes
     return missing.drop(columns=["received_at"])
 
 
-def _cc_share(tracked: pd.DataFrame) -> dict:
+def _cc_share(tracked: pd.DataFrame) -> dict[Hashable, float]:
     """(point of sale, portal) -> share of its tracked leads that came by CC."""
     if tracked.empty:
         return {}
     grouped = tracked.assign(cc=tracked["channel"] == "cc").groupby(["point_of_sale", "portal"])["cc"]
-    counts = grouped.count()
-    return {key: share for key, share in grouped.mean().items() if counts[key] >= 5}
+    # mean and count of one grouping: the same groups in the same order
+    return {key: share for (key, share), count in zip(grouped.mean().items(), grouped.count(), strict=True)
+            if count >= 5}
 
 
 def _offline_pattern(missing: pd.DataFrame, tracked: pd.DataFrame) -> set[str]:
     """Points of sale whose misses fall outside office hours while their tracked leads do not:
     a client-side rule that only runs while the mail client is open."""
-    found = set()
+    found: set[str] = set()
     for pos, rows in missing.groupby("point_of_sale"):
         if len(rows) < 5:
             continue
@@ -128,11 +132,12 @@ def _offline_pattern(missing: pd.DataFrame, tracked: pd.DataFrame) -> set[str]:
         history = tracked[(tracked["point_of_sale"] == pos) & (tracked["channel"] == "forward")]
         in_hours = sum(_office_hours(t) for t in history["local_time"])
         if off / len(rows) >= 0.8 and len(history) >= 10 and in_hours / len(history) >= 0.9:
-            found.add(pos)
+            found.add(str(pos))
     return found
 
 
-def _cause(row, last_tracked: pd.Series, failed: pd.DataFrame, cc_share: dict, offline: set) -> str:
+def _cause(row: Any, last_tracked: pd.Series[Any], failed: pd.DataFrame, cc_share: dict[Hashable, float],
+           offline: set[str]) -> str:
     pos, when = row.point_of_sale, pd.Timestamp(row.received_at)
     legs = failed[failed["point_of_sale"] == pos]
     if not legs.empty:
@@ -159,7 +164,7 @@ def _cause(row, last_tracked: pd.Series, failed: pd.DataFrame, cc_share: dict, o
 
 # --------------------------------------------------------------------------- alerts
 
-def daily_leads(sql) -> pd.DataFrame:
+def daily_leads(sql: SqlRunner) -> pd.DataFrame:
     """Point-of-sale leads per point of sale, portal and local day; ``sql(query, params)`` runs a query."""
     daily = sql("SELECT point_of_sale, portal, local_date, count(*) AS leads FROM leads "
                 "WHERE point_of_sale IS NOT NULL GROUP BY ALL", [])
@@ -174,28 +179,28 @@ def silent_points_of_sale(daily: pd.DataFrame, as_of: dt.date) -> list[Alert]:
     return [a for a in found if a.portal is None]
 
 
-def alerts(data, month: str) -> list[Alert]:
+def alerts(data: Analytics, month: str) -> list[Alert]:
     """Every alert for ``month`` (as of its last day, or today if the month is not over)."""
     daily = daily_leads(data.sql)
     start, end = month_bounds(month)
     as_of = min(end - dt.timedelta(days=1), dt.date.today())
     found = _silences(daily, month, start, as_of)
     # a point of sale silent since before the month: its drop says nothing more
-    silent = {a.point_of_sale for a in found if a.portal is None and a.since < start}
+    silent = {a.point_of_sale for a in found if a.portal is None and a.since is not None and a.since < start}
     found += [a for a in _drops(data, month) if a.point_of_sale not in silent]
     found += _template_spikes(data, month)
     found += _unknown_senders(data, month)
     return found
 
 
-def _silences(daily: pd.DataFrame, month: str, start: dt.date, as_of: dt.date) -> list[Alert]:
+def _silences(daily: pd.DataFrame, month: str, start: dt.date | None, as_of: dt.date) -> list[Alert]:
     found = []
     network_day = daily.groupby("local_date")["leads"].sum()
-    for keys, scope, network in (
-            (["point_of_sale"], "point_of_sale", network_day),
-            (["point_of_sale", "portal"], "pair", None)):
+    for keys, scope in ((["point_of_sale"], "point_of_sale"), (["point_of_sale", "portal"], "pair")):
+        network = network_day
         for key, rows in daily.groupby(keys):
-            pos, portal = (key[0], None) if scope == "point_of_sale" else key
+            # str(): the keys are the point of sale's and the portal's ids (groupby drops NULLs)
+            pos, portal = (str(key[0]), None) if scope == "point_of_sale" else (str(key[0]), str(key[1]))
             if portal is not None:
                 network = daily[daily["portal"] == portal].groupby("local_date")["leads"].sum()
             alert = _silence(rows, network, pos, portal, month, start, as_of)
@@ -206,7 +211,8 @@ def _silences(daily: pd.DataFrame, month: str, start: dt.date, as_of: dt.date) -
     return [a for a in found if a.portal is None or a.point_of_sale not in silent]
 
 
-def _silence(rows, network: pd.Series, pos, portal, month, start, as_of) -> Alert | None:
+def _silence(rows: pd.DataFrame, network: pd.Series[Any], pos: str, portal: str | None, month: str,
+             start: dt.date | None, as_of: dt.date) -> Alert | None:
     """A silence its own history makes unlikely: its lead rate over the 8 weeks before its last
     lead, times the days since, scaled by how the rest of the network moved meanwhile (weekdays,
     holidays, season)."""
@@ -237,7 +243,7 @@ def _silence(rows, network: pd.Series, pos, portal, month, start, as_of) -> Aler
                  observed=0, expected=round(expected, 1), probability=math.exp(-expected), since=last)
 
 
-def _drops(data, month: str) -> list[Alert]:
+def _drops(data: Analytics, month: str) -> list[Alert]:
     """Points of sale far below what their trailing quarter and the network's trend predict,
     beyond their own usual month-to-month swings."""
     counts = data.sql("SELECT month, point_of_sale, count(*) AS leads FROM leads "
@@ -249,9 +255,10 @@ def _drops(data, month: str) -> list[Alert]:
     if month not in months:
         return []
     found = []
-    for pos, row in table.iterrows():
+    for pos_id, row in table.iterrows():
+        pos = str(pos_id)
         ratios = [r for m in months[3:] if (r := _ratio(table, row, months, m)) is not None]
-        now = _ratio(table, row, months, month, with_counts=True)
+        now = _ratio(table, row, months, month)
         if now is None:
             continue
         ratio, observed, expected = now
@@ -271,9 +278,11 @@ def _drops(data, month: str) -> list[Alert]:
     return found
 
 
-def _ratio(table: pd.DataFrame, row: pd.Series, months: list[str], month: str, with_counts: bool = False):
-    """Observed / expected leads of one point of sale in ``month``, the expectation being its
-    trailing three months scaled by the network's change; None without enough history."""
+def _ratio(table: pd.DataFrame, row: pd.Series[Any], months: list[str], month: str
+           ) -> tuple[float, int, float] | None:
+    """(observed / expected, observed, expected) leads of one point of sale in ``month``, the
+    expectation being its trailing three months scaled by the network's change; None without
+    enough history."""
     trailing_months = [shift_month(month, -i) for i in (3, 2, 1)]
     if any(m not in months for m in trailing_months):
         return None
@@ -284,15 +293,16 @@ def _ratio(table: pd.DataFrame, row: pd.Series, months: list[str], month: str, w
     expected = trailing * table[month].sum() / network_before
     observed = int(row[month])
     ratio = observed / expected if expected else 1.0
-    return (ratio, observed, expected) if with_counts else (ratio,)
+    return ratio, observed, expected
 
 
-def _template_spikes(data, month: str) -> list[Alert]:
+def _template_spikes(data: Analytics, month: str) -> list[Alert]:
     months = [shift_month(month, -i) for i in (3, 2, 1)]
     counts = data.sql("SELECT month, portal, count(*) AS n FROM messages WHERE list_contains(flags, "
                       "'unrecognised_template') AND month IN (?, ?, ?, ?) GROUP BY ALL", months + [month])
     found = []
-    for portal, rows in counts.groupby("portal"):
+    for portal_id, rows in counts.groupby("portal"):
+        portal = str(portal_id)
         now = int(rows.loc[rows["month"] == month, "n"].sum())
         before = rows.loc[rows["month"].isin(months), "n"].sum() / 3
         if now >= TEMPLATE_SPIKE_MIN and now >= 3 * (before + 1):
@@ -321,20 +331,19 @@ def without_personal_data(text: str) -> str:
     return _PHONE.sub(HIDDEN, text)
 
 
-def example_subjects(data, month: str, portal: str, limit: int = TEMPLATE_SPIKE_EXAMPLES) -> tuple[str, ...]:
+def example_subjects(data: Analytics, month: str, portal: str, limit: int = TEMPLATE_SPIKE_EXAMPLES) -> tuple[str, ...]:
     """Up to ``limit`` subjects of ``portal``'s messages of ``month`` that match none of its
-    templates, without personal data: the prospect's details known for each message
-    (``lead_details``) removed by the SQL macro ``without_details``, then any other address or
-    phone number. The most frequent first (a new template repeats once the prospect is taken
+    templates, without personal data: the prospect's details known for each message removed
+    by the SQL macro ``without_details`` (as the view ``messages_pseudonymous`` shows them),
+    then any other address or phone number. The most frequent first (a new template repeats once the prospect is taken
     out), then the most recent. Plain text: whoever shows them escapes them."""
     rows = data.sql(
-        "SELECT without_details(m.subject, d.name, d.email, d.phone) AS subject, m.received_at "
-        "FROM messages AS m LEFT JOIN lead_details AS d USING (message_key) "
-        "WHERE list_contains(m.flags, 'unrecognised_template') AND m.month = ? AND m.portal = ? "
-        "AND m.subject IS NOT NULL", [month, portal])
-    counts: Counter = Counter()
-    latest: dict = {}
-    for subject, received_at in zip(rows["subject"], rows["received_at"]):
+        "SELECT subject, received_at FROM messages_pseudonymous "
+        "WHERE list_contains(flags, 'unrecognised_template') AND month = ? AND portal = ? "
+        "AND subject IS NOT NULL", [month, portal])
+    counts: Counter[str] = Counter()
+    latest: dict[str, Any] = {}  # subject -> its latest received_at
+    for subject, received_at in zip(rows["subject"], rows["received_at"], strict=True):
         text = " ".join(without_personal_data(str(subject)).split())
         if not text:
             continue
@@ -346,15 +355,15 @@ def example_subjects(data, month: str, portal: str, limit: int = TEMPLATE_SPIKE_
     return tuple(ranked[:limit])
 
 
-def _unknown_senders(data, month: str) -> list[Alert]:
+def _unknown_senders(data: Analytics, month: str) -> list[Alert]:
     rows = data.sql(
         "SELECT split_part(m.sender, '@', 2) AS domain, count(*) AS copies, "
         "count(DISTINCT m.point_of_sale) AS points_of_sale, avg(s.has_contact::INTEGER) AS with_contact "
-        "FROM messages m JOIN stored_messages s USING (message_key) "
+        "FROM messages m JOIN copy_facts s USING (message_key) "
         "WHERE m.month = ? AND m.portal IS NULL AND m.sender IS NOT NULL AND m.category = 'other' "
         "GROUP BY ALL", [month])
     found = []
-    for row in rows.itertuples():
+    for row in frame_rows(rows):
         if row.copies >= UNKNOWN_SENDER_MIN and row.points_of_sale >= 2 and (row.with_contact or 0) >= 0.5:
             found.append(Alert("unknown_portal_sender", month, None, None,
                                f"{row.domain}: {row.copies} messages to {row.points_of_sale} points of sale look "

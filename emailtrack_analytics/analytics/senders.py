@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..attribution.engine import RECOGNISED, Attributor
@@ -46,7 +47,7 @@ class SenderGroup:
     personal: bool = False      # a webmail domain: people, not a portal
     internal: bool = False      # a domain of the network's own mailboxes: its staff writing
 
-    def as_row(self) -> dict:
+    def as_row(self) -> dict[str, str | int]:
         return {"domain": self.domain, "copies": self.copies,
                 "reasons": ", ".join(f"{n} {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])),
                 "addresses": ", ".join(self.addresses), "display_names": ", ".join(self.display_names),
@@ -103,15 +104,14 @@ def unrecognised_senders(workspace: Workspace, month: str | None = None, *, pers
     return found
 
 
-def _list(value) -> list:
+def _list(value: Iterable[str | None] | None) -> list[str]:
     return [] if value is None else [v for v in list(value) if v is not None]
 
 
 def _subjects(data: Analytics, domain: str, month: str | None, personal_data: bool = False) -> list[str]:
     """The most frequent subjects of the domain's copies, the prospects' details taken out."""
     rows = data.sql(
-        "SELECT without_details(u.subject, d.name, d.email, d.phone) AS subject "
-        "FROM unrecognised_copies AS u LEFT JOIN lead_details AS d USING (message_key) "
+        "SELECT p.subject FROM unrecognised_copies AS u JOIN messages_pseudonymous AS p USING (message_key) "
         "WHERE coalesce(u.domain, '') = ? AND u.subject IS NOT NULL" + (" AND u.month = ?" if month else ""),
         [domain] + ([month] if month else []))
     counts = Counter(" ".join(without_personal_data(str(s)).split()) for s in rows["subject"])
@@ -129,16 +129,16 @@ def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain
     with data.session() as con:  # rows as Python values (a DataFrame turns None into NaN)
         cursor = con.execute(
             f"SELECT {columns}, {_BODY.format('m.')} FROM unrecognised_copies AS u "
-            "JOIN stored_messages AS m USING (message_key) WHERE u.domain = ?"
+            "JOIN copy_facts AS m USING (message_key) WHERE u.domain = ?"
             + (" AND u.month = ?" if month else "") + " ORDER BY u.received_at DESC LIMIT ?",
             [domain] + ([month] if month else []) + [SCORED_COPIES])
         names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
-    votes: Counter = Counter()
-    signals: dict[str, Counter] = {}
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    votes: Counter[str] = Counter()
+    signals: dict[str, Counter[str]] = {}
     for row in rows:
         recognition = attributor.recognise(row, complete=True)
-        if recognition.compiled is not None:
+        if recognition.compiled is not None and recognition.portal is not None:
             votes[recognition.portal] += 1
             signals.setdefault(recognition.portal, Counter()).update(recognition.signals)
     if votes:

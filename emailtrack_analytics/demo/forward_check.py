@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..ingest.parsing.message import Unparseable, parse_message
 _TRUE = {"yes", "true", "1", "y", "forward", "x"}
 
 
-def _column(names: list[str], *candidates: str) -> str | None:
+def _column(names: Sequence[str], *candidates: str) -> str | None:
     lowered = {n.lower().strip(): n for n in names}
     for candidate in candidates:
         if candidate in lowered:
@@ -29,7 +30,7 @@ def _column(names: list[str], *candidates: str) -> str | None:
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
-    def norm(value):
+    def norm(value: str | None) -> str:
         return re.sub(r"\s+", " ", (value or "").replace("\u00a0", " ")).strip().casefold()
     return norm(a) == norm(b)
 
@@ -42,7 +43,7 @@ class ForwardScore:
     false_forwards: int = 0
     dates_expected: int = 0
     dates_right: int = 0                                 # original date recovered to the minute
-    by_language: dict = field(default_factory=dict)     # language -> [recovered, total]
+    by_language: dict[str, list[int]] = field(default_factory=dict)     # language -> [recovered, total]
     failures: list[tuple[str, str]] = field(default_factory=list)  # file, what went wrong
 
     @property

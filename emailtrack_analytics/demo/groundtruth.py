@@ -10,12 +10,14 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..store.db import connect
 
 FIELDS = ("point_of_sale", "portal", "category", "channel")
+Cell = tuple[str, str, str]  # (month, point of sale, portal) of a lead count
 DETAIL_FIELDS = ("name", "email", "email_is_relay", "phone", "listing_reference")
 
 
@@ -23,20 +25,20 @@ DETAIL_FIELDS = ("name", "email", "email_is_relay", "phone", "listing_reference"
 class Comparison:
     messages: int = 0                      # ground-truth rows expected to be stored
     found: int = 0                         # of those, found in the database by source
-    agree: Counter = field(default_factory=Counter)
+    agree: Counter[str] = field(default_factory=Counter)
     all_fields: int = 0                    # rows right on every field
     quarantine_expected: int = 0
     quarantine_right: int = 0
     mistakes: list[tuple[str, str, str, str]] = field(default_factory=list)  # source, field, expected, got
     lead_cells: int = 0                    # (month, point of sale, portal) cells with leads, expected
     lead_cells_equal: int = 0              # of those (and any extra found), cells with the same count
-    lead_count_differences: dict = field(default_factory=dict)  # cell -> (expected, got)
+    lead_count_differences: dict[Cell, tuple[int, int]] = field(default_factory=dict)  # cell -> (expected, got)
     leads_expected: int = 0                # lead x point-of-sale rows
     leads_found: int = 0
     leads_split: int = 0                   # ground-truth leads whose copies got several lead keys
     leads_merged: int = 0                  # lead keys shared by several ground-truth leads
     detail_copies: int = 0                 # lead copies compared on their prospect details
-    detail_agree: Counter = field(default_factory=Counter)
+    detail_agree: Counter[str] = field(default_factory=Counter)
     detail_mistakes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def accuracy(self, name: str | None = None) -> float:
@@ -91,7 +93,7 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
             continue
         result.found += 1
         right = True
-        for name, value in zip(FIELDS, values):
+        for name, value in zip(FIELDS, values, strict=True):
             if (value or "") == row[name]:
                 result.agree[name] += 1
             else:
@@ -107,19 +109,20 @@ def compare(workspace: Workspace, truth: Path | None = None) -> Comparison:
     return result
 
 
-def _detail_text(value) -> str:
+def _detail_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
 
 
-def _compare_details(expected: list[dict], leads: dict, found: dict, result: Comparison) -> None:
+def _compare_details(expected: list[dict[str, str]], leads: dict[str, dict[str, str]], found: dict[str, tuple[Any, ...]],
+                     result: Comparison) -> None:
     for row in expected:
         truth = leads.get(row["lead_id"])
         if not truth or row["expected_quarantine"] or row["source"] not in found:
             continue
         result.detail_copies += 1
-        for name, value in zip(DETAIL_FIELDS, found[row["source"]]):
+        for name, value in zip(DETAIL_FIELDS, found[row["source"]], strict=True):
             got = _detail_text(value if value is not None or name != "email_is_relay" else False)
             if got == truth[name]:
                 result.detail_agree[name] += 1
@@ -127,9 +130,9 @@ def _compare_details(expected: list[dict], leads: dict, found: dict, result: Com
                 result.detail_mistakes.append((row["source"], name, truth[name], got))
 
 
-def _compare_lead_identity(expected: list[dict], keys: dict, result: Comparison) -> None:
-    by_lead: dict[str, set] = {}
-    by_key: dict[str, set] = {}
+def _compare_lead_identity(expected: list[dict[str, str]], keys: dict[str, str], result: Comparison) -> None:
+    by_lead: dict[str, set[str]] = {}
+    by_key: dict[str, set[str]] = {}
     for row in expected:
         key = keys.get(row["source"])
         if row["lead_id"] and key:
@@ -139,15 +142,15 @@ def _compare_lead_identity(expected: list[dict], keys: dict, result: Comparison)
     result.leads_merged = sum(1 for found in by_key.values() if len(found) > 1)
 
 
-def _compare_lead_counts(expected: list[dict], found: dict, result: Comparison) -> None:
-    pairs = {}
+def _compare_lead_counts(expected: list[dict[str, str]], found: dict[Cell, int], result: Comparison) -> None:
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
     for row in expected:
         if row["expected_quarantine"] or not row["lead_id"]:
             continue
         points = [p for p in row["distribution_points"].split(";") if p] or [row["point_of_sale"]]
         for point in points:
             pairs.setdefault((row["lead_id"], point), (row["lead_month"], row["portal"]))
-    cells: Counter = Counter()
+    cells: Counter[Cell] = Counter()
     for (_, point), (month, portal) in pairs.items():
         cells[(month, point, portal)] += 1
     result.leads_expected = sum(cells.values())
@@ -164,14 +167,16 @@ def _compare_lead_counts(expected: list[dict], found: dict, result: Comparison) 
 class HealthComparison:
     coverage_cells: int = 0
     coverage_equal: int = 0
-    coverage_differences: dict = field(default_factory=dict)   # (month, pos) -> (expected truth, found)
+    coverage_differences: dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]] = field(
+        default_factory=dict)   # (month, pos) -> (expected truth, found)
     missing_expected: int = 0
     causes_right: int = 0
-    cause_confusion: Counter = field(default_factory=Counter)  # (truth, found) -> n
-    alerts_expected: list = field(default_factory=list)
-    alerts_found: list = field(default_factory=list)
-    alerts_missed: list = field(default_factory=list)
-    alerts_on_healthy: list = field(default_factory=list)
+    cause_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (truth, found) -> n
+    # (kind, point of sale, portal, month)
+    alerts_expected: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    alerts_found: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    alerts_missed: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    alerts_on_healthy: list[tuple[str, str, str | None, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [f"coverage cells equal: {self.coverage_equal}/{self.coverage_cells}",
@@ -183,7 +188,7 @@ class HealthComparison:
 def compare_health(workspace: Workspace, truth_dir: Path | None = None) -> HealthComparison:
     """The product's coverage, missing-lead causes and alerts against the sample's ground truth."""
     from ..analytics import health
-    from ..analytics.api import Analytics
+    from ..analytics.api import Analytics, frame_rows
 
     truth_dir = truth_dir or workspace.root / "data" / "sample-truth"
     result = HealthComparison()
@@ -199,7 +204,7 @@ def compare_health(workspace: Workspace, truth_dir: Path | None = None) -> Healt
         | {a["point_of_sale"] for a in planted if a["point_of_sale"]}
     with Analytics(workspace) as data:
         found = {(r.month, r.point_of_sale): (int(r.expected), int(r.tracked))
-                 for r in data.sql("SELECT * FROM coverage").itertuples()}
+                 for r in frame_rows(data.sql("SELECT * FROM coverage"))}
         for cell in set(truth) | {c for c, v in found.items() if v[0]}:
             want, got = truth.get(cell, (0, 0)), found.get(cell, (0, 0))
             result.coverage_cells += 1
@@ -208,24 +213,24 @@ def compare_health(workspace: Workspace, truth_dir: Path | None = None) -> Healt
             else:
                 result.coverage_differences[cell] = (want, got)
         months = sorted({r["month"] for r in missing})
-        causes = {}
+        causes: dict[tuple[str, str], str] = {}
         for month in months:
             frame = health.missing_leads(data, month)
-            for row in frame.itertuples():
-                causes[(row.point_of_sale, row.message_id)] = row.cause
+            for found_row in frame_rows(frame):
+                causes[(found_row.point_of_sale, found_row.message_id)] = found_row.cause
         for row in missing:
             result.missing_expected += 1
-            got = causes.get((row["point_of_sale"], row["message_id"].strip("<>")), "not found")
-            result.causes_right += got == row["cause"]
-            result.cause_confusion[(row["cause"], got)] += 1
+            got_cause = causes.get((row["point_of_sale"], row["message_id"].strip("<>")), "not found")
+            result.causes_right += got_cause == row["cause"]
+            result.cause_confusion[(row["cause"], got_cause)] += 1
         for month in data.months():
             for alert in health.alerts(data, month):
                 result.alerts_found.append((alert.kind, alert.point_of_sale or "", alert.portal or "", month))
                 if alert.point_of_sale and alert.point_of_sale not in troubled:
                     result.alerts_on_healthy.append((alert.kind, alert.point_of_sale, alert.portal, month))
     found_keys = {(k, p, q, m) for k, p, q, m in result.alerts_found}
-    for alert in planted:
-        key = (alert["kind"], alert["point_of_sale"], alert["portal"], alert["month"])
+    for planted_alert in planted:
+        key = (planted_alert["kind"], planted_alert["point_of_sale"], planted_alert["portal"], planted_alert["month"])
         result.alerts_expected.append(key)
         if key not in found_keys:
             result.alerts_missed.append(key)

@@ -30,7 +30,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -322,6 +322,7 @@ class _PostfixLog:
         a bounce also notifies the sender. Returns the last line's time."""
         rng = self.rng
         host, ip = TRACKING_RELAY
+        assert d.forward is not None, "called for deliveries with a forward leg only"
         tracked, mailbox = d.forward.tracked_address, d.mailboxes[0]
         last = delivered
         for when, status in d.forward.attempts:
@@ -446,7 +447,7 @@ def write_postfix_logs(folder: Path, deliveries: Iterable[MailboxDelivery], reje
 
 # --------------------------------------------------------------------------- Microsoft 365
 
-def _powershell_csv_row(values: list[str | None]) -> str:
+def _powershell_csv_row(values: Sequence[str | None]) -> str:
     """A row as Windows PowerShell 5.1 ``Export-Csv`` writes it: every value quoted, nulls empty."""
     return ",".join("" if value is None else '"' + str(value).replace('"', '""') + '"' for value in values)
 
@@ -463,8 +464,8 @@ def _m365_trace_rows(d: MailboxDelivery, trace_id: str) -> list[tuple[dt.datetim
     row for the tracked address, a group list as an ``Expanded`` row before its members."""
     received = _us_time(d.delivered_at)
     base = [M365_ORGANIZATION, d.message_id or None, received, d.sender]
-    tail = [str(d.size), trace_id]
-    rows = []
+    tail: list[str | None] = [str(d.size), trace_id]
+    rows: list[list[str | None]] = []
     if d.list_address:
         rows.append(base + [d.list_address, d.subject, "Expanded", None, d.client[1]] + tail)
     for mailbox in d.mailboxes:

@@ -32,8 +32,11 @@ import random
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import logs
@@ -131,7 +134,8 @@ class PointOfSale:
         return self.mailboxes[0] if self.mailboxes else f"{self.id}@{AGENCY_DOMAIN}"
 
 
-def _pos(id_, name, group, city, postcode, quarters, size, setup, provider, **options) -> PointOfSale:
+def _pos(id_: str, name: str, group: str, city: str, postcode: str, quarters: Iterable[str], size: float,
+         setup: str, provider: str, **options: Any) -> PointOfSale:
     return PointOfSale(id_, name, group, city, postcode, tuple(quarters), size, setup, provider, **options)
 
 
@@ -427,7 +431,7 @@ class _SampleBuilder:
         self.rejections: list[Rejection] = []
         self.unknown_portal_copies: list[Copy] = []
 
-    def _rng(self, *names) -> random.Random:
+    def _rng(self, *names: object) -> random.Random:
         return random.Random(":".join(map(str, (self.seed, *names))))
 
     def _clamp(self, when: dt.datetime, earliest: dt.datetime) -> dt.datetime:
@@ -458,7 +462,8 @@ class _SampleBuilder:
     def make_leads(self) -> list[Lead]:
         """Every lead of the year, oldest first, with the routes its copies take to tracking."""
         rng = self._rng("leads")
-        drafts, drawn = [], Counter()
+        drafts: list[tuple[dt.datetime, int, PointOfSale, str, int]] = []
+        drawn: Counter[tuple[str, int]] = Counter()
         levels = [BASE_MONTHLY_LEADS * SEASONALITY[int(month[5:])] * (1 + MONTHLY_GROWTH * index) * self.scale
                   for index, month in enumerate(self.months)]
         for index, month in enumerate(self.months):
@@ -536,7 +541,7 @@ class _SampleBuilder:
         """Mark a few single-copy leads with the encoding and header defects of DOMAIN.md."""
         rng = self._rng("traps")
 
-        def pick(trap: str, count: int, accept) -> None:
+        def pick(trap: str, count: int, accept: Callable[[Lead], bool]) -> None:
             candidates = [lead for lead in leads if len(lead.routes) == 1 and not lead.traps and accept(lead)]
             for lead in rng.sample(candidates, min(count, len(candidates))):
                 lead.traps.add(trap)
@@ -578,7 +583,7 @@ class _SampleBuilder:
     # ---- rendering
 
     def original(self, c: Composed, to: list[str], cc: list[str], sent_at: dt.datetime,
-                 traps: set[str] = frozenset()) -> Original:
+                 traps: AbstractSet[str] = frozenset()) -> Original:
         """The e-mail as its sender sent it; ``traps`` remove or spoil headers on purpose."""
         message_id = "" if "no_message_id" in traps else self.ids.message_id(c.message_id_domain, sent_at)
         headers: list[tuple[str, tpl.HeaderValue]] = []
@@ -727,7 +732,7 @@ class _SampleBuilder:
         """Render the lead once as sent, record its deliveries to mailboxes, then one copy per
         route that reached tracking; when none did, ``lead.missing_cause`` says why."""
         pos, rng = lead.point_of_sale, self.rng
-        to, cc = [pos.mailbox], []
+        to, cc = [pos.mailbox], list[str]()
         if "cc" in lead.routes:
             second_to = rng.random() < 0.3  # some portals take the tracked address as a second To
             to, cc = ([pos.mailbox, pos.tracked_address], []) if second_to else ([pos.mailbox], [pos.tracked_address])
@@ -788,6 +793,7 @@ class _SampleBuilder:
                 self._non_lead(pos, "auto_reply", when, rng, tpl.compose_auto_reply(
                     lead.prospect, lead.listing, when, rng))
             if lead.portal == "greenacres" and lead.routes and rng.random() < FOLLOW_UP_SHARE:
+                assert lead.composed.reply_to is not None, "a Green-Acres lead names its relay address"
                 when = lead.sent_at + dt.timedelta(days=rng.randint(1, 8), minutes=rng.randint(0, 600))
                 self._non_lead(pos, "follow_up", when, rng, tpl.compose_follow_up(
                     lead.composed.subject, lead.message_id or "<unknown@green-acres.com>", lead.composed.reply_to,
@@ -839,7 +845,7 @@ class _SampleBuilder:
         if sent >= self.window_end:
             return
         route = self._non_lead_route(pos, category, composed, sent, rng)
-        to, cc = [pos.mailbox], []
+        to, cc = [pos.mailbox], list[str]()
         if route == "cc":
             cc = [pos.tracked_address]
         elif route == "direct":
@@ -1016,7 +1022,7 @@ CRLF_SHARE = 0.4           # of those .eml files written with CRLF line endings
 REEXPORTS_AT_SCALE_1 = 12  # mbox messages also saved as an .eml (to be stored once)
 
 
-def _detail_cell(value) -> str:
+def _detail_cell(value: str | bool | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value or ""
@@ -1041,12 +1047,27 @@ def _row(source: str, copy: Copy | None, *, message_id: str = "", duplicate_of: 
             copy.lead_id, copy.distribution_points, duplicate_of, quarantine, month]
 
 
-def _write_tracking(builder: _SampleBuilder, root: Path, data_dir: Path) -> tuple[list[list[str]], dict]:
+def _write_tracking(builder: _SampleBuilder, root: Path, data_dir: Path) -> tuple[list[list[str]], dict[str, list[str]]]:
     """Write every copy (mbox, Maildir, .eml) plus re-exports and malformed files; return the
     ground-truth rows and where each trap landed."""
+    # one generator drawn in a fixed order (placement, Maildir names, CRLF, re-exports, malformed
+    # files): the sample is the same bytes for the same seed
     rng = builder._rng("placement")
-    tracking = data_dir / "tracking"
     copies = sorted(builder.copies, key=lambda copy: copy.received_at)
+    mboxes, maildir, emls = _place(builder, copies, rng)
+    files = _TrackingFiles(root, data_dir / "tracking", rng)
+    files.tracking.mkdir(parents=True)
+    mbox_sources = files.write_mboxes(mboxes)
+    files.write_maildir(maildir)
+    files.write_emls(emls)
+    files.write_reexports(mbox_sources, max(2, round(REEXPORTS_AT_SCALE_1 * builder.scale)))
+    files.write_malformed(builder, len(copies))
+    return files.rows + sorted(files.file_rows, key=lambda row: row[0]), files.traps
+
+
+def _place(builder: _SampleBuilder, copies: list[Copy], rng: random.Random
+           ) -> tuple[dict[str, list[Copy]], list[Copy], list[tuple[int, Copy]]]:
+    """Where each copy is saved: its month's mbox, the Maildir, or a numbered .eml file."""
     maildir_month = builder.months[-2]
     mboxes: dict[str, list[Copy]] = {month: [] for month in builder.months}
     maildir: list[Copy] = []
@@ -1061,68 +1082,89 @@ def _write_tracking(builder: _SampleBuilder, root: Path, data_dir: Path) -> tupl
             emls.append((number, copy))
         else:
             mboxes[month].append(copy)
+    return mboxes, maildir, emls
 
-    def source(path: Path) -> str:
-        return path.relative_to(root).as_posix()
 
-    rows, file_rows, traps = [], [], {}
-    tracking.mkdir(parents=True)
-    mbox_sources: list[tuple[str, Copy]] = []
-    for month, items in mboxes.items():
-        path = tracking / f"{month}.mbox"
-        path.write_bytes(b"".join(_mbox_entry(copy) for copy in items))
-        for index, copy in enumerate(items, 1):
-            mbox_sources.append((f"{source(path)}:{index}", copy))
-    for name, copy in mbox_sources:
-        rows.append(_row(name, copy))
+@dataclass
+class _TrackingFiles:
+    """The files under ``tracking/`` being written, with their ground-truth rows and traps."""
+
+    root: Path
+    tracking: Path
+    rng: random.Random
+    rows: list[list[str]] = field(default_factory=list)
+    file_rows: list[list[str]] = field(default_factory=list)
+    traps: dict[str, list[str]] = field(default_factory=dict)
+
+    def source(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _trap(self, copy: Copy, source: str) -> None:
         if copy.trap:
-            traps.setdefault(copy.trap, []).append(name)
+            self.traps.setdefault(copy.trap, []).append(source)
 
-    box = tracking / "maildir"
-    for folder in ("cur", "new", "tmp"):
-        (box / folder).mkdir(parents=True)
-    written: list[tuple[Path, Copy]] = []
-    for copy in maildir:
-        name = f"{int(copy.received_at.timestamp())}.M{rng.randrange(10**5, 10**6)}P{rng.randrange(1000, 99999)}.mx1"
-        if rng.random() < 0.15:  # not yet seen by a mail client
-            path = box / "new" / name
-        else:
-            path = box / "cur" / f"{name}:2,{rng.choice(['S', 'S', 'RS', 'FS'])}"
-        path.write_bytes(copy.raw)
-        written.append((path, copy))
-    # A Maildir's messages are numbered as the contract's PATH:N, in the order of their unique
-    # names (the part before ":2,FLAGS", which a mail client never changes).
-    written.sort(key=lambda item: (item[0].name.split(":", 1)[0], item[0].name))
-    for number, (path, copy) in enumerate(written, 1):
-        file_rows.append(_row(f"{source(box)}:{number}", copy))
-        if copy.trap:
-            traps.setdefault(copy.trap, []).append(f"{source(box)}:{number}")
+    def write_mboxes(self, mboxes: dict[str, list[Copy]]) -> list[tuple[str, Copy]]:
+        mbox_sources: list[tuple[str, Copy]] = []
+        for month, items in mboxes.items():
+            path = self.tracking / f"{month}.mbox"
+            path.write_bytes(b"".join(_mbox_entry(copy) for copy in items))
+            for index, copy in enumerate(items, 1):
+                mbox_sources.append((f"{self.source(path)}:{index}", copy))
+        for name, copy in mbox_sources:
+            self.rows.append(_row(name, copy))
+            self._trap(copy, name)
+        return mbox_sources
 
-    for number, copy in emls:
-        path = tracking / "eml" / f"{copy.received_at:%Y}" / f"{copy.received_at:%m}" / (
-            f"{'lead' if copy.category == 'lead' else 'msg'}-{number:06d}.eml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(copy.raw.replace(b"\n", b"\r\n") if rng.random() < CRLF_SHARE else copy.raw)
-        file_rows.append(_row(source(path), copy))
-        if copy.trap:
-            traps.setdefault(copy.trap, []).append(source(path))
+    def write_maildir(self, maildir: list[Copy]) -> None:
+        rng = self.rng
+        box = self.tracking / "maildir"
+        for folder in ("cur", "new", "tmp"):
+            (box / folder).mkdir(parents=True)
+        written: list[tuple[Path, Copy]] = []
+        for copy in maildir:
+            name = f"{int(copy.received_at.timestamp())}.M{rng.randrange(10**5, 10**6)}P{rng.randrange(1000, 99999)}.mx1"
+            if rng.random() < 0.15:  # not yet seen by a mail client
+                path = box / "new" / name
+            else:
+                path = box / "cur" / f"{name}:2,{rng.choice(['S', 'S', 'RS', 'FS'])}"
+            path.write_bytes(copy.raw)
+            written.append((path, copy))
+        # A Maildir's messages are numbered as the contract's PATH:N, in the order of their unique
+        # names (the part before ":2,FLAGS", which a mail client never changes).
+        written.sort(key=lambda item: (item[0].name.split(":", 1)[0], item[0].name))
+        for number, (_path, copy) in enumerate(written, 1):
+            self.file_rows.append(_row(f"{self.source(box)}:{number}", copy))
+            self._trap(copy, f"{self.source(box)}:{number}")
 
-    plain = [(name, copy) for name, copy in mbox_sources if not copy.trap]
-    count = min(len(plain), max(2, round(REEXPORTS_AT_SCALE_1 * builder.scale)))
-    for name, copy in sorted(rng.sample(plain, count), key=lambda item: item[0]):
-        path = tracking / "eml" / "reexport" / (Path(name.rsplit(":", 1)[0]).stem + f"-{name.rsplit(':', 1)[1]}.eml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(copy.raw)
-        file_rows.append(_row(source(path), copy, duplicate_of=name))
+    def write_emls(self, emls: list[tuple[int, Copy]]) -> None:
+        for number, copy in emls:
+            path = self.tracking / "eml" / f"{copy.received_at:%Y}" / f"{copy.received_at:%m}" / (
+                f"{'lead' if copy.category == 'lead' else 'msg'}-{number:06d}.eml")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(copy.raw.replace(b"\n", b"\r\n") if self.rng.random() < CRLF_SHARE else copy.raw)
+            self.file_rows.append(_row(self.source(path), copy))
+            self._trap(copy, self.source(path))
 
-    for offset, (reason, data, message_id) in enumerate(_malformed(builder, rng)):
-        month = builder.months[rng.randrange(12)]
-        path = tracking / "eml" / month[:4] / month[5:] / f"msg-{len(copies) + offset + 1:06d}.eml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        file_rows.append(_row(source(path), None, message_id=message_id, quarantine=reason))
-        traps.setdefault(f"quarantine_{reason}", []).append(source(path))
-    return rows + sorted(file_rows, key=lambda row: row[0]), traps
+    def write_reexports(self, mbox_sources: list[tuple[str, Copy]], wanted: int) -> None:
+        """Save ``wanted`` mbox messages (none of them a trap) again as .eml files."""
+        plain = [(name, copy) for name, copy in mbox_sources if not copy.trap]
+        count = min(len(plain), wanted)
+        for name, copy in sorted(self.rng.sample(plain, count), key=lambda item: item[0]):
+            path = self.tracking / "eml" / "reexport" / (
+                Path(name.rsplit(":", 1)[0]).stem + f"-{name.rsplit(':', 1)[1]}.eml")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(copy.raw)
+            self.file_rows.append(_row(self.source(path), copy, duplicate_of=name))
+
+    def write_malformed(self, builder: _SampleBuilder, copies: int) -> None:
+        """The files to quarantine, numbered after the ``copies`` copies' .eml numbers."""
+        for offset, (reason, data, message_id) in enumerate(_malformed(builder, self.rng)):
+            month = builder.months[self.rng.randrange(12)]
+            path = self.tracking / "eml" / month[:4] / month[5:] / f"msg-{copies + offset + 1:06d}.eml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            self.file_rows.append(_row(self.source(path), None, message_id=message_id, quarantine=reason))
+            self.traps.setdefault(f"quarantine_{reason}", []).append(self.source(path))
 
 
 def _malformed(builder: _SampleBuilder, rng: random.Random) -> list[tuple[str, bytes, str]]:
@@ -1224,7 +1266,7 @@ class _Coverage:
     """The coverage ground truth: per delivered lead, per point of sale and month, the misses."""
 
     deliveries: list[list[str]]
-    coverage: list[list]
+    coverage: list[list[Any]]       # month, point of sale, expected, tracked, missing
     missing: list[list[str]]
 
 
@@ -1275,7 +1317,7 @@ def _coverage_truth(builder: _SampleBuilder, leads: list[Lead]) -> _Coverage:
     return _Coverage(deliveries, coverage, missing)
 
 
-def _failure_facts(builder: _SampleBuilder, coverage: _Coverage) -> dict:
+def _failure_facts(builder: _SampleBuilder, coverage: _Coverage) -> dict[str, Any]:
     """Each planted failure: where, when, and its leads expected / tracked / missing over the
     months it affects."""
     months = builder.months
@@ -1373,7 +1415,8 @@ def _write_mailbox_exports(builder: _SampleBuilder, root: Path) -> list[list[str
     return rows
 
 
-def _facts(builder: _SampleBuilder, rows: list[list[str]], traps: dict, seed: int, end_month: str) -> dict:
+def _facts(builder: _SampleBuilder, rows: list[list[str]], traps: dict[str, list[str]], seed: int,
+           end_month: str) -> dict[str, Any]:
     stored = [row for row in rows if not row[8] and not row[9]]
     lead_points = {(row[6], point) for row in stored if row[6]
                    for point in (row[7].split(";") if row[7] else [row[2]])}
@@ -1404,7 +1447,7 @@ def _facts(builder: _SampleBuilder, rows: list[list[str]], traps: dict, seed: in
 
 
 def _evidence_facts(builder: _SampleBuilder, log_files: list[logs.LogFiles], mailbox_rows: list[list[str]],
-                    coverage: _Coverage, alerts: list[list[str]]) -> dict:
+                    coverage: _Coverage, alerts: list[list[str]]) -> dict[str, Any]:
     """What sample_facts.json says about the logs, the mailbox exports, coverage and alerts."""
     groups = {platform: group for group, platform in LOG_PLATFORMS.items()}
     log_facts = {}
@@ -1422,11 +1465,11 @@ def _evidence_facts(builder: _SampleBuilder, log_files: list[logs.LogFiles], mai
                      "tracked": sum(row[3] for row in coverage.coverage),
                      "missing": sum(row[4] for row in coverage.coverage)},
         "failures": _failure_facts(builder, coverage),
-        "alerts": [dict(zip(ALERT_COLUMNS, alert)) for alert in alerts],
+        "alerts": [dict(zip(ALERT_COLUMNS, alert, strict=True)) for alert in alerts],
     }
 
 
-def _hostile_facts(hostile: list[Lead], rows: list[list[str]]) -> dict:
+def _hostile_facts(hostile: list[Lead], rows: list[list[str]]) -> dict[str, Any]:
     """Where the hostile strings are: the leads, their month and every file holding a copy."""
     ids = {lead.lead_id for lead in hostile}
     return {"subject": tpl.HOSTILE_SUBJECT, "link": tpl.HOSTILE_LINK, "portal": "seloger",

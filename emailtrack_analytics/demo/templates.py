@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import itertools
 import random
 import re
 import unicodedata
@@ -67,7 +68,7 @@ def encoded_words(text: str, *, encoding: str = "Q", charset: str = "UTF-8",
         step = 30 if encoding == "B" else 18
         cuts = sorted({inside + k * step for k in range(-10, 11) if 0 < inside + k * step < len(data)})
         bounds = [0, *cuts, len(data)]
-        return [_encoded_word(data[a:b], encoding, charset) for a, b in zip(bounds, bounds[1:])]
+        return [_encoded_word(data[a:b], encoding, charset) for a, b in itertools.pairwise(bounds)]
     words, chunk = [], b""
     for char in text:
         candidate = chunk + char.encode("utf-8")
@@ -90,7 +91,8 @@ def unstructured(name: str, text: str, *, encoding: str = "Q", charset: str = "U
     if text.isascii():
         return fold(name, text)
     if partial and not split_character:
-        pieces, run = [], []
+        pieces: list[str] = []
+        run: list[str] = []
         for word in text.split(" "):
             if word.isascii():
                 if run:
@@ -448,7 +450,7 @@ class Composed:
     attachment: tuple[str, str, bytes] | None = None   # (filename, content type, data)
     # what a reader of this lead e-mail can recover about the prospect (the ground truth of
     # lead details): name, email, email_is_relay, phone (E.164), listing_reference
-    details: dict = field(default_factory=dict)
+    details: dict[str, str | bool] = field(default_factory=dict)
 
 
 PORTAL_NAMES = {"seloger": "SeLoger", "leboncoin": "leboncoin", "bienici": "Bien'ici",
@@ -923,7 +925,9 @@ def spam_filter_headers(rng: random.Random) -> bytes:
 def insert_below_first_received(raw: bytes, headers: bytes) -> bytes:
     """``raw`` with ``headers`` inserted below its first Received header (the last hop's)."""
     start = raw.index(b"\nReceived: ") + 1
-    end = re.compile(rb"\n(?![ \t])").search(raw, start).end()
+    header_end = re.compile(rb"\n(?![ \t])").search(raw, start)
+    assert header_end is not None, "a message's headers end before its body"
+    end = header_end.end()
     return raw[:end] + headers + raw[end:]
 
 
@@ -945,7 +949,9 @@ def forward_block(style: str, composed: Composed, sent_at: dt.datetime, to: list
                 + (f"Cc: {cc_text}\n" if cc else ""))
         return f"{head}\n\n{text}\n"
     if style == "apple":
-        offset = int(sent.utcoffset().total_seconds() // 3600)
+        utc_offset = sent.utcoffset()
+        assert utc_offset is not None, "astimezone gives an aware time"
+        offset = int(utc_offset.total_seconds() // 3600)
         lines = [f"De: {sender}", f"Objet: {subject}",
                  f"Date: {sent.day} {MONTHS_FR[sent.month - 1]} {sent.year} à {sent:%H:%M:%S} UTC+{offset}",
                  f"À: {to_text}", "", *text.split("\n")]

@@ -9,8 +9,12 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
 
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
@@ -78,13 +82,11 @@ LATER: dict[str, str] = {}
 TABLE_NAMES = tuple(TABLES) + tuple(LATER)
 
 
-def _iso(value) -> str:
-    if isinstance(value, dt.datetime):  # naive UTC in the store
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
+def _iso(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")  # naive UTC in the store
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -95,7 +97,7 @@ def _cell(value):
 
 
 def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: str = "csv",
-           out: str | None = None, stream=None, partition: str | None = None,
+           out: str | None = None, stream: TextIO | None = None, partition: str | None = None,
            personal_data: bool = False) -> int:
     """Write ``table`` to ``out`` (or ``stream``, stdout by default); returns the row count.
 
@@ -132,13 +134,14 @@ def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: s
         view = spec.view if personal_data or not spec.pseudonymous else spec.pseudonymous
         query = f"SELECT {', '.join(columns)} FROM {view} {where} ORDER BY {spec.order}"
         if fmt == "parquet":
+            assert out is not None, "refused above: Parquet needs -o"
             if partition:
                 return _partitioned_parquet(con, query, params, spec, Path(out))
             return _parquet(con, query, params, spec, Path(out))
         cursor = con.execute(query, params)
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-        handle = open(out, "w", encoding="utf-8", newline="") if out else (stream or sys.stdout)
+        handle: TextIO = open(out, "w", encoding="utf-8", newline="") if out else (stream or sys.stdout)
         try:
             return (_csv if fmt == "csv" else _json)(cursor, spec.columns, handle)
         finally:
@@ -148,7 +151,7 @@ def export(workspace: Workspace, table: str, *, month: str | None = None, fmt: s
         con.close()
 
 
-def _csv(cursor, columns, handle) -> int:
+def _csv(cursor: duckdb.DuckDBPyConnection, columns: Sequence[str], handle: TextIO) -> int:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(columns)
     count = 0
@@ -158,35 +161,36 @@ def _csv(cursor, columns, handle) -> int:
     return count
 
 
-def _json(cursor, columns, handle) -> int:
+def _json(cursor: duckdb.DuckDBPyConnection, columns: Sequence[str], handle: TextIO) -> int:
     handle.write("[")
     count = 0
     while rows := cursor.fetchmany(10_000):
         for row in rows:
             handle.write(",\n" if count else "\n")
-            record = {c: _iso(v) if isinstance(v, dt.datetime) else v for c, v in zip(columns, row)}
+            record = {c: _iso(v) if isinstance(v, dt.datetime) else v for c, v in zip(columns, row, strict=True)}
             handle.write(json.dumps(record, ensure_ascii=False, default=str))
             count += 1
     handle.write("\n]\n")
     return count
 
 
-def _utc_columns(spec: Table, columns) -> str:
+def _utc_columns(spec: Table, columns: Sequence[str]) -> str:
     # times are naive UTC in the store: written as UTC-adjusted Parquet timestamps
     return ", ".join(f"timezone('UTC', {c}) AS {c}" if c in ("received_at", "event_time") else c
                      for c in columns)
 
 
-def _parquet(con, query: str, params: list, spec: Table, out: Path) -> int:
+def _parquet(con: duckdb.DuckDBPyConnection, query: str, params: list[Any], spec: Table, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute("SET TimeZone = 'UTC'")
     relation = f"SELECT {_utc_columns(spec, spec.columns)} FROM ({query})"
-    count = con.execute(f"SELECT count(*) FROM ({relation})", params).fetchone()[0]
+    count = _count(con, relation, params)
     con.execute(f"COPY ({relation}) TO {_sql_string(str(out))} (FORMAT parquet)", params)
     return count
 
 
-def _partitioned_parquet(con, query: str, params: list, spec: Table, out: Path) -> int:
+def _partitioned_parquet(con: duckdb.DuckDBPyConnection, query: str, params: list[Any], spec: Table,
+                         out: Path) -> int:
     """Hive-partitioned by month; each month's folder is swapped in whole, never half written."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--partition month writes a folder, but {out} is a file")
@@ -194,7 +198,7 @@ def _partitioned_parquet(con, query: str, params: list, spec: Table, out: Path) 
     con.execute("SET TimeZone = 'UTC'")
     columns = list(spec.columns) + ([] if "month" in spec.columns else ["month"])
     relation = f"SELECT {_utc_columns(spec, columns)} FROM ({query})"
-    count = con.execute(f"SELECT count(*) FROM ({relation})", params).fetchone()[0]
+    count = _count(con, relation, params)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         con.execute(f"COPY ({relation}) TO {_sql_string(str(staging))} "
@@ -213,3 +217,9 @@ def _partitioned_parquet(con, query: str, params: list, spec: Table, out: Path) 
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str, params: list[Any]) -> int:
+    row = con.execute(f"SELECT count(*) FROM ({relation})", params).fetchone()
+    assert row is not None, "count(*) returns one row"
+    return int(row[0])

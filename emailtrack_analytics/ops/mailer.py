@@ -8,13 +8,23 @@ import html
 import smtplib
 import ssl
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import settings
 from ..errors import EmailtrackError, UsageError
+
+if TYPE_CHECKING:
+    from ..config.workspace import Workspace
+    from ..reports.runner import ReportResult
+
+# a report's recorded figures (summary.json): numbers, texts, and tables of them
+ReportFigures = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,7 @@ class SmtpSettings:
         return f"SmtpSettings(host={self.host!r}, port={self.port}, ssl={self.ssl}, starttls={self.starttls}, user={self.user!r})"
 
 
-def smtp_settings(environ=None) -> SmtpSettings:
+def smtp_settings(environ: Mapping[str, str] | None = None) -> SmtpSettings:
     url, sender = settings.smtp(environ)
     if not url:
         raise UsageError("--send-to needs EMAILTRACK_SMTP_URL (e.g. smtp://user:pass@host:587?starttls=true)")
@@ -55,7 +65,7 @@ def smtp_settings(environ=None) -> SmtpSettings:
 _SKIP = {"report", "month", "point_of_sale"}
 
 
-def _figures_table(figures: dict) -> str:
+def _figures_table(figures: ReportFigures) -> str:
     """The report's scalar figures as a plain HTML table (mail clients run no scripts)."""
     rows = []
     for key, value in figures.items():
@@ -74,7 +84,7 @@ def _figures_table(figures: dict) -> str:
 _CELL = "padding:4px 12px;border-bottom:1px solid #ddd;vertical-align:top"
 
 
-def _alerts_table(figures: dict) -> str:
+def _alerts_table(figures: ReportFigures) -> str:
     """A health report's alerts (kind, where, evidence, example subjects) as a plain HTML table.
     Evidence and examples hold text from emails (a sender's domain, subjects): every value is
     escaped, and shown as text only (no link, no markup of its own)."""
@@ -92,7 +102,7 @@ def _alerts_table(figures: dict) -> str:
             "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>")
 
 
-def _alert_lines(figures: dict) -> list[str]:
+def _alert_lines(figures: ReportFigures) -> list[str]:
     lines = []
     for alert in figures.get("alerts") or []:
         if isinstance(alert, dict):
@@ -101,10 +111,10 @@ def _alert_lines(figures: dict) -> list[str]:
     return ["", "Alerts:", *lines] if lines else []
 
 
-def render_charts(charts, width: int = 700, height: int = 340) -> tuple[list[tuple[str, bytes]], str | None]:
+def render_charts(charts: list[tuple[str, Any]] | None, width: int = 700, height: int = 340) -> tuple[list[tuple[str, bytes]], str | None]:
     """Charts as PNG images (kaleido drives the installed Chromium). Returns the images and,
     when they cannot be made, why (the email then goes out with the table only)."""
-    images = []
+    images: list[tuple[str, bytes]] = []
     for title, figure in charts or []:
         try:
             images.append((title, figure.to_image(format="png", width=width, height=height)))
@@ -114,7 +124,7 @@ def render_charts(charts, width: int = 700, height: int = 340) -> tuple[list[tup
 
 
 def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month: str, recipients: list[str],
-                  figures: dict, report_html: bytes, filename: str, point_of_sale: str | None = None,
+                  figures: ReportFigures, report_html: bytes, filename: str, point_of_sale: str | None = None,
                   images: list[tuple[str, bytes]] | None = None) -> EmailMessage:
     scope = f" — {point_of_sale}" if point_of_sale else ""
     message = EmailMessage()
@@ -131,14 +141,16 @@ def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month:
     cids = [make_msgid(domain="emailtrack.invalid")[1:-1] for _ in images or []]
     pictures = "".join(f"<h3 style='font-family:Arial,sans-serif'>{html.escape(title)}</h3>"
                        f"<img src='cid:{cid}' alt='{html.escape(title)}' width='700' style='max-width:100%'>"
-                       for (title, _), cid in zip(images or [], cids))
+                       for (title, _), cid in zip(images or [], cids, strict=True))
     body = (f"<html><body style='font-family:Arial,sans-serif'>"
             f"<h2>{html.escape(f'{kind} {month}')} — {html.escape(workspace_name + scope)}</h2>"
             f"{_figures_table(figures)}{_alerts_table(figures)}{pictures}"
             f"<p>The full report is attached: open it in a browser.</p></body></html>")
     message.add_alternative(body, subtype="html")
-    html_part = message.get_payload()[1]
-    for (title, png), cid in zip(images or [], cids):
+    parts = message.get_payload()  # add_alternative made the message multipart: [text, html]
+    assert isinstance(parts, list) and isinstance(parts[1], MIMEPart)
+    html_part = parts[1]
+    for (_, png), cid in zip(images or [], cids, strict=True):
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid[:8]}.png")
     message.add_attachment(report_html, maintype="text", subtype="html", filename=filename)
     return message
@@ -147,6 +159,7 @@ def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month:
 def send(settings: SmtpSettings, message: EmailMessage, timeout: float = 30) -> None:
     """Send through the configured server; any refusal becomes one clear error, password-free."""
     try:
+        client: smtplib.SMTP
         if settings.ssl:
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
                                       context=ssl.create_default_context())
@@ -176,13 +189,13 @@ def _smtp_reason(exc: smtplib.SMTPException) -> str:
             answers.append(f"{address} ({code} {text})")
         return "recipients refused: " + ", ".join(answers)
     if isinstance(exc, smtplib.SMTPResponseException):
-        detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"{exc.smtp_code} {detail}"
+        reason = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {reason}"
     return str(exc)
 
 
-def send_report(workspace, result, kind: str, month: str, recipients: list[str], *,
-                point_of_sale: str | None = None, charts=None) -> None:
+def send_report(workspace: Workspace, result: ReportResult, kind: str, month: str, recipients: list[str], *,
+                point_of_sale: str | None = None, charts: list[tuple[str, Any]] | None = None) -> None:
     settings = smtp_settings()
     images, problem = render_charts(charts)
     if problem:
@@ -193,8 +206,8 @@ def send_report(workspace, result, kind: str, month: str, recipients: list[str],
     send(settings, message)
 
 
-def send_failure(workspace, kind: str, month: str, recipients: list[str], error: BaseException,
-                 folder, point_of_sale: str | None = None) -> None:
+def send_failure(workspace: Workspace, kind: str, month: str, recipients: list[str], error: BaseException,
+                 folder: Path, point_of_sale: str | None = None) -> None:
     """Tell ``recipients`` that a report failed: the error line, and the executed notebook when
     there is one. A failure to send this is printed, never raised over the original error."""
     try:

@@ -44,7 +44,7 @@ class MergeResult:
         return f"merged {self.sources} database(s): {parts}"
 
 
-def merge(workspace: Workspace, databases: list) -> MergeResult:
+def merge(workspace: Workspace, databases: list[str | Path]) -> MergeResult:
     """Add to ``workspace`` what the other workspaces' databases hold and it lacks."""
     paths = []
     for item in databases:
@@ -69,7 +69,7 @@ def merge(workspace: Workspace, databases: list) -> MergeResult:
     return result
 
 
-def _merge_one(con, path: Path, result: MergeResult) -> None:
+def _merge_one(con: duckdb.DuckDBPyConnection, path: Path, result: MergeResult) -> None:
     try:
         con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS shard (READ_ONLY)")
     except duckdb.Error as exc:
@@ -83,11 +83,17 @@ def _merge_one(con, path: Path, result: MergeResult) -> None:
                              f"(no {', '.join(sorted(missing))}): run any emailtrack command on it first")
         with transaction(con):
             for table, key in KEYED_TABLES.items():
-                before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                before = _count(con, table)
                 match = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in key)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT s.* FROM shard.main.{table} AS s "
                             f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match})")
-                added = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+                added = _count(con, table) - before
                 result.added[table] = result.added.get(table, 0) + added
     finally:
         con.execute("DETACH shard")
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None, "count(*) returns one row"
+    return int(row[0])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
 
 from ..analytics import checks as config_checks
 from ..attribution.refresh import refresh_attribution
@@ -58,22 +62,30 @@ def workspace_status(workspace: Workspace) -> Status:
         refresh_attribution(con, workspace)
         status = Status(workspace.name, str(workspace.database))
         status.files = dict(con.execute("SELECT kind, count(*) FROM ingested_files GROUP BY kind").fetchall())
-        status.messages = con.execute("SELECT count(*) FROM stored_messages").fetchone()[0]
-        status.log_rows = con.execute("SELECT count(*) FROM distribution_log").fetchone()[0]
+        status.messages = _one(con, "SELECT count(*) FROM stored_messages")[0]
+        status.log_rows = _one(con, "SELECT count(*) FROM distribution_log")[0]
         status.leads_by_month = con.execute(
             "SELECT month, network_leads, point_of_sale_leads FROM lead_figures WHERE point_of_sale_leads > 0 "
             "ORDER BY month").fetchall()
         status.categories = dict(con.execute("SELECT category, count(*) FROM attribution GROUP BY ALL").fetchall())
         status.quarantined = dict(con.execute("SELECT reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
-        status.without_point_of_sale, status.without_portal = con.execute(
-            "SELECT count(*) FILTER (WHERE point_of_sale IS NULL AND channel <> 'distribution'), "
-            "count(*) FILTER (WHERE portal IS NULL) FROM messages").fetchone()
+        status.without_point_of_sale, status.without_portal = _one(
+            con, "SELECT count(*) FILTER (WHERE point_of_sale IS NULL AND channel <> 'distribution'), "
+            "count(*) FILTER (WHERE portal IS NULL) FROM messages")
         status.flags = dict(con.execute(
             "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM attribution) GROUP BY ALL").fetchall())
-        def sql(query, params):
-            return con.execute(query, params).df()
+        def sql(query: str, params: list[Any]) -> pd.DataFrame:
+            frame: pd.DataFrame = con.execute(query, params).df()
+            return frame
         status.checks = config_checks.find_checks(sql, workspace)
         status.checked_as_of = config_checks.as_of(sql)
         return status
     finally:
         con.close()
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    """The one row of an aggregate query."""
+    row = con.execute(query).fetchone()
+    assert row is not None, "an aggregate without GROUP BY returns one row"
+    return row

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Self
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 
 from .. import settings
 from ..analytics.api import Analytics
@@ -36,7 +38,7 @@ class Report:
         self.t = labels(self.language)
 
     @classmethod
-    def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = ""):
+    def load(cls, workspace: str = "", month: str = "", point_of_sale: str = "", language: str = "") -> Self:
         """Open the workspace (parameter, else $EMAILTRACK_WORKSPACE, else the current folder);
         an empty month means the latest month with leads."""
         data = Analytics(workspace or settings.workspace_dir())
@@ -56,32 +58,32 @@ class Report:
 
     def portal_names(self) -> dict[str, str]:
         if not hasattr(self, "_portal_names"):
-            frame = self.data.sql("SELECT id, name FROM portals")
-            self._portal_names = dict(zip(frame["id"], frame["name"]))
+            frame = self.data.sql("SELECT id, name FROM portal_catalogue")
+            self._portal_names = dict(zip(frame["id"], frame["name"], strict=True))
         return self._portal_names
 
-    def portal_label(self, portal) -> str:
-        if portal is None or portal == "" or (isinstance(portal, float) and pd.isna(portal)):
-            return self.t["unknown_portal"]
-        return self.portal_names().get(portal, portal)
+    def portal_label(self, portal: str | float | None) -> str:  # float: NaN from a frame
+        if portal is None or portal == "" or isinstance(portal, float) and pd.isna(portal):
+            return str(self.t["unknown_portal"])
+        return self.portal_names().get(str(portal), str(portal))
 
-    def pos_label(self, pos) -> str:
-        if pos is None or (isinstance(pos, float) and pd.isna(pos)):
-            return self.t["unknown_point_of_sale"]
-        return self.pos_names().get(pos, pos)
+    def pos_label(self, pos: str | float | None) -> str:  # float: NaN from a frame
+        if pos is None or isinstance(pos, float) and pd.isna(pos):
+            return str(self.t["unknown_point_of_sale"])
+        return self.pos_names().get(str(pos), str(pos))
 
-    def group_label(self, group) -> str:
+    def group_label(self, group: object) -> str:
         return group if isinstance(group, str) and group else self.t["no_group"]
 
     # ------------------------------------------------------------------ which figure
     def lead_label(self) -> str:
         """The name of the lead figure this report counts (analytics/views/045_figures.sql): the point of
         sale's leads in a point of sale's report, else the network leads."""
-        return self.t["point_of_sale_leads"] if self.point_of_sale else self.t["network_leads"]
+        return str(self.t["point_of_sale_leads"] if self.point_of_sale else self.t["network_leads"])
 
     def scoped(self, key: str) -> str:
         """A label naming the lead figure of this report's scope (``key`` or ``key_pos``)."""
-        return self.t.get(f"{key}_pos", self.t[key]) if self.point_of_sale else self.t[key]
+        return str(self.t.get(f"{key}_pos", self.t[key]) if self.point_of_sale else self.t[key])
 
     def definitions(self) -> h.HTML:
         """What each figure means, once per page."""
@@ -101,13 +103,13 @@ class Report:
     def section(self, key: str) -> h.HTML:
         return h.heading(self.t[key], level=2)
 
-    def figures(self) -> dict:  # pragma: no cover - each report defines its own
+    def figures(self) -> dict[str, Any]:  # pragma: no cover - each report defines its own
         raise NotImplementedError
 
     def summary(self) -> h.Summary:
         """The report's key figures, recorded in the notebook for ``summary.json``."""
         return h.Summary(self.figures())
 
-    def email_charts(self) -> list:
+    def email_charts(self) -> list[tuple[str, go.Figure]]:
         """(title, plotly figure) pairs that an email shows as images; none by default."""
         return []

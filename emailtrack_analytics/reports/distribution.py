@@ -9,10 +9,14 @@ per point of sale) for points of sale, groups and channels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from ..analytics.api import Analytics, frame_rows
 from ..config.months import shift_month
 from . import html as h
 from .base import PALETTE, Report
@@ -34,7 +38,7 @@ def portals_for_share(counts: pd.Series, share: float = CONCENTRATION) -> int:
 class DistributionReport(Report):
     title_key = "distribution_title"
 
-    def __init__(self, data, month: str, point_of_sale: str | None = None, language: str = ""):
+    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = ""):
         super().__init__(data, month, point_of_sale, language)
         first = shift_month(month, -11)
         where, params = "month BETWEEN ? AND ?", [first, month]
@@ -98,7 +102,7 @@ class DistributionReport(Report):
                 index="month", columns="portal", values="network_leads", aggfunc="sum", fill_value=0)
         return table.reindex(months, fill_value=0).astype(int)
 
-    def figures(self) -> dict:
+    def figures(self) -> dict[str, Any]:
         figures = self._figures
         by_portal = pd.Series(figures["leads_by_portal"], dtype=int)
         total = figures["network_leads"]
@@ -114,7 +118,7 @@ class DistributionReport(Report):
             "leads_by_point_of_sale": figures["leads_by_point_of_sale"],
             "portal_share": {str(p): n / by_portal.sum() for p, n in by_portal.items()} if total else {},
             "portals_for_80_network": portals_for_share(by_portal),
-            "portals_for_80": {str(r.point_of_sale): int(r.portals_for_80) for r in concentration.itertuples()},
+            "portals_for_80": {str(r.point_of_sale): int(r.portals_for_80) for r in frame_rows(concentration)},
             "channel_mix": figures["leads_by_channel"],
             "weekday_hour_total": int(self.weekday_hour().values.sum()),
             "trend": {m: int(n) for m, n in self.trend().items()},
@@ -135,7 +139,7 @@ class DistributionReport(Report):
             items.insert(1, (t["point_of_sale_rows"], number(f["point_of_sale_leads"], lang), None, None))
         return h.HTML(str(h.cards(items)) + str(self.definitions()))
 
-    def _stacked_shares(self, by: str, label) -> h.HTML:
+    def _stacked_shares(self, by: str, label: Callable[[Any], str]) -> h.HTML:
         t, lang = self.t, self.language
         shares = self.share_table(by)
         if shares.empty:
@@ -207,7 +211,7 @@ class DistributionReport(Report):
                              for i, c in enumerate(c for c in CHANNELS if c in per_pos.columns)])
         stacked.update_layout(barmode="stack", yaxis_autorange="reversed", legend_title_text=t["channel"])
         table = pd.DataFrame({t["channel"]: names, t["point_of_sale_leads"]: counts.values,
-                              t["share"]: counts.values / max(1, counts.sum())})
+                              t["share"]: counts.to_numpy() / max(1, counts.sum())})
         return h.HTML(str(self.section("channel_mix")) + str(h.figure(pie, 360))
                       + str(h.figure(stacked, max(320, 24 * len(per_pos) + 160)))
                       + str(h.table(table, numeric=(t["point_of_sale_leads"], t["share"]),
@@ -241,5 +245,5 @@ class DistributionReport(Report):
         return h.HTML(str(self.section("trends")) + str(h.figure(self.trend_chart(), 380))
                       + str(h.figure(portals, 380)))
 
-    def email_charts(self) -> list:
+    def email_charts(self) -> list[tuple[str, go.Figure]]:
         return [(self.t["trends"], self.trend_chart())] if not self.year.empty else []

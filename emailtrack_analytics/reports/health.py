@@ -4,11 +4,14 @@ alerts with their evidence, and the leads that never reached tracking with their
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
 from ..analytics import checks, health
+from ..analytics.api import Analytics, frame_rows
 from ..config.months import shift_month
 from . import html as h
 from .base import PALETTE, Report
@@ -18,7 +21,7 @@ from .labels import number, percent, short_month
 class HealthReport(Report):
     title_key = "health_title"
 
-    def __init__(self, data, month: str, point_of_sale: str | None = None, language: str = ""):
+    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = ""):
         super().__init__(data, month, point_of_sale, language)
         first = shift_month(month, -11)
         where, params = "month BETWEEN ? AND ?", [first, month]
@@ -47,7 +50,7 @@ class HealthReport(Report):
         self.mailbox_copies = int(data.sql(
             f"SELECT coalesce(sum(mailbox_copies), 0) AS n FROM mailbox_copies WHERE {where}", params)["n"].iloc[0])
 
-    def figures(self) -> dict:
+    def figures(self) -> dict[str, Any]:
         expected, tracked = int(self.current["expected"].sum()), int(self.current["tracked"].sum())
         return {
             "report": "health",
@@ -59,16 +62,16 @@ class HealthReport(Report):
             "coverage": tracked / expected if expected else None,
             "coverage_by_point_of_sale": {
                 str(r.point_of_sale): {"expected": int(r.expected), "tracked": int(r.tracked), "missing": int(r.missing)}
-                for r in self.current.itertuples()},
+                for r in frame_rows(self.current)},
             "missing_by_cause": {str(k): int(v) for k, v in self.missing.groupby("cause").size().items()}
             if not self.missing.empty else {},
             "point_of_sale_leads": self.point_of_sale_leads,
             "mailbox_copies": self.mailbox_copies,
             "checks": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "address": r.address, "count": int(r.count),
-                        "detail": r.detail, "fix": r.fix} for r in self.checks.itertuples()],
+                        "detail": r.detail, "fix": r.fix} for r in frame_rows(self.checks)],
             "alerts": [{"kind": r.kind, "point_of_sale": r.point_of_sale, "portal": r.portal, "detail": r.detail,
                         **({"examples": list(r.examples)} if r.examples else {})}
-                       for r in self.alerts.itertuples()],
+                       for r in frame_rows(self.alerts)],
         }
 
     # ------------------------------------------------------------------ sections

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -69,14 +71,14 @@ def plotly_js() -> HTML:
 _TRACE_TEXT = ("x", "y", "labels", "text", "hovertext", "name")
 
 
-def chart_text(value):
+def chart_text(value: object) -> object:
     """Text as plotly should draw it literally: plotly.js decodes ``&lt;`` ``&gt;`` ``&amp;``
     and reads the rest as its own markup (quotes are left as they are: it does not decode
     ``&quot;``)."""
     return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
-def _escaped(values):
+def _escaped(values: Any) -> Any:  # whatever a trace holds: a string, a list, an array
     if isinstance(values, str):
         return chart_text(values)
     if isinstance(values, (list, tuple)) or getattr(values, "dtype", None) == object:
@@ -107,18 +109,18 @@ def figure(fig: go.Figure, height: int | None = None) -> HTML:
     return HTML(f'<div class="et-chart">{markup}</div>')
 
 
-def escape(value) -> str:
+def escape(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     """A table cell's content: escaped text, or a list of escaped lines."""
     if isinstance(value, (list, tuple)):
         return '<ul class="et-list">' + "".join(f"<li>{escape(v)}</li>" for v in value) + "</ul>" if value else ""
     return escape(value)
 
 
-def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | None = None) -> HTML:
+def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict[str, Callable[[Any], str]] | None = None) -> HTML:
     """A DataFrame as an escaped HTML table; ``formats`` maps a column to a function. A list in a
     cell shows as a list, each item escaped."""
     formats = formats or {}
@@ -126,7 +128,7 @@ def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | No
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
-        for column, value in zip(frame.columns, record):
+        for column, value in zip(frame.columns, record, strict=True):
             text = formats[column](value) if column in formats else value
             cls = "num" if column in numeric else ""
             cells.append(f'<td class="{cls}">{_cell(text)}</td>')
@@ -134,7 +136,7 @@ def table(frame: pd.DataFrame, numeric: tuple[str, ...] = (), formats: dict | No
     return HTML(f'<table class="et-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def cards(items: list[tuple[str, str, str | None, float | None]]) -> HTML:
+def cards(items: Sequence[tuple[str, str, str | None, float | None]]) -> HTML:
     """Headline cards: (label, value, delta text, delta sign) each."""
     parts = []
     for label, value, delta, sign in items:
@@ -159,9 +161,9 @@ def note(text: str) -> HTML:
 class Summary:
     """The report's key figures, recorded in the notebook as a JSON output the runner reads back."""
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict[str, Any]):
         self.values = values
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, Any]:
         return {SUMMARY_MIME: json.loads(json.dumps(self.values, default=str)),
                 "text/plain": f"summary: {len(self.values)} figures"}

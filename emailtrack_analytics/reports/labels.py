@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 LABELS = {
     "fr": {
@@ -220,7 +221,7 @@ _MONTHS = {
 }
 
 
-def labels(language: str) -> dict:
+def labels(language: str) -> dict[str, Any]:  # texts, and lists and tables of texts
     return LABELS.get(language, LABELS["fr"])
 
 
@@ -230,7 +231,7 @@ def month_name(month: str, language: str) -> str:
     return f"{names[int(month[5:7]) - 1]} {month[:4]}"
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -249,15 +250,15 @@ def short_month(month: str, language: str) -> str:
 DAY_FORMAT = {"fr": "%d/%m", "en": "%b %d"}
 
 
-def number(value, language: str) -> str:
-    if _missing(value):
+def number(value: float | None, language: str) -> str:
+    if value is None or _missing(value):
         return "–"
     text = f"{int(round(value)):,}"
     return text.replace(",", "\u202f") if language == "fr" else text
 
 
-def percent(value, language: str, signed: bool = False) -> str:
-    if _missing(value):
+def percent(value: float | None, language: str, signed: bool = False) -> str:
+    if value is None or _missing(value):
         return "–"
     text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
     return (text.replace(".", ",") + "\u00a0%") if language == "fr" else text + "%"

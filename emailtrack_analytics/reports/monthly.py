@@ -10,11 +10,13 @@ point-of-sale leads (one per lead per point of sale), tracking copies, mailbox c
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from ..analytics.api import Analytics
 from ..config.months import month_bounds, shift_month
 from . import html as h
 from .base import PALETTE, Report, change
@@ -30,7 +32,7 @@ class MonthlyReport(Report):
 
     title_key = "monthly_title"
 
-    def __init__(self, data, month: str, point_of_sale: str | None = None, language: str = ""):
+    def __init__(self, data: Analytics, month: str, point_of_sale: str | None = None, language: str = ""):
         super().__init__(data, month, point_of_sale, language)
         where, params = "", [month, shift_month(month, -1), shift_month(month, -12)]
         if self.point_of_sale:
@@ -55,7 +57,7 @@ class MonthlyReport(Report):
         """The report's lead figure of ``month``: network leads, or one point of sale's leads."""
         return self._figures[month]["network_leads"]
 
-    def figures(self) -> dict:
+    def figures(self) -> dict[str, Any]:
         """The headline figures (also recorded as the report's summary). ``leads`` is the network
         leads (distinct leads), or the point of sale's leads in a point of sale's report;
         ``copies`` the tracking copies of leads (``tracking_lead_copies``)."""
@@ -63,6 +65,7 @@ class MonthlyReport(Report):
         figures = self._figures[self.month]
         current = self._count(self.month)
         traffic = self.traffic()
+        per_day = self.per_day()
         return {
             "report": "monthly",
             "month": self.month,
@@ -84,7 +87,7 @@ class MonthlyReport(Report):
             "leads_by_portal": figures["leads_by_portal"],
             "leads_by_point_of_sale": figures["leads_by_point_of_sale"],
             "leads_by_group": figures["leads_by_group"],
-            "leads_by_day": {d.isoformat(): int(n) for d, n in self.per_day().items()},
+            "leads_by_day": {d.isoformat(): int(n) for d, n in zip(per_day.index, per_day, strict=True)},
             "non_lead_copies": int(traffic.loc[traffic["category"] != "lead", "tracking_copies"].sum()),
             "without_point_of_sale": int(traffic["without_point_of_sale"].sum()),
             "quarantined": self.quarantined(),
@@ -169,7 +172,7 @@ class MonthlyReport(Report):
         frame = pd.DataFrame({"point_of_sale": ids})
         frame[t["point_of_sale_leads"]] = frame["point_of_sale"].map(current).fillna(0).astype(int)
         frame[t["previous_month"]] = frame["point_of_sale"].map(before).fillna(0).astype(int)
-        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["point_of_sale_leads"]], frame[t["previous_month"]])]
+        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["point_of_sale_leads"]], frame[t["previous_month"]], strict=True)]
         frame.insert(1, t["group"], frame["point_of_sale"].map(self.pos_groups()).map(self.group_label))
         frame.insert(0, t["point_of_sale"], frame["point_of_sale"].map(self.pos_label))
         return frame.sort_values(t["point_of_sale_leads"], ascending=False)
@@ -200,7 +203,7 @@ class MonthlyReport(Report):
         frame = pd.DataFrame({t["group"]: [self.group_label(g) for g in groups],
                               t["point_of_sale_leads"]: [int(current.get(g, 0)) for g in groups],
                               t["previous_month"]: [int(before.get(g, 0)) for g in groups]})
-        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["point_of_sale_leads"]], frame[t["previous_month"]])]
+        frame[t["change"]] = [change(a, b) for a, b in zip(frame[t["point_of_sale_leads"]], frame[t["previous_month"]], strict=True)]
         fig = px.bar(frame, x=t["group"], y=[t["point_of_sale_leads"], t["previous_month"]], barmode="group",
                      title=t["by_group"], color_discrete_sequence=PALETTE)
         fig.update_layout(legend_title_text="")
@@ -242,7 +245,7 @@ class MonthlyReport(Report):
         total = counts.sum() or 1
         frame = pd.DataFrame({t["portal"]: [self.portal_label(p) for p in counts.index],
                               self.lead_label(): counts.values.astype(int),
-                              t["share"]: counts.values / total})
+                              t["share"]: counts.to_numpy() / total})
         bar, pie = self._portal_charts(frame)
         table = h.table(frame, numeric=(self.lead_label(), t["share"]),
                         formats={t["share"]: lambda v: percent(v, lang)})
@@ -311,7 +314,7 @@ class MonthlyReport(Report):
         return h.HTML(str(self.section("traffic")) + str(table)
                       + str(h.note(f"{t['quarantined']}: {number(self.quarantined(), lang)}")))
 
-    def email_charts(self) -> list:
+    def email_charts(self) -> list[tuple[str, go.Figure]]:
         if not self.has_data():
             return []
         t = self.t

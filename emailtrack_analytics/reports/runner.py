@@ -14,10 +14,11 @@ import importlib
 import json
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..attribution.refresh import refresh_attribution
@@ -37,7 +38,7 @@ class ReportResult:
     notebook: Path
     html: Path
     summary: Path | None
-    figures: dict
+    figures: dict[str, Any]
     seconds: float
     sent_to: tuple[str, ...] = ()
     already_sent: tuple[str, ...] = ()
@@ -50,8 +51,9 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
     if not kind.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"invalid report kind {kind!r}")
     candidates = [workspace.root / "notebooks"]
-    if settings.notebooks_dir() is not None:
-        candidates.append(settings.notebooks_dir())
+    configured = settings.notebooks_dir()
+    if configured is not None:
+        candidates.append(configured)
     candidates.append(Path(__file__).resolve().parents[2] / "notebooks")
     candidates.append(Path(str(resources.files("emailtrack_analytics") / "reports" / "notebooks")))
     for folder in candidates:
@@ -62,8 +64,8 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
 
 
 def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: str | None = None,
-               out: str | os.PathLike | None = None, send_to: list[str] | tuple = (),
-               error_to: list[str] | tuple = (), language: str | None = None, timeout: int = 600,
+               out: str | os.PathLike[str] | None = None, send_to: Sequence[str] = (),
+               error_to: Sequence[str] = (), language: str | None = None, timeout: int = 600,
                resend: bool = False) -> ReportResult:
     """Run one report; on failure, tell ``error_to`` (if given) before raising.
 
@@ -83,7 +85,7 @@ def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: st
 
 
 @contextlib.contextmanager
-def _run_lock(folder: Path):
+def _run_lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on the reports folder: a second run waits for the first, up to
     ``EMAILTRACK_LOCK_WAIT`` seconds (default 600), then gives up (exit 2)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,7 +106,8 @@ def _run_lock(folder: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(workspace, kind, month, folder, point_of_sale, send_to, language, timeout, resend) -> ReportResult:
+def _run(workspace: Workspace, kind: str, month: str, folder: Path, point_of_sale: str | None, send_to: list[str],
+         language: str | None, timeout: int, resend: bool) -> ReportResult:
     import papermill
 
     started = time.monotonic()
@@ -157,7 +160,8 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _send(workspace, result: ReportResult, kind, month, recipients, point_of_sale, language,
+def _send(workspace: Workspace, result: ReportResult, kind: str, month: str, recipients: list[str],
+          point_of_sale: str | None, language: str,
           record: Path, resend: bool) -> None:
     from ..ops.mailer import send_report
     digest = hashlib.sha256(json.dumps(result.figures, sort_keys=True, default=str).encode()).hexdigest()
@@ -178,7 +182,8 @@ REPORT_CLASSES = {"monthly": "emailtrack_analytics.reports.monthly:MonthlyReport
                   "health": "emailtrack_analytics.reports.health:HealthReport"}
 
 
-def report_charts(workspace, kind, month, point_of_sale, language) -> list[tuple[str, go.Figure]] | None:
+def report_charts(workspace: Workspace, kind: str, month: str, point_of_sale: str | None,
+                  language: str) -> list[tuple[str, go.Figure]] | None:
     """The charts an email shows for a report kind (None for notebooks the package does not know)."""
     target = REPORT_CLASSES.get(kind)
     if target is None:
@@ -193,7 +198,7 @@ def report_charts(workspace, kind, month, point_of_sale, language) -> list[tuple
         report.data.close()
 
 
-def _local_kernel_manager():
+def _local_kernel_manager() -> type:
     """A kernel manager that talks to the kernel over local sockets (IPC), not TCP ports:
     nothing listens on the network while a report runs."""
     from jupyter_client.manager import AsyncKernelManager
@@ -205,12 +210,12 @@ def _local_kernel_manager():
     return LocalKernelManager
 
 
-def _read(path: Path):
+def _read(path: Path) -> Any:  # nbformat's NotebookNode (untyped)
     import nbformat
     return nbformat.read(str(path), as_version=4)
 
 
-def to_html(nb) -> str:
+def to_html(nb: Any) -> str:
     """A self-contained HTML page of an executed notebook: code hidden, nothing loaded from the network."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -229,9 +234,9 @@ def to_html(nb) -> str:
     return body
 
 
-def recorded_summary(nb) -> dict:
+def recorded_summary(nb: Any) -> dict[str, Any]:
     """The key figures a notebook recorded with ``Summary`` (the last one wins)."""
-    found: dict = {}
+    found: dict[str, Any] = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})

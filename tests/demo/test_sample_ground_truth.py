@@ -126,7 +126,7 @@ def test_lead_keys_in_the_database_group_as_the_python_reference(sample_workspac
                              "FROM stored_messages m JOIN attribution a USING (message_key) "
                              "WHERE a.category = 'lead'")
         names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     finally:
         con.close()
     reference = lead_keys([(row["message_key"], row["original_message_id"], content_references(

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import email
 import email.policy
+import itertools
 import json
 import mailbox
 import os
@@ -128,7 +129,7 @@ def test_postfix_files_are_monthly_dated_by_their_modification_time(sample, log_
         assert months == {month}, path.name  # the year was inferred right
         times = [e.event_time for e in events]
         # in time order (a local stamp of the hour repeated when clocks go back may read an hour early)
-        assert all(b >= a - dt.timedelta(hours=1) for a, b in zip(times, times[1:])), path.name
+        assert all(b >= a - dt.timedelta(hours=1) for a, b in itertools.pairwise(times)), path.name
 
 
 def test_postfix_log_has_real_life_noise(sample, log_events):

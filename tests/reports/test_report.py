@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -275,3 +277,58 @@ def test_health_report_figures_equal_the_coverage_export(sample_workspace, cli):
     for value in list(people["email"].dropna()) + list(people["phone"].dropna()) + list(ids["message_id"].dropna()):
         assert value not in page
     assert not any(name in page for name in people["name"].dropna() if len(name) > 6)
+
+
+_COUNT_REFRESHES = '''
+import os
+
+import emailtrack_analytics.attribution.refresh as refresh
+
+_real = refresh.refresh_attribution
+
+
+def refresh_attribution(*args, **kwargs):
+    with open(os.environ["EMAILTRACK_TEST_REFRESH_LOG"], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    return _real(*args, **kwargs)
+
+
+refresh.refresh_attribution = refresh_attribution
+'''
+
+
+def test_a_report_refreshes_the_attribution_once(sample_workspace, cli, monkeypatch, tmp_path):
+    """A report once refreshed three times (runner, notebook, email charts), each a write
+    connection that blocks the scheduled ingest: the runner refreshes, the notebook's kernel and
+    the email's charts only read. Every refresh_attribution call is logged, in this process and
+    (through a sitecustomize on the kernel's PYTHONPATH) in the notebook's kernel."""
+    import emailtrack_analytics
+    from emailtrack_analytics.analytics import api
+    from emailtrack_analytics.attribution import refresh
+    from emailtrack_analytics.reports import runner
+
+    log = tmp_path / "refreshes.log"
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_COUNT_REFRESHES)
+    package_root = str(Path(emailtrack_analytics.__file__).parent.parent)
+    monkeypatch.setenv("EMAILTRACK_TEST_REFRESH_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(hook), package_root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+    def counted(*args, **kwargs):
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return refresh.refresh_attribution(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "refresh_attribution", counted)
+    monkeypatch.setattr(api, "refresh_attribution", counted)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("EMAILTRACK_MAIL_FROM", "reports@example.net")
+        result = cli("--workspace", sample_workspace, "report", "monthly", "--month", MONTH,
+                     "--out", tmp_path / "reports", "--send-to", "analyst@example.net")
+    assert result.code == 0, result.err
+    assert len(inbox.received) == 1
+    assert log.read_text().splitlines() == [str(os.getpid())]

@@ -37,7 +37,7 @@ def build(folder: Path, size_mb: int) -> tuple[Path, Path, int]:
     with open(path, "wb") as out:
         while written < target:
             copy += 1
-            block = _SEPARATOR.sub(lambda m: m.group(1) + f"X-Benchmark-Copy: {copy}\n".encode(), one)
+            block = _SEPARATOR.sub(lambda m, copy=copy: m.group(1) + f"X-Benchmark-Copy: {copy}\n".encode(), one)
             out.write(block)
             written += len(block)
             messages += block.count(b"\nX-Benchmark-Copy: ") + block.startswith(b"X-Benchmark-Copy")

@@ -253,7 +253,7 @@ def _senders(workspace: Workspace, args: argparse.Namespace) -> None:
 
 
 def _portals(workspace: Workspace, args: argparse.Namespace) -> None:
-    from .attribution.catalogue import merged_portals
+    from .config.catalogue import merged_portals
     for portal in merged_portals(workspace.portals):
         origin = "built-in" if portal.builtin else "workspace"
         print(f"{portal.id:<14} {portal.kind:<8} {origin:<9} {', '.join(portal.senders)}")

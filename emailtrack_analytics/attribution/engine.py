@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+from ..config.catalogue import Portal, catalogue_text, compile_patterns, merged_portals, notices
 from ..config.workspace import Workspace
 from ..ingest.parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
 from ..ingest.parsing.signals import domain_of
-from .catalogue import Portal, catalogue_text, compile_patterns, merged_portals, notices
 
 # Raise when a change to this package's rules (engine.py, identity.py, catalogue.py) can change
 # an attributed copy: every workspace is then re-attributed once at its next command. A comment

@@ -323,7 +323,7 @@ def _insert(con: DuckDBPyConnection, table: str, rows: list[dict[str, Any]], sch
 
 def sync_config_tables(con: DuckDBPyConnection, workspace: Workspace) -> None:
     """Copy the points of sale and portals of the config into tables, for SQL and reports."""
-    from .catalogue import merged_portals
+    from ..config.catalogue import merged_portals
     con.execute("DELETE FROM points_of_sale")
     con.execute("DELETE FROM portals")
     rows = [(p.id, p.name, p.group, i) for i, p in enumerate(workspace.points_of_sale)]

@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeAlias, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError, UsageError
+from .catalogue import builtin_portal_ids
 
 CONFIG_NAME = "emailtrack.toml"
 DEFAULT_DATABASE = "data/emailtrack.duckdb"
@@ -359,8 +360,6 @@ def _points_of_sale(v: _Validator, entries: list[_Table]) -> list[PointOfSale]:
 
 
 def _portals(v: _Validator, entries: list[_Table]) -> list[PortalConfig]:
-    from ..attribution.catalogue import builtin_portal_ids  # late: avoids an import cycle
-
     portals: list[PortalConfig] = []
     t = "portals"
     for i, entry in enumerate(entries):
@@ -414,8 +413,6 @@ def _lower(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
 
 def _tracked_addresses(v: _Validator, entries: list[_Table], points: list[PointOfSale],
                        portals: list[PortalConfig]) -> list[TrackedAddress]:
-    from ..attribution.catalogue import builtin_portal_ids  # late: avoids an import cycle
-
     known_portals = builtin_portal_ids() | {p.id for p in portals}
     extra: list[TrackedAddress] = []
     t = "tracked_addresses"

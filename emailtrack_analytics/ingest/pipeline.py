@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import duckdb
 
@@ -570,12 +570,13 @@ def _stored_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
 
 
 def _ingest_rows(run: _Run, path: str, entries: Iterable[object],
-                 store: Callable[[list[object]], None]) -> tuple[int, int, int]:
+                 store: Callable[[list[Any]], None]) -> tuple[int, int, int]:
     """Rows of a log file (distribution rows, delivery events), handed to ``store`` in batches;
     rows and lines that cannot be read are quarantined with their position. Returns the ledger's
-    counts: entries read, rows stored, entries quarantined."""
+    counts: entries read, rows stored, entries quarantined. ``store`` takes the rows of the
+    reader it is paired with (distribution rows, log events): the caller makes the pair."""
     writer = run.writer
-    rows: list[object] = []
+    rows: list[Any] = []
     stored, bad = 0, 0
     for entry in entries:
         if isinstance(entry, (BadRow, BadLine)):

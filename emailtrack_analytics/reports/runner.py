@@ -79,7 +79,7 @@ def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: st
             return _run(workspace, kind, month, folder, point_of_sale, list(send_to), language, timeout, resend)
     except (EmailtrackError, Exception) as exc:
         if error_to and not isinstance(exc, KeyboardInterrupt):
-            from ..ops.mailer import send_failure
+            from .mailer import send_failure
             send_failure(workspace, kind, month, list(error_to), exc, folder, point_of_sale)
         raise
 
@@ -116,7 +116,7 @@ def _run(workspace: Workspace, kind: str, month: str, folder: Path, point_of_sal
         known = ", ".join(p.id for p in workspace.points_of_sale)
         raise UsageError(f"unknown point of sale {point_of_sale!r} (known: {known})")
     if send_to:
-        from ..ops.mailer import smtp_settings
+        from .mailer import smtp_settings
         smtp_settings()  # refuse before the work if mail cannot be sent
     con = connect(workspace.database)
     try:
@@ -163,7 +163,7 @@ def _write_private(path: Path, text: str) -> None:
 def _send(workspace: Workspace, result: ReportResult, kind: str, month: str, recipients: list[str],
           point_of_sale: str | None, language: str,
           record: Path, resend: bool) -> None:
-    from ..ops.mailer import send_report
+    from .mailer import send_report
     digest = hashlib.sha256(json.dumps(result.figures, sort_keys=True, default=str).encode()).hexdigest()
     sent = json.loads(record.read_text()) if record.exists() else {}
     if not resend and sent.get("figures") == digest and set(recipients) <= set(sent.get("recipients", [])):

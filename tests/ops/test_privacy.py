@@ -81,7 +81,7 @@ def test_exports_show_pseudonyms_by_default(sample_workspace):
     contacts = export(sample_workspace, "contacts")
     plain = export(sample_workspace, "contacts", "--personal-data")
     assert len(contacts) == len(plain) > 100
-    rows = [c for c, p in zip(contacts, plain) if p["email"] == email]
+    rows = [c for c, p in zip(contacts, plain, strict=True) if p["email"] == email]
     assert len(rows) >= 2
     # the same prospect gets the same pseudonym: repeat prospects can still be counted
     assert len({(r["email"], r["phone"], r["name"]) for r in rows}) == 1

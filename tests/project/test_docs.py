@@ -6,8 +6,8 @@ import argparse
 import json
 import re
 
-from emailtrack_analytics.attribution.catalogue import builtin_portal_ids
 from emailtrack_analytics.cli import build_parser
+from emailtrack_analytics.config.catalogue import builtin_portal_ids
 from emailtrack_analytics.ops.exports import TABLE_NAMES
 from emailtrack_analytics.store.db import VIEW_FOLDERS
 from tests.conftest import ROOT

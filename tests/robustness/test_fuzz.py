@@ -278,7 +278,7 @@ def test_messages_over_the_limit_are_too_large_at_their_offset_the_others_intact
     got = list(mbox_module.read_mbox(path, "x", max_bytes=limit))
     starts = [m.start() for m in re.finditer(rb"^From MAILER-DAEMON ", data, re.M)]
     assert len(got) == len(written)
-    for item, original, start in zip(got, written, starts):
+    for item, original, start in zip(got, written, starts, strict=True):
         if item.problem is None:
             assert item.data == original + b"\n" and len(item.data) <= limit
         else:
@@ -315,7 +315,7 @@ def test_split_lines_cuts_bytes_as_splitlines(data, limit, size):
     got = list(split_lines(iter(chunks), limit, b"\n\r"))
     expected = data.splitlines(True)
     assert [length for _, length in got] == [len(line) for line in expected]
-    for (text, length), line in zip(got, expected):
+    for (text, length), line in zip(got, expected, strict=True):
         assert text == line or (text is None and length > limit)  # only lines over the limit are skipped
 
 
@@ -328,7 +328,7 @@ def test_split_lines_cuts_text_as_splitlines(data, limit, size):
     got = list(split_lines(iter(chunks), limit, _LINE_BREAKS))
     expected = data.splitlines(True)
     assert [length for _, length in got] == [len(line) for line in expected]
-    for (text, length), line in zip(got, expected):
+    for (text, length), line in zip(got, expected, strict=True):
         assert text == line or (text is None and length > limit)
 
 
@@ -339,7 +339,7 @@ def test_bounded_lines_cut_at_newlines_and_skip_only_long_lines(data, limit):
     expected[-1] = expected[-1][:-1]
     expected = [line for line in expected if line]
     assert [(line.number, line.length) for line in got] == [(n, len(line)) for n, line in enumerate(expected, 1)]
-    for line, original in zip(got, expected):
+    for line, original in zip(got, expected, strict=True):
         assert line.data == original or (line.data is None and len(original.rstrip(b"\n")) > limit)
 
 

@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from emailtrack_analytics.errors import EmailtrackError, UsageError
-from emailtrack_analytics.ops.mailer import build_message, send, smtp_settings
+from emailtrack_analytics.reports.mailer import build_message, send, smtp_settings
 from tests.conftest import Inbox, free_port
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed to make a test certificate")

@@ -21,7 +21,7 @@ from ..errors import EmailtrackError, UsageError
 
 if TYPE_CHECKING:
     from ..config.workspace import Workspace
-    from ..reports.runner import ReportResult
+    from .runner import ReportResult
 
 # a report's recorded figures (summary.json): numbers, texts, and tables of them
 ReportFigures = dict[str, Any]

@@ -1,4 +1,8 @@
-"""The portal catalogue: built-in entries (``portals.toml``) merged with the workspace's own."""
+"""The portal catalogue: built-in entries (``portals.toml``) merged with the workspace's own.
+
+It is configuration, beside ``emailtrack.toml``: a workspace's ``[[portals]]`` add to or
+override it by id, and loading the workspace validates them against it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # config/workspace.py imports this module to validate portal ids
-    from ..config.workspace import PortalConfig
+if TYPE_CHECKING:  # workspace.py imports this module to validate portal ids
+    from .workspace import PortalConfig
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Notices:
 
 @functools.cache
 def catalogue_text() -> str:
-    return (resources.files("emailtrack_analytics") / "attribution" / "portals.toml").read_text("utf-8")
+    return (resources.files("emailtrack_analytics") / "config" / "portals.toml").read_text("utf-8")
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..attribution.engine import RECOGNISED, Attributor
-from ..attribution.refresh import _BODY, _COLUMNS
+from ..attribution.refresh import BODY_COLUMN, READ_COLUMNS
 from ..config.workspace import Workspace
 from .api import Analytics
 from .health import without_personal_data
@@ -125,10 +125,10 @@ def _subjects(data: Analytics, domain: str, month: str | None, personal_data: bo
 def _suggest(group: SenderGroup, data: Analytics, attributor: Attributor, domain: str, month: str | None) -> None:
     """The portal the domain's copies point to most often by their other signals, and the TOML
     that makes the domain one of its senders (or a new portal when none does)."""
-    columns = ", ".join(f"m.{c}" for c in _COLUMNS)
+    columns = ", ".join(f"m.{c}" for c in READ_COLUMNS)
     with data.session() as con:  # rows as Python values (a DataFrame turns None into NaN)
         cursor = con.execute(
-            f"SELECT {columns}, {_BODY.format('m.')} FROM unrecognised_copies AS u "
+            f"SELECT {columns}, {BODY_COLUMN.format('m.')} FROM unrecognised_copies AS u "
             "JOIN copy_facts AS m USING (message_key) WHERE u.domain = ?"
             + (" AND u.month = ?" if month else "") + " ORDER BY u.received_at DESC LIMIT ?",
             [domain] + ([month] if month else []) + [SCORED_COPIES])

@@ -17,6 +17,7 @@ from duckdb import DuckDBPyConnection
 from ..config.workspace import Workspace
 from ..store.db import arrow_batches, transaction, utcnow
 from ..store.queries import load_statements
+from ..store.schema import arrow_schema
 from ..store.writer import arrow_table
 from .engine import Attributor, _CompiledPortal, attribution_fingerprint, sender_matches
 from .identity import lead_time
@@ -27,7 +28,9 @@ _LEADS = load_statements("attribution", "sql", "refresh", "leads.sql")
 _LEAD_KEYS = load_statements("attribution", "sql", "refresh", "lead_keys.sql")
 _LOG_LEADS = load_statements("attribution", "sql", "refresh", "log_leads.sql")
 
-_COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
+# the facts of the bytes attribution reads (a selection of stored_messages' columns, checked
+# against the store's spec by tests/store/test_schema.py); emailtrack senders reads the same
+READ_COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name", "subject", "copy_sender", "copy_subject",
             "to_addrs", "cc_addrs", "original_to", "original_cc", "envelope_to", "forwarded_to",
             "resent_to", "original_message_id", "in_reply_to", "reference_ids", "list_unsubscribe",
             "precedence", "auto_submitted", "autoreply", "spam_flag", "forward_kind", "role_hint", "has_contact",
@@ -35,14 +38,11 @@ _COLUMNS = ["message_key", "message_id", "received_at", "sender", "sender_name",
             "link_hosts", "date_source", "date_zone"]
 # the body is read for its wording (a lead's template, a notice's), its beginning is enough:
 # 20,000 attributed copies at a time must stay a few megabytes
-_BODY = "left({}body_text, 3000) AS body_text"
+BODY_COLUMN = "left({}body_text, 3000) AS body_text"
 
-_ATTRIBUTION_SCHEMA = pa.schema([
-    ("message_key", pa.string()), ("point_of_sale", pa.string()), ("portal", pa.string()),
-    ("channel", pa.string()), ("category", pa.string()), ("role", pa.string()),
-    ("lead_key", pa.string()), ("month", pa.string()), ("local_date", pa.date32()),
-    ("local_hour", pa.int32()), ("weekday", pa.int32()), ("flags", pa.list_(pa.string()))])
-_TARGET_SCHEMA = pa.schema([("message_key", pa.string()), ("point_of_sale", pa.string())])
+# the rows refresh writes have their tables' shape, from the store's one spec of each table
+_ATTRIBUTION_SCHEMA = arrow_schema("attribution")
+_TARGET_SCHEMA = arrow_schema("attribution_targets")
 
 
 @dataclass
@@ -129,9 +129,9 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
             con.execute("DELETE FROM attribution")
             con.execute("DELETE FROM attribution_targets")
     if full:
-        query = f"SELECT {', '.join(_COLUMNS)}, {_BODY.format('')} FROM stored_messages"
+        query = f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')} FROM stored_messages"
     else:
-        query = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)}, {_BODY.format('m.')} FROM stored_messages m "
+        query = (f"SELECT {', '.join('m.' + c for c in READ_COLUMNS)}, {BODY_COLUMN.format('m.')} FROM stored_messages m "
                  "ANTI JOIN attribution a USING (message_key)")
     # read through a second cursor so that each batch is written as soon as it is attributed
     reader = arrow_batches(con.cursor(), query, batch)
@@ -205,10 +205,7 @@ def mark_follow_ups(con: DuckDBPyConnection) -> int:
     return int(changed[0]) if changed else 0
 
 
-_LOG_LEAD_SCHEMA = pa.schema([
-    ("row_key", pa.string()), ("point_of_sale", pa.string()), ("month", pa.string()),
-    ("event_time", pa.timestamp("us")), ("message_id", pa.string()), ("lead_key", pa.string()),
-    ("portal", pa.string()), ("is_lead", pa.bool_()), ("assumed", pa.bool_())])
+_LOG_LEAD_SCHEMA = arrow_schema("log_leads")
 
 
 MATCH_SECONDS = 180  # a forward's header gives the lead's time to the minute

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emailtrack_analytics.attribution.catalogue import builtin_portals
 from emailtrack_analytics.attribution.engine import Attributor
+from emailtrack_analytics.config.catalogue import builtin_portals
 from emailtrack_analytics.ingest.parsing import signals
 from emailtrack_analytics.ingest.parsing.message import parse_message
 from tests import layouts
@@ -241,12 +241,12 @@ def _by_scanning_every_portal(attributor, row):
 def test_indexed_recognition_equals_scoring_every_portal(sample_workspace):
     import duckdb
 
-    from emailtrack_analytics.attribution.refresh import _BODY, _COLUMNS
+    from emailtrack_analytics.attribution.refresh import BODY_COLUMN, READ_COLUMNS
     from emailtrack_analytics.config.workspace import open_workspace
     ws = open_workspace(sample_workspace)
     con = duckdb.connect(str(ws.database), read_only=True)
     try:
-        cursor = con.execute(f"SELECT {', '.join(_COLUMNS)}, {_BODY.format('')} FROM stored_messages")
+        cursor = con.execute(f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')} FROM stored_messages")
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     finally:

@@ -170,7 +170,7 @@ def test_a_prospects_details_are_the_lead_details_columns():
 
 
 def test_the_columns_attribution_reads_are_stored():
-    assert set(refresh._COLUMNS) <= set(columns("stored_messages"))
+    assert set(refresh.READ_COLUMNS) <= set(columns("stored_messages"))
 
 
 def _minimal_record() -> dict[str, object]:

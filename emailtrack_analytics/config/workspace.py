@@ -293,7 +293,9 @@ def _check_top_level(v: _Validator, data: _Table) -> None:
         if key not in _TOP_KEYS:
             v.fail("", 0, key, f"unknown table or key (allowed: {', '.join(sorted(_TOP_KEYS))})")
     for key in _ARRAY_TABLES:
-        if key in data and not isinstance(data[key], list):
+        # `points_of_sale = [1]` is a list too, of values instead of tables
+        if key in data and (not isinstance(data[key], list)
+                            or not all(isinstance(entry, dict) for entry in data[key])):
             v.fail("", 0, key, f"must be written as [[{key}]] tables")
 
 

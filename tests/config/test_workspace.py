@@ -57,6 +57,14 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     assert "unknown key" in str(error)
 
 
+@pytest.mark.parametrize("table", ["points_of_sale", "portals", "tracked_addresses"])
+def test_a_list_of_values_where_tables_belong_is_refused_by_name(tmp_path, table):
+    # `points_of_sale = [1]` used to end in a TypeError (exit 1) instead of a config error
+    write_config(tmp_path, f'{table} = [1, "x"]\n[workspace]\nname = "n"\n')
+    with pytest.raises(ConfigError, match=rf"emailtrack.toml:1: {table}: must be written as \[\[{table}\]\] tables"):
+        load_config(tmp_path / "emailtrack.toml")
+
+
 def test_duplicate_point_of_sale_id(tmp_path):
     body = BASIC_CONFIG.replace('id = "paris-11"', 'id = "lyon-2"')
     error = refusal(tmp_path, body)

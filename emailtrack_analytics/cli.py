@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send again even to recipients who already received these figures")
     p.add_argument("--lang", choices=("fr", "en"), help="report language (default: the workspace's)")
     p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="write the report for a month without data (default: refused, exit 2)")
 
     p = sub.add_parser("merge", parents=[common], help="add what other workspaces' databases hold",
                        description="Merge the stored copies, logs and quarantine of other workspaces "
@@ -210,7 +212,7 @@ def _report(workspace: Workspace, args: argparse.Namespace) -> None:
     result = run_report(workspace, args.kind, month,
                         point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
                         error_to=args.error_to, language=args.lang, timeout=args.timeout,
-                        resend=args.resend)
+                        resend=args.resend, allow_empty=args.allow_empty)
     print(result.html)
     if result.sent_to:
         print(f"sent to {', '.join(result.sent_to)}", file=sys.stderr)

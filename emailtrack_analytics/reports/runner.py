@@ -2,7 +2,9 @@
 
 The kernel is pinned to ``python3`` (the environment emailtrack runs in) and parameters are
 passed as strings. Outputs go to ``OUT/YYYY-MM/KIND[-point_of_sale].{ipynb,html}`` plus
-``.summary.json`` with the key figures the notebook recorded.
+``.summary.json`` with the key figures the notebook recorded. The executed notebook keeps its
+figures as JSON without plotly.js; the HTML carries the library once (``html.page_scripts``).
+A month with no data is refused before anything runs or is written, unless ``allow_empty``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
+from ..analytics.api import Analytics
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import Busy, EmailtrackError, UsageError
 from ..store.db import connect
-from .html import SUMMARY_MIME
+from .html import SUMMARY_MIME, figure_types, page_scripts, without_library
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -66,17 +69,21 @@ def notebook_path(workspace: Workspace, kind: str) -> Path:
 def run_report(workspace: Workspace, kind: str, month: str, *, point_of_sale: str | None = None,
                out: str | os.PathLike[str] | None = None, send_to: Sequence[str] = (),
                error_to: Sequence[str] = (), language: str | None = None, timeout: int = 600,
-               resend: bool = False) -> ReportResult:
+               resend: bool = False, allow_empty: bool = False) -> ReportResult:
     """Run one report; on failure, tell ``error_to`` (if given) before raising.
 
     Safe from cron: one run at a time per output folder (a lock), outputs rewritten in place,
     and the email not sent again to recipients who already received these same figures.
+    Refused (``UsageError``, exit 2) before anything is written: an unknown report kind or point
+    of sale, mail that cannot be sent, and a month without data unless ``allow_empty``.
     """
     folder = (Path(out).resolve() if out else workspace.reports_dir) / month
     try:
+        source = _prepare(workspace, kind, month, point_of_sale, bool(send_to), allow_empty)
         folder.mkdir(parents=True, exist_ok=True)
         with _run_lock(folder.parent):
-            return _run(workspace, kind, month, folder, point_of_sale, list(send_to), language, timeout, resend)
+            return _run(workspace, kind, month, folder, source, point_of_sale, list(send_to), language,
+                        timeout, resend)
     except (EmailtrackError, Exception) as exc:
         if error_to and not isinstance(exc, KeyboardInterrupt):
             from .mailer import send_failure
@@ -106,16 +113,15 @@ def _run_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(workspace: Workspace, kind: str, month: str, folder: Path, point_of_sale: str | None, send_to: list[str],
-         language: str | None, timeout: int, resend: bool) -> ReportResult:
-    import papermill
-
-    started = time.monotonic()
+def _prepare(workspace: Workspace, kind: str, month: str, point_of_sale: str | None, sending: bool,
+             allow_empty: bool) -> Path:
+    """Everything that may refuse the run, before it writes anything: the notebook, the point of
+    sale, the mail settings, data for the month. Brings the attribution up to date first."""
     source = notebook_path(workspace, kind)
     if point_of_sale and workspace.point_of_sale(point_of_sale) is None:
         known = ", ".join(p.id for p in workspace.points_of_sale)
         raise UsageError(f"unknown point of sale {point_of_sale!r} (known: {known})")
-    if send_to:
+    if sending:
         from .mailer import smtp_settings
         smtp_settings()  # refuse before the work if mail cannot be sent
     con = connect(workspace.database)
@@ -123,7 +129,40 @@ def _run(workspace: Workspace, kind: str, month: str, folder: Path, point_of_sal
         refresh_attribution(con, workspace)
     finally:
         con.close()
+    if not allow_empty and not has_data(workspace, kind, month, point_of_sale):
+        scope = f" for point of sale {point_of_sale}" if point_of_sale else ""
+        window = f"in the 12 months to {month}" if kind == "health" else f"in {month}"
+        raise UsageError(f"no data {window}{scope}: no copy received and no lead in the mail logs or "
+                         "mailbox exports; nothing written (--allow-empty to write the report anyway)")
+    return source
 
+
+def _months_to(month: str, count: int) -> list[str]:
+    """``count`` months ending with ``month``, as YYYY-MM."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def has_data(workspace: Workspace, kind: str, month: str, point_of_sale: str | None) -> bool:
+    """Whether a report has anything to show (docs/reports.md, "A month without data"): a copy
+    received that month (any category: the monthly report counts spam and notifications too) or a
+    lead the mail logs or mailbox exports saw (``expected_leads``: a point of sale whose tracking
+    is broken has those and no copy, and its reports must say so), attributed to the point of
+    sale for its report; the health report looks at the 12 months it covers."""
+    months = _months_to(month, 12) if kind == "health" else [month]
+    scope = "AND point_of_sale = ?" if point_of_sale else ""
+    params: list[Any] = [months, *([point_of_sale] if point_of_sale else [])]
+    query = (f"SELECT EXISTS (SELECT 1 FROM messages WHERE list_contains(?, month) {scope})"
+             f" OR EXISTS (SELECT 1 FROM expected_leads WHERE list_contains(?, month) {scope})")
+    return bool(Analytics(workspace, refresh=False).sql(query, params * 2).iloc[0, 0])
+
+
+def _run(workspace: Workspace, kind: str, month: str, folder: Path, source: Path, point_of_sale: str | None,
+         send_to: list[str], language: str | None, timeout: int, resend: bool) -> ReportResult:
+    import papermill
+
+    started = time.monotonic()
     stem = kind + (f"-{point_of_sale}" if point_of_sale else "")
     executed, html_path = folder / f"{stem}.ipynb", folder / f"{stem}.html"
     language = language or workspace.language
@@ -136,9 +175,12 @@ def _run(workspace: Workspace, kind: str, month: str, folder: Path, point_of_sal
             progress_bar=False, cwd=str(workspace.root), execution_timeout=timeout,
             kernel_manager_class=_local_kernel_manager())
     except papermill.PapermillExecutionError as exc:
+        if executed.exists():  # the notebook that shows where it failed, mailed to --error-to: lean too
+            _write_private(executed, _notebook_text(lean(_read(executed))))
         raise EmailtrackError(f"report {kind} failed in cell {exc.exec_count}: {exc.ename}: "
                               f"{exc.evalue} (executed notebook: {executed})") from None
-    nb = _read(executed)
+    nb = lean(_read(executed))
+    _write_private(executed, _notebook_text(nb))
     _write_private(html_path, to_html(nb))
     figures = recorded_summary(nb)
     summary_path = None
@@ -215,8 +257,33 @@ def _read(path: Path) -> Any:  # nbformat's NotebookNode (untyped)
     return nbformat.read(str(path), as_version=4)
 
 
+def _notebook_text(nb: Any) -> str:
+    import nbformat
+    return str(nbformat.writes(nb))
+
+
+def lean(nb: Any) -> Any:
+    """The executed notebook without plotly.js in its outputs (its figures stay, as JSON): the
+    library is the HTML page's, once."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html")
+            if markup is not None:
+                output["data"]["text/html"] = without_library(markup if isinstance(markup, str) else "".join(markup))
+    return nb
+
+
+def _html_outputs(nb: Any) -> Iterator[str]:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html")
+            if markup is not None:
+                yield markup if isinstance(markup, str) else "".join(markup)
+
+
 def to_html(nb: Any) -> str:
-    """A self-contained HTML page of an executed notebook: code hidden, nothing loaded from the network."""
+    """A self-contained HTML page of an executed notebook: code hidden, nothing loaded from the
+    network, plotly.js embedded once (packed) when the notebook has figures."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
@@ -230,7 +297,12 @@ def to_html(nb: Any) -> str:
     templates = resources.files("emailtrack_analytics") / "reports" / "templates"
     exporter = HTMLExporter(config=config, template_name="emailtrack",
                             extra_template_basedirs=[str(templates)])
-    body, _ = exporter.from_notebook_node(nb)
+    nb = lean(nb)
+    outputs = list(_html_outputs(nb))
+    scripts = ""
+    if any("data-emailtrack-figure" in markup for markup in outputs):
+        scripts = page_scripts(set().union(*(figure_types(markup) for markup in outputs)))
+    body, _ = exporter.from_notebook_node(nb, resources={"emailtrack_scripts": scripts})
     return body
 
 

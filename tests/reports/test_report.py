@@ -70,7 +70,7 @@ def _group(rows, column):
 def test_html_is_self_contained(monthly):
     page = (monthly / "monthly.html").read_text()
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", page)
-    assert page.count("Plotly.newPlot") >= 5
+    assert page.count("data-emailtrack-figure=") >= 5  # drawn by the page's one copy of plotly.js
     assert "def " not in page.split("<body", 1)[1][:2000]  # code cells are hidden
     assert "Rapport mensuel des leads" in page
 
@@ -88,12 +88,17 @@ def test_point_of_sale_report(sample_workspace, cli):
     assert "Monthly lead report" in (folder / "monthly-lyon-2.html").read_text()
 
 
-def test_month_without_data_renders_a_no_data_page(sample_workspace, cli, tmp_path):
-    result = cli("--workspace", sample_workspace, "report", "monthly", "--month", "2019-01", "--out", tmp_path)
+def test_month_without_data_is_refused_unless_allowed(sample_workspace, cli, tmp_path):
+    refused = cli("--workspace", sample_workspace, "report", "monthly", "--month", "2019-01", "--out", tmp_path / "out")
+    assert refused.code == 2 and refused.err.count("\n") == 1
+    assert "no data in 2019-01" in refused.err and "--allow-empty" in refused.err
+    assert not (tmp_path / "out").exists()  # nothing written, not even the folder
+    result = cli("--workspace", sample_workspace, "report", "monthly", "--month", "2019-01", "--out", tmp_path / "out",
+                 "--allow-empty")
     assert result.code == 0, result.err
-    page = (tmp_path / "2019-01" / "monthly.html").read_text()
+    page = (tmp_path / "out" / "2019-01" / "monthly.html").read_text()
     assert "Aucune donnée pour ce mois." in page
-    assert json.loads((tmp_path / "2019-01" / "monthly.summary.json").read_text())["leads"] == 0
+    assert json.loads((tmp_path / "out" / "2019-01" / "monthly.summary.json").read_text())["leads"] == 0
 
 
 def test_failing_cell_fails_the_command(sample_workspace, cli, tmp_path):
@@ -254,7 +259,7 @@ def test_distribution_report_figures_equal_the_exports(sample_workspace, cli):
             n += 1
         assert needed == n, pos
     page = (folder / "distribution.html").read_text()
-    assert page.count("Plotly.newPlot") >= 7
+    assert page.count("data-emailtrack-figure=") >= 7
 
 
 def test_health_report_figures_equal_the_coverage_export(sample_workspace, cli):

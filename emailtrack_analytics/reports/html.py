@@ -167,6 +167,101 @@ def figure_types(markup: str) -> set[str]:
     return found
 
 
+# ------------------------------------------------------------------ the page's style sheets
+# nbconvert's lab template inlines all of JupyterLab's CSS (0.26 MB, mostly rules for its own
+# widgets and their icons as data: URLs); a report uses a few dozen of its classes.
+_CSS_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_CSS_VAR = re.compile(r"var\(\s*(--[\w-]+)")
+_CSS_PROPERTY = re.compile(r"\s*(--[\w-]+)\s*:")
+_GROUPING = ("@media", "@supports", "@layer", "@container")
+
+
+def _split_outside(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside brackets (selectors' ``:is(a, b)``, ``url(…;…)``)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _block_end(css: str, start: int) -> int:
+    depth = 0
+    for i in range(start, len(css)):
+        if css[i] == "{":
+            depth += 1
+        elif css[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise ValueError("unbalanced braces")
+
+
+def _matching_rules(css: str, classes: set[str]) -> str:
+    """The rules of ``css`` that can match: a selector whose classes (outside ``:not()``) are all in
+    ``classes``; grouping rules (``@media``…) keep what matches inside them; other at-rules stay."""
+    kept, i = [], 0
+    while i < len(css):
+        brace, semicolon = css.find("{", i), css.find(";", i)
+        if brace < 0:
+            kept.append(css[i:])
+            break
+        if css[i:brace].lstrip().startswith("@") and 0 <= semicolon < brace:  # @import, @charset…
+            kept.append(css[i:semicolon + 1])
+            i = semicolon + 1
+            continue
+        end = _block_end(css, brace)
+        prelude = css[i:brace].strip()
+        if prelude.startswith(_GROUPING):
+            inner = _matching_rules(css[brace + 1:end - 1], classes)
+            if inner.strip():
+                kept.append(f"{prelude}{{{inner}}}")
+        elif prelude.startswith("@") or any(
+                set(_CSS_CLASS.findall(re.sub(r":not\([^)]*\)", "", selector))) <= classes
+                for selector in _split_outside(prelude, ",")):
+            kept.append(f"{prelude}{css[brace:end]}")
+        i = end
+    return "\n".join(kept)
+
+
+def _without_unused_properties(css: str, referenced: set[str]) -> str:
+    def rule(match: re.Match[str]) -> str:
+        kept = [d for d in _split_outside(match.group(2), ";")
+                if d.strip() and (not (name := _CSS_PROPERTY.match(d)) or name.group(1) in referenced)]
+        return f"{match.group(1)}{{{';'.join(kept)}}}" if kept else ""
+    return re.sub(r"([^{}]*)\{([^{}]*)\}", rule, css)
+
+
+def used_styles(page: str) -> str:
+    """``page`` with its style sheets reduced to what can apply to it: rules whose selectors name
+    classes the page has (its scripts add none the sheets style: plotly styles its own), and the
+    custom properties (``--jp-…``) those rules use. A sheet that does not parse stays whole."""
+    markup = re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S | re.I)
+    classes = {name for value in re.findall(r'class="([^"]*)"', markup) for name in value.split()}
+    sheets = re.findall(r"(<style\b[^>]*>)(.*?)(</style>)", page, flags=re.S | re.I)
+    reduced = []
+    for _, css, _ in sheets:
+        try:
+            reduced.append(_matching_rules(re.sub(r"/\*.*?\*/", "", css, flags=re.S), classes))
+        except ValueError:
+            reduced.append(css)
+    while True:  # custom properties refer to one another: until nothing more goes
+        referenced = set(_CSS_VAR.findall(markup)).union(*(_CSS_VAR.findall(css) for css in reduced))
+        smaller = [_without_unused_properties(css, referenced) for css in reduced]
+        if smaller == reduced:
+            break
+        reduced = smaller
+    parts = iter(reduced)
+    return re.sub(r"(<style\b[^>]*>)(.*?)(</style>)", lambda m: f"{m.group(1)}{next(parts)}{m.group(3)}",
+                  page, flags=re.S | re.I)
+
+
 # trace attributes whose strings plotly draws as text (axis categories, legend, hover, labels)
 _TRACE_TEXT = ("x", "y", "labels", "text", "hovertext", "name")
 

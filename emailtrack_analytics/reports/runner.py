@@ -28,7 +28,7 @@ from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import Busy, EmailtrackError, UsageError
 from ..store.db import connect
-from .html import SUMMARY_MIME, figure_types, page_scripts, without_library
+from .html import SUMMARY_MIME, figure_types, page_scripts, used_styles, without_library
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -303,7 +303,7 @@ def to_html(nb: Any) -> str:
     if any("data-emailtrack-figure" in markup for markup in outputs):
         scripts = page_scripts(set().union(*(figure_types(markup) for markup in outputs)))
     body, _ = exporter.from_notebook_node(nb, resources={"emailtrack_scripts": scripts})
-    return body
+    return used_styles(body)
 
 
 def recorded_summary(nb: Any) -> dict[str, Any]:

@@ -91,7 +91,11 @@ def monthly_charts(figures: dict[str, Any], facts: EmailFacts, language: str) ->
         colors = [FLAGGED if m.point_of_sale in facts.flags else PALETTE[0] if m.delta > 0 else PALETTE[1]
                   for m in movers]
         top = max(abs(m.delta) for m in movers) * 1.3
-        axis = {**_whole_ticks(top), "range": [-top, top], "rangemode": "normal", "tickformat": "+,d"}
+        step = _whole_ticks(top)["dtick"]
+        ticks = list(range(-int(top // step) * step, int(top // step) * step + 1, step))
+        # signed like the table (−3, +4), and 0 without a sign
+        axis = {"range": [-top, top], "tickvals": ticks,
+                "ticktext": [f"{v:+d}".replace("-", "\u2212") if v else "0" for v in ticks]}
         charts.append((title, _hbar(title, names, [m.delta for m in movers],
                                     [f"{m.delta:+d}".replace("-", "\u2212") for m in movers], lang, colors, axis)))
     return charts

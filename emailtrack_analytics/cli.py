@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
     p.add_argument("--allow-empty", action="store_true",
                    help="write the report for a month without data (default: refused, exit 2)")
+    # per-point-of-sale emails (reports/per_point_of_sale.py)
+    p.add_argument("--per-point-of-sale", action="store_true",
+                   help="one report per point of sale (with --send: those with report_to in emailtrack.toml)")
+    p.add_argument("--send", action="store_true",
+                   help="with --per-point-of-sale: email each point of sale its own report (its report_to)")
 
     p = sub.add_parser("merge", parents=[common], help="add what other workspaces' databases hold",
                        description="Merge the stored copies, logs and quarantine of other workspaces "
@@ -209,6 +214,9 @@ def _report(workspace: Workspace, args: argparse.Namespace) -> None:
     from .reports.runner import run_report
     month = resolve_month(args.month, workspace.timezone)
     assert month is not None, "the parser requires --month for a report"
+    if args.per_point_of_sale or args.send:
+        _report_per_point_of_sale(workspace, args, month)
+        return
     result = run_report(workspace, args.kind, month,
                         point_of_sale=args.point_of_sale, out=args.out, send_to=args.send_to,
                         error_to=args.error_to, language=args.lang, timeout=args.timeout,
@@ -219,6 +227,26 @@ def _report(workspace: Workspace, args: argparse.Namespace) -> None:
     if result.already_sent:
         print(f"not sent again: {', '.join(result.already_sent)} already received these figures "
               "(--resend to send anyway)", file=sys.stderr)
+
+
+def _report_per_point_of_sale(workspace: Workspace, args: argparse.Namespace, month: str) -> None:
+    from .reports.per_point_of_sale import run_per_point_of_sale
+    if not args.per_point_of_sale or args.point_of_sale or args.send_to:
+        raise UsageError("--send goes with --per-point-of-sale (each point of sale's report to its report_to); "
+                         "--per-point-of-sale takes neither --point-of-sale nor --send-to")
+    for point_of_sale, result in run_per_point_of_sale(
+            workspace, args.kind, month, send=args.send, out=args.out, error_to=args.error_to,
+            language=args.lang, timeout=args.timeout, resend=args.resend, allow_empty=args.allow_empty):
+        if result is None:
+            print(f"{point_of_sale}: no data in {month}, skipped (--allow-empty to write it anyway)",
+                  file=sys.stderr)
+            continue
+        print(result.html)
+        if result.sent_to:
+            print(f"{point_of_sale}: sent to {', '.join(result.sent_to)}", file=sys.stderr)
+        if result.already_sent:
+            print(f"{point_of_sale}: not sent again to {', '.join(result.already_sent)} (--resend to send anyway)",
+                  file=sys.stderr)
 
 
 def _merge(workspace: Workspace, args: argparse.Namespace) -> None:

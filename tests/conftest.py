@@ -168,3 +168,18 @@ def smtp_server(handler):
         yield port
     finally:
         controller.stop()
+
+
+def report_in(message) -> str | None:
+    """The full report a report email carries: the attached page, or the page inside an attached
+    .zip; None when it was too large to attach (the body then says where it is)."""
+    import zipfile
+    for part in message.iter_attachments():
+        name = part.get_filename() or ""
+        if name.endswith(".html"):
+            content = part.get_content()
+            return content.decode() if isinstance(content, bytes) else content
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(part.get_content())) as archive:
+                return archive.read(name[:-len(".zip")]).decode()
+    return None

@@ -38,6 +38,8 @@ class PointOfSale:
     tracked_addresses: tuple[str, ...] = ()
     mailboxes: tuple[str, ...] = ()
     group: str | None = None
+    # who receives this point of sale's own report (`emailtrack report KIND --per-point-of-sale --send`)
+    report_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,8 @@ def _points_of_sale(v: _Validator, entries: list[_Table]) -> list[PointOfSale]:
     points: list[PointOfSale] = []
     t = "points_of_sale"
     for i, entry in enumerate(entries):
-        v.table_keys(t, i, entry, {"id", "name", "tracked_addresses", "mailboxes", "group"}, ["id"])
+        v.table_keys(t, i, entry, {"id", "name", "tracked_addresses", "mailboxes", "group", "report_to"},
+                      ["id"])
         pos_id = v.required_string(t, i, entry, "id", pattern=_SLUG)
         if any(p.id == pos_id for p in points):
             v.fail(t, i, "id", f"duplicate point of sale id {pos_id!r}")
@@ -357,6 +360,8 @@ def _points_of_sale(v: _Validator, entries: list[_Table]) -> list[PointOfSale]:
             tracked_addresses=tracked,
             mailboxes=mailboxes,
             group=v.string(t, i, entry, "group"),
+            # recipients, not addresses the point of sale receives leads on: never claimed
+            report_to=v.addresses(t, i, entry, "report_to"),
         ))
     return points
 
@@ -473,6 +478,7 @@ database = "data/emailtrack.duckdb"
 # tracked_addresses = ["lyon2@track.example.net"]   # addresses issued by the tracking service
 # mailboxes = ["lyon2@agence-exemple.fr"]           # the point of sale's own addresses
 # group = "Rhône"                                   # optional roll-up level
+# report_to = ["direction.lyon2@agence-exemple.fr"] # who receives its own report (--per-point-of-sale --send)
 
 # Your own lead sources (website form, ...), or corrections to a built-in portal by id
 # (built-in: seloger, leboncoin, bienici, logicimmo, pap, figaro, greenacres, lacentrale,

@@ -266,3 +266,107 @@ def percent(value: float | None, language: str, signed: bool = False) -> str:
 
 def date(value: dt.date, language: str) -> str:
     return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
+
+
+# The email's own wording (reports/email_content.py); the figures' names are LABELS' above.
+EMAIL = {
+    "fr": {
+        "subject_monthly": "Leads {of_month} — {scope} : {leads}{change}",
+        "subject_health": "Santé du suivi {of_month} — {scope} : couverture {coverage}, {alerts}",
+        "subject_distribution": "Répartition des leads {of_month} — {scope} : 1er portail {portal} ({share})",
+        "subject_distribution_empty": "Répartition des leads {of_month} — {scope} : aucun lead",
+        "subject_other": "Rapport {kind} {of_month} — {scope}",
+        "alerts_count": ("aucune alerte", "1 alerte", "{n} alertes"),
+        "figures": "Chiffres du mois",
+        "previous_month": "mois précédent : {n} ({change})",
+        "not_available": "n/d",
+        "no_data_for": "aucune donnée pour {month}",
+        "non_lead_copies": "Copies de suivi hors leads (relances, notifications…)",
+        "without_point_of_sale": "Copies de suivi sans point de vente",
+        "group_note": ("Un lead qui atteint plusieurs points de vente compte pour chacun : la somme par point de "
+                       "vente ({rows}) dépasse les leads du réseau ({network})."),
+        "movers": "Plus fortes variations (leads par point de vente, contre le mois précédent)",
+        "no_movers": "Aucune variation.",
+        "flag": "⚠ suivi incomplet : {missing} sur {expected} leads reçus non suivis (couverture {coverage})",
+        "flag_cause": "cause probable : {cause}",
+        "flag_silent": "⚠ aucun lead suivi depuis le {since}",
+        "flag_note": ("⚠ : le suivi de ce point de vente a manqué des leads ce mois-ci ; sa baisse vient au moins "
+                      "en partie du suivi, pas des ventes (voir le rapport de santé du suivi)."),
+        "to_check": "Suivi à vérifier",
+        "portals": "Leads par portail",
+        "attached": "Le rapport complet est joint ({name}) : ouvrez-le dans un navigateur.",
+        "attached_zip": ("Le rapport complet est joint, compressé ({name}) : ouvrez le fichier .zip, puis la "
+                         "page qu'il contient dans un navigateur."),
+        "not_attached": ("Le rapport complet ({size}) est trop lourd pour cet email : il est sur le serveur "
+                         "d'emailtrack, {path}."),
+        "coverage_lowest": "Couverture la plus basse",
+        "missing_by_cause": "Leads manquants par cause probable",
+        "alert_silence": "aucun lead depuis le {since} ({expected} attendus)",
+        "alert_drop": "{observed} leads pour {expected} attendus",
+        "alert_template_spike": "{observed} messages d'un modèle de portail non reconnu",
+        "alert_unknown_portal_sender": "{observed} messages d'un expéditeur qui n'est pas un portail connu",
+        "checks_count": "Problèmes de configuration",
+        "top_portals": "Premiers portails",
+        "channel_mix": "Canaux de suivi (leads par point de vente)",
+    },
+    "en": {
+        "subject_monthly": "Leads {of_month} — {scope}: {leads}{change}",
+        "subject_health": "Tracking health {of_month} — {scope}: coverage {coverage}, {alerts}",
+        "subject_distribution": "Lead distribution {of_month} — {scope}: top portal {portal} ({share})",
+        "subject_distribution_empty": "Lead distribution {of_month} — {scope}: no lead",
+        "subject_other": "Report {kind} {of_month} — {scope}",
+        "alerts_count": ("no alert", "1 alert", "{n} alerts"),
+        "figures": "The month's figures",
+        "previous_month": "previous month: {n} ({change})",
+        "not_available": "n/a",
+        "no_data_for": "no data for {month}",
+        "non_lead_copies": "Tracking copies that are not leads (follow-ups, notifications…)",
+        "without_point_of_sale": "Tracking copies without a point of sale",
+        "group_note": ("A lead that reaches several points of sale counts for each: the sum per point of sale "
+                       "({rows}) exceeds the network's leads ({network})."),
+        "movers": "Top movers (leads per point of sale, against the previous month)",
+        "no_movers": "No change.",
+        "flag": "⚠ tracking incomplete: {missing} of {expected} leads received were not tracked (coverage {coverage})",
+        "flag_cause": "likely cause: {cause}",
+        "flag_silent": "⚠ no lead tracked since {since}",
+        "flag_note": ("⚠: this point of sale's tracking missed leads this month; its fall comes at least partly "
+                      "from tracking, not from sales (see the tracking health report)."),
+        "to_check": "Tracking to check",
+        "portals": "Leads by portal",
+        "attached": "The full report is attached ({name}): open it in a browser.",
+        "attached_zip": ("The full report is attached, compressed ({name}): open the .zip file, then the page "
+                         "it holds in a browser."),
+        "not_attached": "The full report ({size}) is too large for this email: it is on the emailtrack server, {path}.",
+        "coverage_lowest": "Lowest coverage",
+        "missing_by_cause": "Missing leads by likely cause",
+        "alert_silence": "no lead since {since} ({expected} expected)",
+        "alert_drop": "{observed} leads where {expected} were expected",
+        "alert_template_spike": "{observed} messages in an unrecognised portal template",
+        "alert_unknown_portal_sender": "{observed} messages from a sender that is no known portal",
+        "checks_count": "Configuration problems",
+        "top_portals": "Top portals",
+        "channel_mix": "Tracking channels (leads per point of sale)",
+    },
+}
+
+
+def email_labels(language: str) -> dict[str, Any]:
+    return EMAIL.get(language, EMAIL["fr"])
+
+
+def of_month(month: str, language: str) -> str:
+    """``2026-10`` -> ``d'octobre 2026`` / ``de novembre 2026`` / ``for October 2026``."""
+    name = month_name(month, language)
+    if language == "en":
+        return f"for {name}"
+    return f"d'{name}" if name[0] in "aeiouéâ" else f"de {name}"
+
+
+def signed_percent(value: float | None, language: str) -> str:
+    """A change as people write it: ``−5,2 %`` / ``+3.1%`` (a true minus sign)."""
+    return percent(value, language, signed=True).replace("-", "\u2212")
+
+
+def by_count(counts: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A recorded table of counts, largest first, ties by name (summary.json keeps keys sorted by name)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

@@ -4,27 +4,27 @@
 
 from __future__ import annotations
 
-import html
+import io
 import smtplib
 import ssl
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import settings
 from ..errors import EmailtrackError, UsageError
+from .labels import email_labels
 
 if TYPE_CHECKING:
     from ..config.workspace import Workspace
+    from .email_content import EmailContent
     from .runner import ReportResult
-
-# a report's recorded figures (summary.json): numbers, texts, and tables of them
-ReportFigures = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -62,97 +62,65 @@ def smtp_settings(environ: Mapping[str, str] | None = None) -> SmtpSettings:
                         unquote(parts.password) if parts.password else None, sender)
 
 
-_SKIP = {"report", "month", "point_of_sale"}
+# a message over this size is refused or clipped by some servers and slow on a phone
+MAX_MESSAGE_BYTES = 1_500_000
 
 
-def _figures_table(figures: ReportFigures) -> str:
-    """The report's scalar figures as a plain HTML table (mail clients run no scripts)."""
-    rows = []
-    for key, value in figures.items():
-        if key in _SKIP or isinstance(value, (dict, list)):
-            continue
-        if isinstance(value, float):
-            value = f"{value * 100:+.1f} %" if key.startswith("change") else f"{value:.2f}"
-        cell = "–" if value is None else str(value)
-        rows.append("<tr><td style='padding:4px 12px;border-bottom:1px solid #ddd'>"
-                    f"{html.escape(key.replace('_', ' '))}</td>"
-                    "<td style='padding:4px 12px;border-bottom:1px solid #ddd;text-align:right'>"
-                    f"{html.escape(cell)}</td></tr>")
-    return "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>"
-
-
-_CELL = "padding:4px 12px;border-bottom:1px solid #ddd;vertical-align:top"
-
-
-def _alerts_table(figures: ReportFigures) -> str:
-    """A health report's alerts (kind, where, evidence, example subjects) as a plain HTML table.
-    Evidence and examples hold text from emails (a sender's domain, subjects): every value is
-    escaped, and shown as text only (no link, no markup of its own)."""
-    alerts = [a for a in figures.get("alerts") or [] if isinstance(a, dict)]
-    if not alerts:
-        return ""
-    rows = []
-    for alert in alerts:
-        where = " × ".join(str(alert[k]) for k in ("point_of_sale", "portal") if alert.get(k))
-        examples = "".join(f"<br>« {html.escape(str(e))} »" for e in alert.get("examples") or [])
-        rows.append(f"<tr><td style='{_CELL}'>{html.escape(str(alert.get('kind', '')))}</td>"
-                    f"<td style='{_CELL}'>{html.escape(where)}</td>"
-                    f"<td style='{_CELL}'>{html.escape(str(alert.get('detail', '')))}{examples}</td></tr>")
-    return ("<h3 style='font-family:Arial,sans-serif'>Alerts</h3>"
-            "<table style='border-collapse:collapse;font-family:Arial,sans-serif'>" + "".join(rows) + "</table>")
-
-
-def _alert_lines(figures: ReportFigures) -> list[str]:
-    lines = []
-    for alert in figures.get("alerts") or []:
-        if isinstance(alert, dict):
-            lines.append(f"- {alert.get('kind', '')}: {alert.get('detail', '')}")
-            lines += [f"    « {e} »" for e in alert.get("examples") or []]
-    return ["", "Alerts:", *lines] if lines else []
-
-
-def render_charts(charts: list[tuple[str, Any]] | None, width: int = 700, height: int = 340) -> tuple[list[tuple[str, bytes]], str | None]:
-    """Charts as PNG images (kaleido drives the installed Chromium). Returns the images and,
-    when they cannot be made, why (the email then goes out with the table only)."""
-    images: list[tuple[str, bytes]] = []
-    for title, figure in charts or []:
-        try:
-            images.append((title, figure.to_image(format="png", width=width, height=height)))
-        except Exception as exc:  # no kaleido, no Chromium, or it crashed: the table is enough
-            return [], f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-    return images, None
-
-
-def build_message(settings: SmtpSettings, workspace_name: str, kind: str, month: str, recipients: list[str],
-                  figures: ReportFigures, report_html: bytes, filename: str, point_of_sale: str | None = None,
-                  images: list[tuple[str, bytes]] | None = None) -> EmailMessage:
-    scope = f" — {point_of_sale}" if point_of_sale else ""
-    message = EmailMessage()
-    message["Subject"] = f"emailtrack {kind} {month} — {workspace_name}{scope}"
+def _headers(message: EmailMessage, settings: SmtpSettings, subject: str, recipients: list[str]) -> None:
+    message["Subject"] = subject
     message["From"] = settings.sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1] or None)
     message["Auto-Submitted"] = "auto-generated"
-    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in figures.items()
-             if k not in _SKIP and not isinstance(v, (dict, list))] + _alert_lines(figures)
-    message.set_content(f"Report {kind} {month} ({workspace_name}{scope}).\n\n" + "\n".join(lines)
-                        + "\n\nThe full report is attached (open it in a browser).\n")
-    cids = [make_msgid(domain="emailtrack.invalid")[1:-1] for _ in images or []]
-    pictures = "".join(f"<h3 style='font-family:Arial,sans-serif'>{html.escape(title)}</h3>"
-                       f"<img src='cid:{cid}' alt='{html.escape(title)}' width='700' style='max-width:100%'>"
-                       for (title, _), cid in zip(images or [], cids, strict=True))
-    body = (f"<html><body style='font-family:Arial,sans-serif'>"
-            f"<h2>{html.escape(f'{kind} {month}')} — {html.escape(workspace_name + scope)}</h2>"
-            f"{_figures_table(figures)}{_alerts_table(figures)}{pictures}"
-            f"<p>The full report is attached: open it in a browser.</p></body></html>")
-    message.add_alternative(body, subtype="html")
+
+
+def _zipped(report: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(report.name, report.read_bytes())
+    return buffer.getvalue()
+
+
+def build_message(settings: SmtpSettings, content: EmailContent, recipients: list[str], report: Path,
+                  images: list[tuple[str, bytes]] | None = None,
+                  max_bytes: int = MAX_MESSAGE_BYTES) -> EmailMessage:
+    """The email: ``content`` as a plain-text part and an HTML part with the charts inline, and
+    the full report attached. The report goes as it is when the message stays under ``max_bytes``,
+    else compressed (a .zip of the page), else not at all: the body then says where it is."""
+    e = email_labels(content.language)
+    attempts: list[tuple[str, bytes | None, str]] = [
+        (e["attached"].format(name=report.name), report.read_bytes(), report.name)]
+    zipped = _zipped(report)
+    attempts.append((e["attached_zip"].format(name=f"{report.name}.zip"), zipped, f"{report.name}.zip"))
+    size = f"{report.stat().st_size / 1e6:.1f}".replace(".", "," if content.language == "fr" else ".")
+    attempts.append((e["not_attached"].format(size=f"{size} {'Mo' if content.language == 'fr' else 'MB'}",
+                                              path=str(report)), None, ""))
+    message = EmailMessage()
+    for note, attachment, filename in attempts:
+        message = _message(settings, content, recipients, images or [], note, attachment, filename)
+        if len(message.as_bytes()) <= max_bytes:
+            break
+    return message
+
+
+def _message(settings: SmtpSettings, content: EmailContent, recipients: list[str], images: list[tuple[str, bytes]],
+             note: str, attachment: bytes | None, filename: str) -> EmailMessage:
+    message = EmailMessage()
+    _headers(message, settings, content.subject, recipients)
+    message.set_content(content.text(note))
+    cids = [make_msgid(domain="emailtrack.invalid")[1:-1] for _ in images]
+    message.add_alternative(content.html(note, [(title, cid) for (title, _), cid in zip(images, cids, strict=True)]),
+                            subtype="html")
     parts = message.get_payload()  # add_alternative made the message multipart: [text, html]
     assert isinstance(parts, list) and isinstance(parts[1], MIMEPart)
-    html_part = parts[1]
-    for (_, png), cid in zip(images or [], cids, strict=True):
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid[:8]}.png")
-    message.add_attachment(report_html, maintype="text", subtype="html", filename=filename)
+    for index, ((_, png), cid) in enumerate(zip(images, cids, strict=True), start=1):
+        parts[1].add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"chart-{index}.png")
+    if attachment is not None:
+        if filename.endswith(".zip"):
+            message.add_attachment(attachment, maintype="application", subtype="zip", filename=filename)
+        else:
+            message.add_attachment(attachment, maintype="text", subtype="html", filename=filename)
     return message
 
 
@@ -195,15 +163,27 @@ def _smtp_reason(exc: smtplib.SMTPException) -> str:
 
 
 def send_report(workspace: Workspace, result: ReportResult, kind: str, month: str, recipients: list[str], *,
-                point_of_sale: str | None = None, charts: list[tuple[str, Any]] | None = None) -> None:
+                point_of_sale: str | None = None, language: str | None = None) -> EmailMessage:
+    """Email report ``kind`` of ``month`` (its recorded figures, result.figures) to ``recipients``:
+    figures written for people in ``language`` (default: the workspace's), the month's movers
+    with their tracking flags, inline charts, the report attached. Returns the message sent."""
+    from ..analytics.api import Analytics
+    from .charts_static import email_charts, render_png
+    from .email_content import compose
+    from .email_facts import read_facts
+
     settings = smtp_settings()
-    images, problem = render_charts(charts)
+    language = language or workspace.language
+    with Analytics(workspace, refresh=False) as data:  # the runner refreshed before the report ran
+        facts = read_facts(data, kind, month, result.figures, point_of_sale)
+    content = compose(kind, result.figures, facts, language, workspace.name, point_of_sale)
+    images, problem = render_png(email_charts(kind, result.figures, facts, language))
     if problem:
         print(f"emailtrack: warning: charts left out of the email ({problem}); install Chromium "
               "(apt-get install chromium) for inline charts", file=sys.stderr)
-    message = build_message(settings, workspace.name, kind, month, recipients, result.figures,
-                            result.html.read_bytes(), result.html.name, point_of_sale, images)
+    message = build_message(settings, content, recipients, result.html, images)
     send(settings, message)
+    return message
 
 
 def send_failure(workspace: Workspace, kind: str, month: str, recipients: list[str], error: BaseException,
@@ -214,12 +194,7 @@ def send_failure(workspace: Workspace, kind: str, month: str, recipients: list[s
         settings = smtp_settings()
         scope = f" — {point_of_sale}" if point_of_sale else ""
         message = EmailMessage()
-        message["Subject"] = f"emailtrack {kind} {month} FAILED — {workspace.name}{scope}"
-        message["From"] = settings.sender
-        message["To"] = ", ".join(recipients)
-        message["Date"] = formatdate(localtime=True)
-        message["Message-ID"] = make_msgid(domain=settings.sender.rsplit("@", 1)[-1] or None)
-        message["Auto-Submitted"] = "auto-generated"
+        _headers(message, settings, f"emailtrack {kind} {month} FAILED — {workspace.name}{scope}", recipients)
         message.set_content(f"The {kind} report for {month} ({workspace.name}{scope}) failed:\n\n"
                             f"{type(error).__name__}: {error}\n\nWorkspace: {workspace.root}\n")
         stem = kind + (f"-{point_of_sale}" if point_of_sale else "")

@@ -211,8 +211,7 @@ def _send(workspace: Workspace, result: ReportResult, kind: str, month: str, rec
     if not resend and sent.get("figures") == digest and set(recipients) <= set(sent.get("recipients", [])):
         result.already_sent = tuple(recipients)
         return
-    charts = report_charts(workspace, kind, month, point_of_sale, language)
-    send_report(workspace, result, kind, month, recipients, point_of_sale=point_of_sale, charts=charts)
+    send_report(workspace, result, kind, month, recipients, point_of_sale=point_of_sale, language=language)
     result.sent_to = tuple(recipients)
     previous = set(sent.get("recipients", [])) if sent.get("figures") == digest else set()
     _write_private(record, json.dumps({"figures": digest, "recipients": sorted(previous | set(recipients)),

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import SAMPLE_END_MONTH, Inbox, free_port, smtp_server
+from tests.conftest import SAMPLE_END_MONTH, Inbox, free_port, report_in, smtp_server
 
 MONTH = SAMPLE_END_MONTH
 
@@ -151,15 +151,16 @@ def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypat
     (envelope,) = inbox.received
     assert envelope.rcpt_tos == ["analyst@example.net", "boss@example.net"]
     message = message_from_bytes(envelope.content, policy=policy.default)
-    assert message["Subject"].startswith(f"emailtrack monthly {MONTH}")
-    attachments = [p.get_filename() for p in message.iter_attachments()]
-    assert attachments == ["monthly.html"]
     summary = json.loads((sample_workspace / "reports" / MONTH / "monthly.summary.json").read_text())
+    assert message["Subject"].startswith(f"Leads d'octobre 2026 — Réseau Exemple : {summary['leads']} ")
+    # the report attached (as it is, or zipped), or too large: the body says where it is
+    report = sample_workspace / "reports" / MONTH / "monthly.html"
+    assert report_in(message) == report.read_text() or str(report) in message.get_body(("plain",)).get_content()
     body = message.get_body(("html",)).get_content()
     assert f">{summary['leads']}<" in body
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
     if shutil.which("chromium"):  # kaleido renders the charts with the installed Chromium
-        assert len(images) == 2 and all(p.get_content().startswith(b"\x89PNG") for p in images)
+        assert len(images) == 3 and all(p.get_content().startswith(b"\x89PNG") for p in images)
         assert all(f"cid:{p['Content-ID'].strip('<>')}" in body for p in images)
     else:
         assert images == [] and "charts left out" in result.err

@@ -120,7 +120,9 @@ def _message(settings: SmtpSettings, content: EmailContent, recipients: list[str
         if filename.endswith(".zip"):
             message.add_attachment(attachment, maintype="application", subtype="zip", filename=filename)
         else:
-            message.add_attachment(attachment, maintype="text", subtype="html", filename=filename)
+            # the page is UTF-8: without the charset a mail client reads "Réseau" as "R��seau"
+            message.add_attachment(attachment, maintype="text", subtype="html", filename=filename,
+                                   params={"charset": "utf-8"})
     return message
 
 

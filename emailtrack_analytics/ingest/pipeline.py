@@ -139,6 +139,10 @@ class _Parser:
 
     def pool(self) -> WorkerPool:
         """The worker pool, started when first needed and again after a worker died."""
+        if self._pool is not None and self._pool.lost_a_worker():
+            # died between chunks (killed, out of memory): nothing was in flight, start afresh
+            self.crashes += 1
+            self._discard()
         if self._pool is None:
             self._pool = WorkerPool(self.workers)
         return self._pool

@@ -67,6 +67,11 @@ class WorkerPool:
             self._tasks.put(_Task(function, args, future))
         return future
 
+    def lost_a_worker(self) -> bool:
+        """Whether a worker has exited. One that died while idle is otherwise found only when
+        its feeding thread hands it a task, and the others may take every task first."""
+        return any(process.exitcode is not None for process in self.processes)
+
     def _feed(self, conn: Connection) -> None:
         """Hand tasks to one worker, one at a time, and set their results."""
         try:

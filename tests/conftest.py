@@ -183,3 +183,19 @@ def report_in(message) -> str | None:
             with zipfile.ZipFile(io.BytesIO(part.get_content())) as archive:
                 return archive.read(name[:-len(".zip")]).decode()
     return None
+
+
+def workspace_with_notebook(sample_workspace: Path, tmp_path: Path, name: str, *cells: str) -> Path:
+    """A copy of the sample workspace (without its reports) holding its own report notebook
+    ``notebooks/NAME.ipynb``: the parameters cell, then one code cell per source in ``cells``."""
+    import nbformat
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
+    (ws / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(source) for source in cells)]
+    nbformat.write(nb, str(ws / "notebooks" / f"{name}.ipynb"))
+    return ws

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import SAMPLE_END_MONTH, Inbox, free_port, report_in, smtp_server
+from tests.conftest import SAMPLE_END_MONTH, Inbox, free_port, report_in, smtp_server, workspace_with_notebook
 
 MONTH = SAMPLE_END_MONTH
 
@@ -102,15 +102,7 @@ def test_month_without_data_is_refused_unless_allowed(sample_workspace, cli, tmp
 
 
 def test_failing_cell_fails_the_command(sample_workspace, cli, tmp_path):
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
-    (ws / "notebooks").mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('the portal table is empty')")]
-    nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
+    ws = workspace_with_notebook(sample_workspace, tmp_path, "broken", "raise ValueError('the portal table is empty')")
     result = cli("--workspace", ws, "report", "broken", "--month", MONTH)
     assert result.code == 1
     assert "ValueError: the portal table is empty" in result.err
@@ -203,15 +195,7 @@ def test_unreachable_smtp_server_error_hides_the_password(sample_workspace, cli,
 
 
 def test_failure_is_mailed_to_error_to(sample_workspace, cli, tmp_path, monkeypatch):
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
-    (ws / "notebooks").mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("1 / 0")]
-    nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
+    ws = workspace_with_notebook(sample_workspace, tmp_path, "broken", "1 / 0")
     inbox = Inbox()
     with smtp_server(inbox) as port:
         monkeypatch.setenv("EMAILTRACK_SMTP_URL", f"smtp://127.0.0.1:{port}")

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs_version
 
-from tests.conftest import SAMPLE_END_MONTH, run_cli
+from tests.conftest import SAMPLE_END_MONTH, run_cli, workspace_with_notebook
 from tests.robustness.test_security import Chromium
 
 MONTH = SAMPLE_END_MONTH
@@ -132,17 +132,8 @@ def test_month_without_data_writes_nothing(sample_workspace, tmp_path):
 
 def test_a_failed_notebook_does_not_carry_the_library_either(sample_workspace, tmp_path):
     """The executed notebook of a failed run is what --error-to receives."""
-    import shutil
-    ws = tmp_path / "ws"
-    shutil.copytree(sample_workspace, ws, ignore=shutil.ignore_patterns("reports"))
-    (ws / "notebooks").mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('workspace = ""\nmonth = ""\npoint_of_sale = ""\nlanguage = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("from emailtrack_analytics.reports import html\nhtml.plotly_js()"),
-                nbformat.v4.new_code_cell("1 / 0")]
-    nbformat.write(nb, str(ws / "notebooks" / "broken.ipynb"))
+    ws = workspace_with_notebook(sample_workspace, tmp_path, "broken",
+                                 "from emailtrack_analytics.reports import html\nhtml.plotly_js()", "1 / 0")
     result = run_cli("--workspace", ws, "report", "broken", "--month", MONTH, "--out", tmp_path / "out")
     assert result.code == 1 and "ZeroDivisionError" in result.err
     executed = (tmp_path / "out" / MONTH / "broken.ipynb").read_text(encoding="utf-8")

@@ -6,15 +6,18 @@ import datetime as dt
 from typing import Any, Self
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 from .. import settings
+from ..analytics import health
 from ..analytics.api import Analytics
 from . import html as h
+from .email_facts import TrackingFlag, tracking_flags
+from .health_text import flag_short
 from .labels import labels, month_name
+from .style import PALETTE, portal_colors, styled
 
-PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
+__all__ = ["PALETTE", "Report", "change"]
 
 
 def change(current: float, previous: float | None) -> float | None:
@@ -72,6 +75,14 @@ class Report:
             return str(self.t["unknown_point_of_sale"])
         return self.pos_names().get(str(pos), str(pos))
 
+    def portal_colors(self) -> dict[str, str]:
+        """Each portal's colour, the same in every report (style.portal_colors)."""
+        return portal_colors(list(self.portal_names()))
+
+    def portal_color(self, portal: object) -> str:
+        colors = self.portal_colors()
+        return colors.get(portal if isinstance(portal, str) else "", colors[""])
+
     def group_label(self, group: object) -> str:
         return group if isinstance(group, str) and group else self.t["no_group"]
 
@@ -84,6 +95,22 @@ class Report:
     def scoped(self, key: str) -> str:
         """A label naming the lead figure of this report's scope (``key`` or ``key_pos``)."""
         return str(self.t.get(f"{key}_pos", self.t[key]) if self.point_of_sale else self.t[key])
+
+    def tracking_flags(self) -> dict[str, TrackingFlag]:
+        """The points of sale whose tracking failed this month (low coverage, silence), read once:
+        every row and chart that shows their figures carries the flag."""
+        if not hasattr(self, "_flags"):
+            found = health.alerts(self.data, self.month)
+            self._flags = tracking_flags(self.data, self.month, found, self.point_of_sale)
+        return self._flags
+
+    def flag(self, point_of_sale: object) -> str:
+        """The short flag of a point of sale's tracking ('' when sound) for a table cell or a hover."""
+        return flag_short(self.tracking_flags().get(str(point_of_sale)), self.language)
+
+    def chart(self, fig: go.Figure, height: int | None = None) -> h.HTML:
+        """A chart in the reports' shared look (style.styled): the language's numbers, the legend below."""
+        return h.figure(styled(fig, self.language), height)
 
     def definitions(self) -> h.HTML:
         """What each figure means, once per page."""

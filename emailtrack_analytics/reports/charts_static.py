@@ -16,33 +16,20 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..config.months import month_bounds
-from .base import PALETTE
 from .email_facts import EmailFacts
 from .labels import DAY_FORMAT, by_count, email_labels, labels, number, percent, short_month
+from .style import FLAGGED, PALETTE, separators, whole_ticks
 
 WIDTH, HEIGHT = 640, 300
-FLAGGED = "#b0b0b0"  # a bar whose fall comes from tracking: grey, not the palette's colours
 MAX_BARS = 10
 
 
 def _layout(fig: go.Figure, title: str, language: str, height: int = HEIGHT) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), template="plotly_white",
-                      separators=", " if language == "fr" else ".,", showlegend=False,
+                      separators=separators(language), showlegend=False,
                       margin=dict(l=10, r=20, t=44, b=10), height=height, width=WIDTH,
                       font=dict(family="Arial, sans-serif", size=12))
     return fig
-
-
-def _whole_ticks(top: float) -> dict[str, Any]:
-    """Axis settings that put counts on whole numbers: about five ticks, never a fraction."""
-    step, scale = 1, 1
-    while top / step > 6:
-        for base in (2, 5, 10):
-            step = base * scale
-            if top / step <= 6:
-                break
-        scale *= 10
-    return dict(tick0=0, dtick=step, tickformat=",d", rangemode="tozero")
 
 
 def _hbar(title: str, names: list[str], values: list[float], texts: list[str], language: str,
@@ -50,7 +37,7 @@ def _hbar(title: str, names: list[str], values: list[float], texts: list[str], l
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", text=texts, textposition="outside",
                            cliponaxis=False, marker_color=colors or PALETTE[0]))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(**(axis or _whole_ticks(max(values, default=1) * 1.15)))
+    fig.update_xaxes(**(axis or whole_ticks(max(values, default=1) * 1.15)))
     return _layout(fig, title, language, height=max(180, 60 + 26 * len(names)))
 
 
@@ -74,7 +61,7 @@ def monthly_charts(figures: dict[str, Any], facts: EmailFacts, language: str) ->
         title = t["daily_pos" if scoped else "daily"]
         fig = go.Figure(go.Bar(x=list(days), y=list(days.values()), marker_color=PALETTE[0]))
         fig.update_xaxes(tickformat=DAY_FORMAT.get(lang, "%d/%m"))
-        fig.update_yaxes(**_whole_ticks(max(days.values())))
+        fig.update_yaxes(**whole_ticks(max(days.values())))
         charts.append((title, _layout(fig, title, lang)))
     portals = by_count(figures.get("leads_by_portal") or {})[:MAX_BARS]
     if portals:
@@ -91,7 +78,7 @@ def monthly_charts(figures: dict[str, Any], facts: EmailFacts, language: str) ->
         colors = [FLAGGED if m.point_of_sale in facts.flags else PALETTE[0] if m.delta > 0 else PALETTE[1]
                   for m in movers]
         top = max(abs(m.delta) for m in movers) * 1.3
-        step = _whole_ticks(top)["dtick"]
+        step = whole_ticks(top)["dtick"]
         ticks = list(range(-int(top // step) * step, int(top // step) * step + 1, step))
         # signed like the table (−3, +4), and 0 without a sign
         axis = {"range": [-top, top], "tickvals": ticks,
@@ -139,7 +126,7 @@ def distribution_charts(figures: dict[str, Any], facts: EmailFacts, language: st
         fig = go.Figure(go.Bar(x=[short_month(m, lang) for m in trend], y=list(trend.values()),
                                marker_color=PALETTE[0], text=[number(n, lang) for n in trend.values()],
                                textposition="outside", cliponaxis=False))
-        fig.update_yaxes(**_whole_ticks(max(trend.values()) * 1.15))
+        fig.update_yaxes(**whole_ticks(max(trend.values()) * 1.15))
         charts.append((title, _layout(fig, title, lang)))
     return charts
 

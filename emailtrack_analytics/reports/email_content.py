@@ -14,7 +14,8 @@ from typing import Any
 
 from ..config.months import shift_month
 from .email_facts import EmailFacts, Mover, TrackingFlag
-from .labels import by_count, date, email_labels, labels, month_name, number, of_month, percent, signed_percent
+from .health_text import alert_evidence, flag_lines
+from .labels import by_count, email_labels, labels, month_name, not_available, number, of_month, percent, signed_percent
 
 TOP_PORTALS = 5
 LOWEST_COVERAGE = 10
@@ -142,7 +143,7 @@ def _monthly(figures: dict[str, Any], facts: EmailFacts, language: str, point_of
     previous = e["previous_month"].format(n=number(figures.get("leads_previous_month"), lang),
                                           change=_change(change, lang))
     # a point of sale's own figure carries its tracking flag: its fall may be tracking's
-    own_flag = _flag_lines(facts.flags.get(point_of_sale), language) if point_of_sale else ()
+    own_flag = flag_lines(facts.flags.get(point_of_sale), language) if point_of_sale else ()
     rows = [Row(lead_label, number(figures.get("leads"), lang), previous, own_flag),
             Row(t["last_year"], *_last_year(figures, language))]
     if not point_of_sale:
@@ -182,28 +183,12 @@ def _last_year(figures: dict[str, Any], language: str) -> tuple[str, str]:
     return number(count, lang), _change(change, lang)
 
 
-def _flag_lines(flag: TrackingFlag | None, language: str) -> tuple[str, ...]:
-    if flag is None:
-        return ()
-    t, e, lang = labels(language), email_labels(language), language
-    lines = []
-    if flag.expected and flag.missing:
-        line = e["flag"].format(missing=number(flag.missing, lang), expected=number(flag.expected, lang),
-                                coverage=percent(flag.coverage, lang))
-        if flag.cause:
-            line += " — " + e["flag_cause"].format(cause=t["causes"].get(flag.cause, flag.cause))
-        lines.append(line)
-    if flag.silent_since is not None:
-        lines.append(e["flag_silent"].format(since=date(flag.silent_since, lang)))
-    return tuple(lines)
-
-
 def _mover_row(mover: Mover, facts: EmailFacts, language: str) -> Row:
     e, lang = email_labels(language), language
     delta = f"{mover.delta:+d}".replace("-", "\u2212")
     detail = e["previous_month"].format(n=number(mover.previous, lang), change=_change(mover.change, lang))
     return Row(facts.pos_name(mover.point_of_sale), f"{number(mover.leads, lang)} ({delta})", detail,
-               _flag_lines(facts.flags.get(mover.point_of_sale), language))
+               flag_lines(facts.flags.get(mover.point_of_sale), language))
 
 
 def _movers(facts: EmailFacts, language: str) -> list[Block]:
@@ -226,8 +211,8 @@ def _to_check(facts: EmailFacts, language: str, point_of_sale: str | None) -> li
     if not flags:
         return []
     flags.sort(key=lambda f: (f.coverage if f.coverage is not None else -1, f.point_of_sale))
-    rows = tuple(Row(facts.pos_name(f.point_of_sale), percent(f.coverage, lang) if f.expected else "–", "",
-                     _flag_lines(f, language)) for f in flags)
+    rows = tuple(Row(facts.pos_name(f.point_of_sale), percent(f.coverage, lang) if f.expected else not_available(lang), "",
+                     flag_lines(f, language)) for f in flags)
     return [Block(e["to_check"], rows)]
 
 
@@ -291,19 +276,16 @@ def _cause_line(flag: TrackingFlag | None, language: str) -> tuple[str, ...]:
 def _alert_row(alert: dict[str, Any], facts: EmailFacts, language: str) -> Row:
     """An alert of the summary, its evidence written from the alert's facts in the email's
     language; example subjects (text from emails, personal details removed) shown as text."""
-    t, e, lang = labels(language), email_labels(language), language
+    t = labels(language)
     kind = str(alert.get("kind", ""))
     where = " × ".join(x for x in (facts.pos_name(alert.get("point_of_sale")) if alert.get("point_of_sale") else "",
                                    facts.portal_name(alert.get("portal")) or "") if x)
     match = next((a for a in facts.alerts if a.kind == kind and a.point_of_sale == alert.get("point_of_sale")
                   and a.portal == alert.get("portal")), None)
-    evidence = ""
-    if match is not None and f"alert_{kind}" in e:
-        evidence = e[f"alert_{kind}"].format(
-            since=date(match.since, lang) if match.since else "–",
-            observed=number(match.observed, lang), expected=number(match.expected, lang))
-    elif language == "en":
-        evidence = str(alert.get("detail", ""))
+    if match is not None:
+        evidence = alert_evidence(match, language)
+    else:
+        evidence = str(alert.get("detail", "")) if language == "en" else ""
     examples = tuple(f"« {x} »" if language == "fr" else f"“{x}”" for x in alert.get("examples") or [])
     return Row(t["alert_kinds"].get(kind, kind), where, evidence, examples)
 

@@ -250,16 +250,22 @@ def short_month(month: str, language: str) -> str:
 DAY_FORMAT = {"fr": "%d/%m", "en": "%b %d"}
 
 
+def not_available(language: str) -> str:
+    """What a figure that cannot be given reads as (no data for that month, nothing to compare
+    with): never 0, never a dash a reader might take for zero."""
+    return "n/a" if language == "en" else "n/d"
+
+
 def number(value: float | None, language: str) -> str:
     if value is None or _missing(value):
-        return "–"
+        return not_available(language)
     text = f"{int(round(value)):,}"
     return text.replace(",", "\u202f") if language == "fr" else text
 
 
 def percent(value: float | None, language: str, signed: bool = False) -> str:
     if value is None or _missing(value):
-        return "–"
+        return not_available(language)
     text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
     return (text.replace(".", ",") + "\u00a0%") if language == "fr" else text + "%"
 
@@ -290,6 +296,8 @@ EMAIL = {
         "flag": "⚠ suivi incomplet : {missing} sur {expected} leads reçus non suivis (couverture {coverage})",
         "flag_cause": "cause probable : {cause}",
         "flag_silent": "⚠ aucun lead suivi depuis le {since}",
+        "flag_short": "couverture {coverage}",
+        "flag_silent_short": "silencieux depuis le {since}",
         "flag_note": ("⚠ : le suivi de ce point de vente a manqué des leads ce mois-ci ; sa baisse vient au moins "
                       "en partie du suivi, pas des ventes (voir le rapport de santé du suivi)."),
         "to_check": "Suivi à vérifier",
@@ -329,6 +337,8 @@ EMAIL = {
         "flag": "⚠ tracking incomplete: {missing} of {expected} leads received were not tracked (coverage {coverage})",
         "flag_cause": "likely cause: {cause}",
         "flag_silent": "⚠ no lead tracked since {since}",
+        "flag_short": "coverage {coverage}",
+        "flag_silent_short": "silent since {since}",
         "flag_note": ("⚠: this point of sale's tracking missed leads this month; its fall comes at least partly "
                       "from tracking, not from sales (see the tracking health report)."),
         "to_check": "Tracking to check",

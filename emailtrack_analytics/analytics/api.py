@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from ..attribution.refresh import is_stale, refresh_attribution
+from ..config.months import shift_month
 from ..config.workspace import Workspace, open_workspace
 from ..store.db import connect, needs_writer
 
@@ -191,6 +192,29 @@ class Analytics:
             "leads_by_group": counts(rows.groupby("group")["n"].sum()),
             "leads_by_channel": counts(rows.groupby("channel")["n"].sum()),
         }
+
+    def history(self, first: str, last: str, point_of_sale: str | None = None) -> pd.DataFrame:
+        """Month by month from ``first`` to ``last``: ``leads`` (network leads, or the point of
+        sale's leads) and ``has_data``, whether the workspace holds any copy of that month (view
+        ``lead_figures``). A month without data is not a month with no lead: its ``leads`` is
+        missing (NA), never 0, so a comparison with it reads "n/d"."""
+        months = [first]
+        while months[-1] < last:
+            months.append(shift_month(months[-1], 1))
+        with self.session():
+            known = self.sql("SELECT month, network_leads AS n FROM lead_figures WHERE month BETWEEN ? AND ?",
+                             [first, last])
+            if point_of_sale:
+                own = self.sql("SELECT month, sum(point_of_sale_leads)::BIGINT AS n FROM point_of_sale_leads "
+                               "WHERE month BETWEEN ? AND ? AND point_of_sale = ? GROUP BY month",
+                               [first, last, point_of_sale])
+        counts = dict(zip(own["month"], own["n"], strict=True)) if point_of_sale else \
+            dict(zip(known["month"], known["n"], strict=True))
+        with_data = set(known["month"])
+        frame = pd.DataFrame({"month": months, "has_data": [m in with_data for m in months]})
+        frame["leads"] = pd.array([int(counts.get(m, 0)) if m in with_data else None for m in months],
+                                  dtype="Int64")
+        return frame
 
     def lead_figures(self) -> pd.DataFrame:
         """Every month's headline figures side by side (view ``lead_figures``)."""

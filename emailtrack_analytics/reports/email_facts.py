@@ -31,6 +31,8 @@ class TrackingFlag:
     tracked: int = 0                # of those, the ones that reached tracking
     cause: str | None = None        # the most frequent likely cause of the missing ones (health.CAUSES)
     silent_since: dt.date | None = None  # a silence alert: no lead tracked since this day
+    # silent channels: (portal name, since) of each silence alert on one of its portals
+    silent_portals: tuple[tuple[str, dt.date], ...] = ()
 
     @property
     def missing(self) -> int:
@@ -106,7 +108,9 @@ def movers(data: Analytics, month: str, current: dict[str, int]) -> tuple[list[M
 def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
                    point_of_sale: str | None = None) -> dict[str, TrackingFlag]:
     """Points of sale whose tracking failed in ``month``: coverage below ``COVERAGE_FLAG`` (with the
-    likely cause of the missing leads), or silent (a silence alert on the whole point of sale)."""
+    likely cause of the missing leads), silent (a silence alert on the whole point of sale), or with
+    a silent channel (a silence alert on one of its portals: a lost CC, a portal's forward). A drop
+    alert is not a flag: a fall in business looks just like it, and the health report shows it."""
     where, params = "month = ? AND expected > 0", [month]
     if point_of_sale:
         where += " AND point_of_sale = ?"
@@ -116,8 +120,17 @@ def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
            if int(r.tracked) < COVERAGE_FLAG * int(r.expected)}
     silent = {a.point_of_sale: a.since for a in alerts
               if a.kind == "silence" and a.portal is None and a.point_of_sale}
-    if not low and not silent:
+    channels: dict[str, list[tuple[str, dt.date]]] = {}
+    for alert in alerts:
+        if alert.kind == "silence" and alert.portal and alert.point_of_sale and alert.since is not None \
+                and (not point_of_sale or alert.point_of_sale == point_of_sale):
+            channels.setdefault(alert.point_of_sale, []).append((alert.portal, alert.since))
+    if not low and not silent and not channels:
         return {}
+    if channels:
+        portals = data.sql("SELECT id, name FROM portal_catalogue")
+        names = dict(zip(portals["id"], portals["name"], strict=True))
+        channels = {pos: [(str(names.get(p, p)), since) for p, since in pairs] for pos, pairs in channels.items()}
     causes: dict[str, str] = {}
     if low:
         missing = health.missing_leads(data, month, point_of_sale)
@@ -127,9 +140,10 @@ def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
             top = max(counts.index, key=lambda c: (counts[c], -_rank(str(c))))
             causes[str(pos)] = str(top)
     flags = {}
-    for pos in sorted(set(low) | set(silent)):
+    for pos in sorted(set(low) | set(silent) | set(channels)):
         expected, tracked = low.get(pos, (0, 0))
-        flags[pos] = TrackingFlag(pos, expected, tracked, causes.get(pos), silent.get(pos))
+        flags[pos] = TrackingFlag(pos, expected, tracked, causes.get(pos), silent.get(pos),
+                                  tuple(sorted(channels.get(pos, []))))
     return flags
 
 

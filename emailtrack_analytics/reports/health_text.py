@@ -24,6 +24,7 @@ def flag_lines(flag: TrackingFlag | None, language: str) -> tuple[str, ...]:
         lines.append(line)
     if flag.silent_since is not None:
         lines.append(e["flag_silent"].format(since=date(flag.silent_since, lang)))
+    lines += [e["flag_silent_portal"].format(portal=portal, since=date(since, lang)) for portal, since in flag.silent_portals]
     return tuple(lines)
 
 
@@ -37,6 +38,8 @@ def flag_short(flag: TrackingFlag | None, language: str) -> str:
         parts.append(e["flag_short"].format(coverage=percent(flag.coverage, lang)))
     if flag.silent_since is not None:
         parts.append(e["flag_silent_short"].format(since=date(flag.silent_since, lang)))
+    parts += [e["flag_silent_portal_short"].format(portal=portal, since=date(since, lang))
+              for portal, since in flag.silent_portals]
     return "⚠ " + " · ".join(parts) if parts else ""
 
 

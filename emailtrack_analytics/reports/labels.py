@@ -87,6 +87,31 @@ LABELS = {
         "rises": "Hausses",
         "falls": "Baisses",
         "difference": "Écart",
+        # the monthly report's comparisons (reports/monthly.py)
+        "no_data_for": "aucune donnée pour {month}",
+        "year_to_date": "Cumul depuis janvier",
+        "year_to_date_since": "Cumul depuis {month}",
+        "same_period_last_year": "même période l'an dernier : {n} ({change})",
+        "trend_12": "Leads (réseau) sur 12 mois",
+        "trend_12_pos": "Leads (par point de vente) sur 12 mois",
+        "a_year_earlier": "Un an plus tôt",
+        "this_year": "12 derniers mois",
+        "rank": "Rang",
+        "rank_value": "{rank} sur {of}",
+        "share_of_network": "Part du réseau",
+        "vs_group": "Écart à la moyenne du groupe",
+        "group_average": "Moyenne du groupe (par point de vente)",
+        "network_average": "Moyenne du réseau (par point de vente)",
+        "tracking": "Suivi",
+        "peers": "Les points de vente du groupe",
+        "peers_network": "Les points de vente du réseau",
+        "peers_legend": "Les autres points de vente",
+        "flagged_legend": "⚠ suivi incomplet (la baisse peut venir du suivi)",
+        "flag_explained": ("⚠ : le suivi de ce point de vente a manqué des leads ce mois-ci (couverture sous 90 %, "
+                           "silence, canal silencieux) ; son chiffre et sa baisse viennent au moins en partie du suivi, pas des "
+                           "ventes. Voir le rapport de santé du suivi."),
+        "group_note": ("Un lead envoyé à des points de vente de deux groupes compte dans chacun : la somme des "
+                       "groupes ({rows}) dépasse les leads du réseau ({network})."),
         "distribution_title": "Répartition des leads",
         "portal_share_by_pos": "Part des portails par point de vente",
         "portal_share_by_group": "Part des portails par groupe",
@@ -189,6 +214,31 @@ LABELS = {
         "rises": "Rises",
         "falls": "Falls",
         "difference": "Difference",
+        # the monthly report's comparisons (reports/monthly.py)
+        "no_data_for": "no data for {month}",
+        "year_to_date": "Year to date",
+        "year_to_date_since": "Since {month}",
+        "same_period_last_year": "same period last year: {n} ({change})",
+        "trend_12": "Leads (network) over 12 months",
+        "trend_12_pos": "Leads (per point of sale) over 12 months",
+        "a_year_earlier": "A year earlier",
+        "this_year": "Last 12 months",
+        "rank": "Rank",
+        "rank_value": "{rank} of {of}",
+        "share_of_network": "Share of the network",
+        "vs_group": "Against the group average",
+        "group_average": "Group average (per point of sale)",
+        "network_average": "Network average (per point of sale)",
+        "tracking": "Tracking",
+        "peers": "The group's points of sale",
+        "peers_network": "The network's points of sale",
+        "peers_legend": "The other points of sale",
+        "flagged_legend": "⚠ tracking incomplete (the fall may come from tracking)",
+        "flag_explained": ("⚠: this point of sale's tracking missed leads this month (coverage under 90%, a "
+                           "silence, a silent channel); its figure and its fall come at least partly from tracking, not from sales. "
+                           "See the tracking health report."),
+        "group_note": ("A lead sent to points of sale of two groups counts in each: the groups add up to "
+                       "{rows}, more than the network's leads ({network})."),
         "distribution_title": "Lead distribution",
         "portal_share_by_pos": "Portal share by point of sale",
         "portal_share_by_group": "Portal share by group",
@@ -256,6 +306,11 @@ def not_available(language: str) -> str:
     return "n/a" if language == "en" else "n/d"
 
 
+def colon(language: str) -> str:
+    """``label : value`` in French (a narrow no-break space before the colon), ``label: value`` in English."""
+    return "\u202f: " if language == "fr" else ": "
+
+
 def number(value: float | None, language: str) -> str:
     if value is None or _missing(value):
         return not_available(language)
@@ -298,6 +353,8 @@ EMAIL = {
         "flag_silent": "⚠ aucun lead suivi depuis le {since}",
         "flag_short": "couverture {coverage}",
         "flag_silent_short": "silencieux depuis le {since}",
+        "flag_silent_portal": "⚠ aucun lead de {portal} depuis le {since} (canal silencieux)",
+        "flag_silent_portal_short": "{portal} silencieux depuis le {since}",
         "flag_note": ("⚠ : le suivi de ce point de vente a manqué des leads ce mois-ci ; sa baisse vient au moins "
                       "en partie du suivi, pas des ventes (voir le rapport de santé du suivi)."),
         "to_check": "Suivi à vérifier",
@@ -339,6 +396,8 @@ EMAIL = {
         "flag_silent": "⚠ no lead tracked since {since}",
         "flag_short": "coverage {coverage}",
         "flag_silent_short": "silent since {since}",
+        "flag_silent_portal": "⚠ no lead from {portal} since {since} (silent channel)",
+        "flag_silent_portal_short": "{portal} silent since {since}",
         "flag_note": ("⚠: this point of sale's tracking missed leads this month; its fall comes at least partly "
                       "from tracking, not from sales (see the tracking health report)."),
         "to_check": "Tracking to check",

@@ -10,12 +10,15 @@ from typing import Any
 import plotly.express as px
 import plotly.graph_objects as go
 
-# the qualitative palette, colour-blind safe (plotly's "Safe"), then softer tints for long lists
-PALETTE: list[str] = list(px.colors.qualitative.Safe) + list(px.colors.qualitative.Pastel)
+# the qualitative palette, colour-blind safe (plotly's "Safe"), then softer tints for long lists;
+# without Safe's grey, which means "unknown" or "tracking failed" here
+PALETTE: list[str] = [c for c in list(px.colors.qualitative.Safe) + list(px.colors.qualitative.Pastel)
+                      if c not in ("#888888", "rgb(179,179,179)")]
 UNKNOWN = "#9e9e9e"   # the unknown portal, "no group": grey, never a palette colour
 FLAGGED = "#b0b0b0"   # a figure whose change comes from tracking, not from sales
 RISE, FALL = PALETTE[0], PALETTE[1]
 CURRENT, PREVIOUS = PALETTE[0], "#c7cdd6"  # this month, and the period compared with it
+AVERAGE = "#44546a"   # an average drawn beside a figure (group, network): dark, dotted or dashed
 
 
 def separators(language: str) -> str:
@@ -57,12 +60,13 @@ def count_axis(fig: go.Figure, top: float, axis: str = "y") -> go.Figure:
 
 def styled(fig: go.Figure, language: str) -> go.Figure:
     """The look every report chart shares: white background, the language's separators, the
-    legend under the chart (a long legend beside it is clipped), titles at the left."""
+    legend in one row above the plot (beside it, a long legend is clipped; below it, it runs into
+    rotated axis labels), titles at the left."""
     fig.update_layout(template="plotly_white", separators=separators(language),
                       font=dict(family="system-ui, -apple-system, Segoe UI, Arial, sans-serif", size=12),
-                      title=dict(x=0.01, xanchor="left"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left", title_text=""),
-                      margin=dict(l=10, r=20, t=50, b=10))
+                      title=dict(x=0.01, xanchor="left", y=0.98, yanchor="top"),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left", title_text=""),
+                      margin=dict(l=10, r=20, t=80, b=10))
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig

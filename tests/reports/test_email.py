@@ -84,7 +84,7 @@ def test_monthly_email_in_french_says_the_news_with_the_recorded_figures(sample_
         assert re.search(re.escape(label) + r"</td><td[^>]*>" + re.escape(value) + "<", body.replace("'", '"')
                          .replace("&#x27;", "'")), label
     # the sample has no data a year before: "n/d", never "0"
-    assert f["leads_same_month_last_year"] == 0
+    assert f["leads_same_month_last_year"] is None and f["change_last_year"] is None
     assert f"{t['last_year']} : n/d — aucune donnée pour octobre 2025" in text
     assert_written_for_people(text, body, f, tmp_path)
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 # the qualitative palette, colour-blind safe (plotly's "Safe"), then softer tints for long lists;
 # without Safe's grey, which means "unknown" or "tracking failed" here
 PALETTE: list[str] = [c for c in list(px.colors.qualitative.Safe) + list(px.colors.qualitative.Pastel)
-                      if c not in ("#888888", "rgb(179,179,179)")]
+                      if c.replace(" ", "") not in ("rgb(136,136,136)", "rgb(179,179,179)")]
 UNKNOWN = "#9e9e9e"   # the unknown portal, "no group": grey, never a palette colour
 FLAGGED = "#b0b0b0"   # a figure whose change comes from tracking, not from sales
 RISE, FALL = PALETTE[0], PALETTE[1]

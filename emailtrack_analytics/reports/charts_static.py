@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from ..config.months import month_bounds
 from .email_facts import EmailFacts
 from .labels import DAY_FORMAT, by_count, email_labels, labels, number, percent, short_month
-from .style import FLAGGED, PALETTE, separators, whole_ticks
+from .style import FLAGGED, PALETTE, portal_colors, separators, whole_ticks
 
 WIDTH, HEIGHT = 640, 300
 MAX_BARS = 10
@@ -52,6 +52,12 @@ def _every_day(figures: dict[str, Any]) -> dict[str, int]:
     return {d.isoformat(): int(recorded.get(d.isoformat(), 0)) for d in days}
 
 
+def _portal_colors(facts: EmailFacts, portals: list[str]) -> list[str]:
+    """Each portal in its colour of the reports (style.portal_colors)."""
+    colors = portal_colors(list(facts.portal_names))
+    return [colors.get(p, colors[""]) for p in portals]
+
+
 def monthly_charts(figures: dict[str, Any], facts: EmailFacts, language: str) -> list[tuple[str, go.Figure]]:
     t, e, lang = labels(language), email_labels(language), language
     scoped = bool(figures.get("point_of_sale"))
@@ -69,7 +75,8 @@ def monthly_charts(figures: dict[str, Any], facts: EmailFacts, language: str) ->
         total = sum((figures.get("leads_by_portal") or {}).values()) or 1
         charts.append((title, _hbar(title, [facts.portal_name(p) or t["unknown_portal"] for p, _ in portals],
                                     [n for _, n in portals],
-                                    [f"{number(n, lang)} · {percent(n / total, lang)}" for _, n in portals], lang)))
+                                    [f"{number(n, lang)} · {percent(n / total, lang)}" for _, n in portals], lang,
+                                    _portal_colors(facts, [p for p, _ in portals]))))
     movers = facts.rises + facts.falls
     if movers:
         title = e["movers"].split(" (")[0]
@@ -119,7 +126,8 @@ def distribution_charts(figures: dict[str, Any], facts: EmailFacts, language: st
         axis = dict(range=[0, max(s for _, s in shares) * 1.3], tickformat=".0%", rangemode="tozero")
         charts.append((t["portal_share"], _hbar(
             t["portal_share"], [facts.portal_name(p) or t["unknown_portal"] for p, _ in shares],
-            [s for _, s in shares], [percent(s, lang) for _, s in shares], lang, axis=axis)))
+            [s for _, s in shares], [percent(s, lang) for _, s in shares], lang,
+            _portal_colors(facts, [p for p, _ in shares]), axis)))
     trend = figures.get("trend") or {}
     if trend:
         title = t["trends"]

@@ -15,7 +15,18 @@ from typing import Any
 from ..config.months import shift_month
 from .email_facts import EmailFacts, Mover, TrackingFlag
 from .health_text import alert_evidence, flag_lines
-from .labels import by_count, email_labels, labels, month_name, not_available, number, of_month, percent, signed_percent
+from .labels import (
+    by_count,
+    colon,
+    email_labels,
+    labels,
+    month_name,
+    not_available,
+    number,
+    of_month,
+    percent,
+    signed_percent,
+)
 
 TOP_PORTALS = 5
 LOWEST_COVERAGE = 10
@@ -146,6 +157,13 @@ def _monthly(figures: dict[str, Any], facts: EmailFacts, language: str, point_of
     own_flag = flag_lines(facts.flags.get(point_of_sale), language) if point_of_sale else ()
     rows = [Row(lead_label, number(figures.get("leads"), lang), previous, own_flag),
             Row(t["last_year"], *_last_year(figures, language))]
+    if figures.get("leads_year_to_date") is not None:
+        rows.append(_year_to_date(figures, language))
+    if point_of_sale and figures.get("rank"):
+        rows += [Row(t["rank"], t["rank_value"].format(rank=figures["rank"], of=figures.get("ranked"))),
+                 Row(t["share_of_network"], percent(figures.get("share_of_network"), lang)),
+                 Row(t["vs_group"], _change(figures.get("change_vs_group"), lang),
+                     f"{t['group_average']}{colon(lang)}{number(figures.get('group_average'), lang)}")]
     if not point_of_sale:
         rows += [Row(t["point_of_sale_rows"], number(figures.get("point_of_sale_rows"), lang)),
                  Row(t["active_points_of_sale"], number(figures.get("active_points_of_sale"), lang))]
@@ -181,6 +199,20 @@ def _last_year(figures: dict[str, Any], language: str) -> tuple[str, str]:
         return e["not_available"], e["no_data_for"].format(
             month=month_name(shift_month(str(figures["month"]), -12), language))
     return number(count, lang), _change(change, lang)
+
+
+def _year_to_date(figures: dict[str, Any], language: str) -> Row:
+    """The year to date, against the same months a year earlier when there is data for them."""
+    t, e, lang = labels(language), email_labels(language), language
+    since = str(figures.get("year_to_date_from") or "")
+    label = t["year_to_date"] if since.endswith("-01") else t["year_to_date_since"].format(
+        month=month_name(since, language))
+    if figures.get("leads_year_to_date_last_year") is None:
+        detail = e["no_data_for"].format(month=str(int(since[:4]) - 1)) if since else ""
+    else:
+        detail = t["same_period_last_year"].format(n=number(figures["leads_year_to_date_last_year"], lang),
+                                                   change=_change(figures.get("change_year_to_date"), lang))
+    return Row(label, number(figures.get("leads_year_to_date"), lang), detail)
 
 
 def _mover_row(mover: Mover, facts: EmailFacts, language: str) -> Row:

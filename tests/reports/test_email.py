@@ -86,6 +86,7 @@ def test_monthly_email_in_french_says_the_news_with_the_recorded_figures(sample_
     # the sample has no data a year before: "n/d", never "0"
     assert f["leads_same_month_last_year"] is None and f["change_last_year"] is None
     assert f"{t['last_year']} : n/d — aucune donnée pour octobre 2025" in text
+    assert (f"{t['year_to_date']} : {number(f['leads_year_to_date'], 'fr')} — aucune donnée pour 2025") in text
     assert_written_for_people(text, body, f, tmp_path)
 
     # the falls: a tracking failure is flagged with its cause, the real drop of business is not
@@ -182,6 +183,9 @@ def test_each_point_of_sale_receives_its_own_figures_only(sample_workspace, name
         others = [n for p, n in names.items() if p != pos and n not in names[pos]]
         assert not [n for n in others if n in text or n in body]
         assert ("⚠ suivi incomplet" in text) == (pos == FAILURES["client_rule_offline"])
+        # its standing in the network, as its report records it
+        assert f"Rang : {f['rank']} sur {f['ranked']}" in text
+        assert f"Part du réseau : {percent(f['share_of_network'], 'fr')}" in text
         assert_written_for_people(text, body, f, tmp_path)
     assert "sent to" in result.err
 

@@ -56,11 +56,11 @@ sys.path.insert(0, str(ROOT))
 
 REPORT_TARGET_S = 20.0
 QUERY_TARGET_S = 1.0
-SECTIONS = ("setup", "title", "headline", "by_point_of_sale", "by_group", "top_movers", "by_portal",
+SECTIONS = ("setup", "title", "headline", "trend_section", "by_point_of_sale", "by_group", "top_movers", "by_portal",
             "daily", "heatmap", "traffic_section", "summary")  # notebooks/monthly.ipynb, in order
 # counts of the summary that are exactly K times the sample's when copies keep their dates
 SCALED_FIGURES = ("leads", "point_of_sale_rows", "leads_previous_month", "leads_same_month_last_year",
-                  "copies", "non_lead_copies", "without_point_of_sale")
+                  "leads_year_to_date", "copies", "non_lead_copies", "without_point_of_sale")
 SCALED_MAPS = ("leads_by_portal", "leads_by_point_of_sale", "leads_by_group", "leads_by_day")
 
 
@@ -405,7 +405,10 @@ def check_scaled(small: dict, large: dict, copies: int) -> list[str]:
     """With copies that keep their dates, every count of the large report is K times the sample's."""
     problems = []
     for key in SCALED_FIGURES:
-        if large.get(key) != copies * small.get(key, 0):
+        if small.get(key) is None:  # n/d (no data that month) in both, never 0
+            if large.get(key) is not None:
+                problems.append(f"{key}: {large.get(key)} where the sample has none")
+        elif large.get(key) != copies * small[key]:
             problems.append(f"{key}: {large.get(key)} != {copies} x {small.get(key)}")
     for key in SCALED_MAPS:
         expected = {k: copies * v for k, v in small.get(key, {}).items()}

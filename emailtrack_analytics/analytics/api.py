@@ -196,14 +196,15 @@ class Analytics:
     def history(self, first: str, last: str, point_of_sale: str | None = None) -> pd.DataFrame:
         """Month by month from ``first`` to ``last``: ``leads`` (network leads, or the point of
         sale's leads) and ``has_data``, whether the workspace holds any copy of that month (view
-        ``lead_figures``). A month without data is not a month with no lead: its ``leads`` is
+        ``data_months``). A month without data is not a month with no lead: its ``leads`` is
         missing (NA), never 0, so a comparison with it reads "n/d"."""
         months = [first]
         while months[-1] < last:
             months.append(shift_month(months[-1], 1))
         with self.session():
-            known = self.sql("SELECT month, network_leads AS n FROM lead_figures WHERE month BETWEEN ? AND ?",
-                             [first, last])
+            known = self.sql("SELECT d.month, coalesce(n.network_leads, 0) AS n FROM data_months AS d "
+                             "LEFT JOIN (SELECT month, network_leads FROM network_leads WHERE month BETWEEN ? AND ?) "
+                             "AS n USING (month) WHERE d.month BETWEEN ? AND ?", [first, last, first, last])
             if point_of_sale:
                 own = self.sql("SELECT month, sum(point_of_sale_leads)::BIGINT AS n FROM point_of_sale_leads "
                                "WHERE month BETWEEN ? AND ? AND point_of_sale = ? GROUP BY month",

@@ -103,9 +103,11 @@ def missing_leads(data: Analytics, month: str, point_of_sale: str | None = None)
     every_miss = data.sql("SELECT point_of_sale, received_at FROM expected_lead_status WHERE NOT tracked")
     every_miss["local_time"] = pd.to_datetime(every_miss["received_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
     offline = _offline_pattern(every_miss, tracked)
-    causes = []
-    for row in frame_rows(missing):
-        causes.append(_cause(row, last_tracked, failed, cc_share, offline))
+    # each point of sale's forward legs, grouped once (not filtered again for every missing lead)
+    legs = {str(pos): rows for pos, rows in failed.groupby("point_of_sale")}
+    empty = failed.iloc[0:0]
+    causes = [_cause(row, last_tracked, legs.get(str(row.point_of_sale), empty), cc_share, offline)
+              for row in frame_rows(missing)]
     missing["cause"] = causes
     return missing.drop(columns=["received_at"])
 
@@ -136,10 +138,10 @@ def _offline_pattern(missing: pd.DataFrame, tracked: pd.DataFrame) -> set[str]:
     return found
 
 
-def _cause(row: Any, last_tracked: pd.Series[Any], failed: pd.DataFrame, cc_share: dict[Hashable, float],
+def _cause(row: Any, last_tracked: pd.Series[Any], legs: pd.DataFrame, cc_share: dict[Hashable, float],
            offline: set[str]) -> str:
+    """The likely cause of one missing lead; ``legs`` are its point of sale's forward legs."""
     pos, when = row.point_of_sale, pd.Timestamp(row.received_at)
-    legs = failed[failed["point_of_sale"] == pos]
     if not legs.empty:
         same = legs[legs["message_id"] == row.message_id] if row.message_id else legs.iloc[0:0]
         if same.empty:  # a client forward has a new Message-ID: look at the hours after the lead
@@ -179,12 +181,17 @@ def silent_points_of_sale(daily: pd.DataFrame, as_of: dt.date) -> list[Alert]:
     return [a for a in found if a.portal is None]
 
 
+def silences(data: Analytics, month: str) -> list[Alert]:
+    """The silence alerts of ``month`` alone (points of sale, and their portals): the cheap part of
+    ``alerts``, enough to flag a point of sale's tracking beside its figures."""
+    start, end = month_bounds(month)
+    return _silences(daily_leads(data.sql), month, start, min(end - dt.timedelta(days=1), dt.date.today()))
+
+
 def alerts(data: Analytics, month: str) -> list[Alert]:
     """Every alert for ``month`` (as of its last day, or today if the month is not over)."""
-    daily = daily_leads(data.sql)
-    start, end = month_bounds(month)
-    as_of = min(end - dt.timedelta(days=1), dt.date.today())
-    found = _silences(daily, month, start, as_of)
+    start, _ = month_bounds(month)
+    found = silences(data, month)
     # a point of sale silent since before the month: its drop says nothing more
     silent = {a.point_of_sale for a in found if a.portal is None and a.since is not None and a.since < start}
     found += [a for a in _drops(data, month) if a.point_of_sale not in silent]

@@ -98,10 +98,11 @@ class Report:
 
     def tracking_flags(self) -> dict[str, TrackingFlag]:
         """The points of sale whose tracking failed this month (low coverage, silence), read once:
-        every row and chart that shows their figures carries the flag."""
+        every row and chart that shows their figures carries the flag (without the likely cause of
+        the missing leads: the page's flag is short, and the health report gives the causes)."""
         if not hasattr(self, "_flags"):
-            found = health.alerts(self.data, self.month)
-            self._flags = tracking_flags(self.data, self.month, found, self.point_of_sale)
+            found = health.silences(self.data, self.month)
+            self._flags = tracking_flags(self.data, self.month, found, self.point_of_sale, causes=False)
         return self._flags
 
     def flag(self, point_of_sale: object) -> str:

@@ -106,7 +106,7 @@ def movers(data: Analytics, month: str, current: dict[str, int]) -> tuple[list[M
 
 
 def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
-                   point_of_sale: str | None = None) -> dict[str, TrackingFlag]:
+                   point_of_sale: str | None = None, causes: bool = True) -> dict[str, TrackingFlag]:
     """Points of sale whose tracking failed in ``month``: coverage below ``COVERAGE_FLAG`` (with the
     likely cause of the missing leads), silent (a silence alert on the whole point of sale), or with
     a silent channel (a silence alert on one of its portals: a lost CC, a portal's forward). A drop
@@ -131,18 +131,18 @@ def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
         portals = data.sql("SELECT id, name FROM portal_catalogue")
         names = dict(zip(portals["id"], portals["name"], strict=True))
         channels = {pos: [(str(names.get(p, p)), since) for p, since in pairs] for pos, pairs in channels.items()}
-    causes: dict[str, str] = {}
-    if low:
+    likely: dict[str, str] = {}
+    if low and causes:
         missing = health.missing_leads(data, month, point_of_sale)
         for pos, rows in missing.groupby("point_of_sale"):
             counts = rows["cause"].value_counts()
             # the most frequent cause; ties go to the first in health.CAUSES' order
             top = max(counts.index, key=lambda c: (counts[c], -_rank(str(c))))
-            causes[str(pos)] = str(top)
+            likely[str(pos)] = str(top)
     flags = {}
     for pos in sorted(set(low) | set(silent) | set(channels)):
         expected, tracked = low.get(pos, (0, 0))
-        flags[pos] = TrackingFlag(pos, expected, tracked, causes.get(pos), silent.get(pos),
+        flags[pos] = TrackingFlag(pos, expected, tracked, likely.get(pos), silent.get(pos),
                                   tuple(sorted(channels.get(pos, []))))
     return flags
 

@@ -77,12 +77,14 @@ GROUP BY ALL;
 
 -- every month's figures side by side (`emailtrack status`, `emailtrack export figures`,
 -- Analytics.figures): the headline figures of the reports
+-- the months the workspace holds data for: a lead, a tracking copy or a mailbox copy. A month
+-- outside them has no figure at all (reports write "n/d"), not figures of 0.
+CREATE OR REPLACE VIEW data_months AS
+SELECT month FROM network_leads
+UNION SELECT DISTINCT month FROM messages WHERE role IN ('tracking', 'mailbox');
+
 CREATE OR REPLACE VIEW lead_figures AS
-WITH months AS (
-    SELECT month FROM network_leads
-    UNION SELECT month FROM tracking_copies
-    UNION SELECT month FROM mailbox_copies
-)
+WITH months AS (SELECT month FROM data_months)
 SELECT
     m.month,
     coalesce(n.network_leads, 0) AS network_leads,

@@ -119,7 +119,8 @@ def tracking_flags(data: Analytics, month: str, alerts: list[health.Alert],
     low = {str(r.point_of_sale): (int(r.expected), int(r.tracked)) for r in frame_rows(coverage)
            if int(r.tracked) < COVERAGE_FLAG * int(r.expected)}
     silent = {a.point_of_sale: a.since for a in alerts
-              if a.kind == "silence" and a.portal is None and a.point_of_sale}
+              if a.kind == "silence" and a.portal is None and a.point_of_sale
+              and (not point_of_sale or a.point_of_sale == point_of_sale)}
     channels: dict[str, list[tuple[str, dt.date]]] = {}
     for alert in alerts:
         if alert.kind == "silence" and alert.portal and alert.point_of_sale and alert.since is not None \

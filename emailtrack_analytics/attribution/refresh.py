@@ -136,6 +136,11 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     # read through a second cursor so that each batch is written as soon as it is attributed
     reader = arrow_batches(con.cursor(), query, batch)
     count = 0
+    # the copies attributed, or whose lead key changes, in an incremental refresh: only the
+    # deliveries in mail logs they can concern are judged again (classify_log_deliveries)
+    incremental = not full
+    if incremental:
+        con.execute("CREATE OR REPLACE TEMP TABLE _touched_copies (message_key VARCHAR)")
     for record_batch in reader:
         rows: list[dict[str, Any]] = []
         targets: list[dict[str, Any]] = []
@@ -154,15 +159,17 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
         with transaction(con):
             _insert(con, "attribution", rows, _ATTRIBUTION_SCHEMA)
             _insert(con, "attribution_targets", targets, _TARGET_SCHEMA)
+            if incremental:
+                _insert(con, "_touched_copies", [{"message_key": r["message_key"]} for r in rows], _TOUCHED_SCHEMA)
         count += len(rows)
     with transaction(con):
         mark_follow_ups(con)
     with transaction(con):
-        _assign_lead_keys(con, workspace.timezone)
+        _assign_lead_keys(con, workspace.timezone, record_changes=incremental)
     with transaction(con):
         sync_config_tables(con, workspace)
         store_leads(con)
-    classify_log_deliveries(con, attributor)  # in steps of its own
+    classify_log_deliveries(con, attributor, incremental=incremental)  # in steps of its own
     with transaction(con):
         con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
     return RefreshResult(count, full, fingerprint)
@@ -200,19 +207,28 @@ def lead_month_batches(con: DuckDBPyConnection, batch_copies: int) -> list[list[
 
 def mark_follow_ups(con: DuckDBPyConnection) -> int:
     """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
-    'other', whatever their subject says (sql/refresh/copies.sql). Returns how many were changed."""
+    'other', whatever their subject says (sql/refresh/copies.sql). Returns how many were changed.
+    (A non-lead stays a non-lead: no judgement of a mail-log delivery depends on it.)"""
     changed = con.execute(_COPIES["mark_follow_ups"]).fetchone()
     return int(changed[0]) if changed else 0
 
 
 _LOG_LEAD_SCHEMA = arrow_schema("log_leads")
+_TOUCHED_SCHEMA = pa.schema([("message_key", pa.string())])
 
 
 MATCH_SECONDS = 180  # a forward's header gives the lead's time to the minute
 
 
-def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, batch: int = 20_000) -> int:
+def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, batch: int = 20_000,
+                            incremental: bool = False) -> int:
     """Which deliveries to a point of sale's own mailbox (in mail logs) were leads, and which lead.
+
+    A full refresh judges every delivery; an ``incremental`` one only the new deliveries and those
+    whose judgement the copies of the scratch table ``_touched_copies`` (attributed, or whose lead
+    key changed, since the last refresh) can change (sql/refresh/log_leads.sql,
+    ``affected_deliveries``): the result is the same as judging them all
+    (tests/attribution/test_incremental.py). Returns how many deliveries were judged.
 
     A delivery is matched to a stored copy by Message-ID; failing that (a mail client's forward
     has a new Message-ID), to a tracking copy for the same point of sale from the same portal
@@ -224,6 +240,14 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
     (``assumed``), as format drift does. The matching runs in the database (bounded memory):
     sql/refresh/log_leads.sql.
     """
+    params = {"match_seconds": MATCH_SECONDS}
+    with transaction(con):
+        if incremental:
+            con.execute(_LOG_LEADS["affected_deliveries"], params)
+            con.execute(_LOG_LEADS["scope_deliveries"], params)
+            con.execute("DROP TABLE _touched_copies")
+        else:
+            con.execute(_LOG_LEADS["all_deliveries"])
     senders = [row[0] for row in con.execute(_LOG_LEADS["mailbox_senders"]).fetchall()]
     portals = {sender: attributor.portal_for(sender, "") for sender in senders}
     con.register("_sender_portals", arrow_table(
@@ -233,13 +257,13 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
     # of it judged and written, each page committed: called with no transaction open
     try:
         with transaction(con):
-            con.execute(_LOG_LEADS["deliveries"], {"match_seconds": MATCH_SECONDS})
+            con.execute(_LOG_LEADS["deliveries"], params)
     finally:
         con.unregister("_sender_portals")
     # what nothing matched is judged by the portal rules, page by page (by key: the same
     # connection writes between them)
     with transaction(con):
-        con.execute("DELETE FROM log_leads")
+        con.execute(_LOG_LEADS["forget_affected"])
     rows, last = 0, ""
     while True:
         page = con.execute(_LOG_LEADS["deliveries_page"], [last, batch])
@@ -251,7 +275,7 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
         with transaction(con):
             _insert(con, "log_leads", [_log_lead(attributor, row) for row in deliveries], _LOG_LEAD_SCHEMA)
         rows += len(deliveries)
-    con.execute("DROP TABLE _deliveries")
+    con.execute(_LOG_LEADS["drop_scratch"])
     return rows
 
 
@@ -280,7 +304,7 @@ def _looks_like_lead(attributor: Attributor, compiled: _CompiledPortal, sender: 
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
-def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC") -> None:
+def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_changes: bool = False) -> None:
     """Lead keys computed in the database, by the statements of sql/refresh/lead_keys.sql
     (``identity.lead_keys`` is the same in Python, for reading; a test holds them to the same keys).
 
@@ -295,7 +319,8 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC") -> None:
     spread until nothing changes: a few bytes per copy, where the reference strings of a
     million copies filled DuckDB's bounded memory. (Two references with the same 64-bit hash
     would join two groups: about one chance in ten million at a million copies.) Only the
-    copies whose key changes are written.
+    copies whose key changes are written; with ``record_changes``, their message keys are added
+    to the scratch table ``_touched_copies`` (an incremental refresh).
     """
     con.execute(_LEAD_KEYS["anchored"], [timezone])
     con.execute(_LEAD_KEYS["lead_pairs"], [timezone])
@@ -303,8 +328,11 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC") -> None:
         pass
     con.execute(_LEAD_KEYS["joined"])
     con.execute(_LEAD_KEYS["unjoin_other_prospects"])
-    con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])
-    con.execute(_LEAD_KEYS["write_keys"], [timezone])
+    con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
+    con.execute(_LEAD_KEYS["keyed"], [timezone])
+    if record_changes:
+        con.execute(_LEAD_KEYS["rekeyed"])
+    con.execute(_LEAD_KEYS["write_keys"])
     con.execute(_LEAD_KEYS["drop_scratch"])
 
 

@@ -69,12 +69,10 @@ DELETE FROM _joined WHERE (label, id_ref) IN (
 -- name: clear_keys_of_non_leads
 UPDATE attribution SET lead_key = NULL WHERE lead_key IS NOT NULL AND category <> 'lead'
 
--- name: write_keys
+-- name: keyed
 -- the keys: a hash of the Message-ID reference, else of the group's reference (the Message-ID
--- sharing the most references with it, the smallest on a tie, else its smallest reference);
--- only the copies whose key changes are written
-UPDATE attribution SET lead_key = keyed.lead_key
-FROM (
+-- sharing the most references with it, the smallest on a tie, else its smallest reference)
+CREATE OR REPLACE TEMP TABLE _keyed AS
     WITH refs AS (SELECT message_key, id_ref, fp_ref FROM lead_references(?)),
     free AS (
         SELECT r.message_key, r.id_ref, r.fp_ref, p.label
@@ -101,11 +99,23 @@ FROM (
     UNION ALL
     SELECT DISTINCT f.message_key, substr(sha256(g.reference), 1, 16) AS lead_key
     FROM free AS f JOIN groups AS g USING (label)
-) AS keyed
-WHERE attribution.message_key = keyed.message_key
-  AND attribution.lead_key IS DISTINCT FROM keyed.lead_key
+
+-- name: rekeyed
+-- the copies whose key changes: an incremental refresh judges again the mail-log deliveries
+-- they concern (log_leads.sql)
+INSERT INTO _touched_copies
+SELECT k.message_key FROM _keyed AS k JOIN attribution AS a USING (message_key)
+WHERE a.lead_key IS DISTINCT FROM k.lead_key
+
+-- name: write_keys
+-- only the copies whose key changes are written
+UPDATE attribution SET lead_key = k.lead_key
+FROM _keyed AS k
+WHERE attribution.message_key = k.message_key
+  AND attribution.lead_key IS DISTINCT FROM k.lead_key
 
 -- name: drop_scratch
+DROP TABLE _keyed;
 DROP TABLE _lead_pairs;
 DROP TABLE _anchored;
 DROP TABLE _joined;

@@ -2,21 +2,86 @@
 -- mailbox read in mail logs (classify_log_deliveries says how; not views: this folder is not run
 -- by store/db.py).
 
+-- name: all_deliveries
+-- a full refresh judges every delivery to a mailbox: every one is affected and in scope
+CREATE OR REPLACE TABLE _affected AS
+SELECT e.row_key FROM log_events e JOIN addresses a ON a.address = e.recipient
+WHERE a.kind = 'mailbox' AND e.status = 'sent';
+CREATE OR REPLACE TABLE _scope AS SELECT row_key FROM _affected;
+
+-- name: affected_deliveries
+-- An incremental refresh judges again only the deliveries whose judgement can have changed
+-- (_affected), given the copies attributed, or whose lead key changed, since the last one
+-- (_touched_copies; a copy's point of sale, portal, role and time change only in a full refresh,
+-- and a category only from 'other' to 'follow_up', which no judgement tells apart). A delivery
+-- and a copy match when each is the other's nearest within $match_seconds, so:
+-- - a new delivery is judged, and so is every delivery within twice the window of it at the same
+--   point of sale (a copy both could match may now have the new one as its nearest);
+-- - a delivery within the window of a touched tracking copy (its nearest may be that copy, or the
+--   copy's lead key changed);
+-- - a delivery whose Message-ID is a touched copy's (matched by Message-ID).
+-- (scope_deliveries then adds the deliveries that compete with them for a copy, within twice the
+-- window: their own judgement is kept, but they decide which delivery a copy is nearest to.)
+CREATE OR REPLACE TABLE _affected AS
+WITH deliveries AS (
+    SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id
+    FROM log_events e JOIN addresses a ON a.address = e.recipient
+    WHERE a.kind = 'mailbox' AND e.status = 'sent'
+),
+new_deliveries AS (
+    SELECT * FROM deliveries ANTI JOIN log_leads USING (row_key)
+),
+touched AS (
+    SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, a.role, m.received_at,
+           coalesce(m.original_message_id, m.message_id) AS message_id
+    FROM _touched_copies
+    JOIN attribution a USING (message_key)
+    JOIN stored_messages m USING (message_key)
+    LEFT JOIN attribution_targets t USING (message_key)
+)
+SELECT row_key FROM new_deliveries
+UNION
+SELECT d.row_key FROM deliveries d JOIN new_deliveries n
+  ON d.point_of_sale = n.point_of_sale
+ AND d.event_time BETWEEN n.event_time - to_seconds(2 * $match_seconds) AND n.event_time + to_seconds(2 * $match_seconds)
+UNION
+SELECT d.row_key FROM deliveries d JOIN touched c
+  ON c.role = 'tracking' AND d.point_of_sale = c.point_of_sale
+ AND d.event_time BETWEEN c.received_at - to_seconds($match_seconds) AND c.received_at + to_seconds($match_seconds)
+UNION
+SELECT d.row_key FROM deliveries d JOIN touched c ON d.message_id = c.message_id
+
+-- name: scope_deliveries
+CREATE OR REPLACE TABLE _scope AS
+WITH deliveries AS (
+    SELECT e.row_key, a.point_of_sale, e.event_time
+    FROM log_events e JOIN addresses a ON a.address = e.recipient
+    WHERE a.kind = 'mailbox' AND e.status = 'sent'
+),
+affected AS (SELECT d.* FROM deliveries d SEMI JOIN _affected USING (row_key))
+SELECT row_key FROM affected
+UNION
+SELECT d.row_key FROM deliveries d JOIN affected x
+  ON d.point_of_sale = x.point_of_sale
+ AND d.event_time BETWEEN x.event_time - to_seconds(2 * $match_seconds) AND x.event_time + to_seconds(2 * $match_seconds)
+
 -- name: mailbox_senders
--- the senders of the deliveries to a mailbox: each is given its portal in Python, then joined
--- as the registered table _sender_portals (sender, portal)
+-- the senders of the deliveries in scope: each is given its portal in Python, then joined as the
+-- registered table _sender_portals (sender, portal)
 SELECT DISTINCT e.sender
-FROM log_events e JOIN addresses a ON a.address = e.recipient
-WHERE a.kind = 'mailbox' AND e.status = 'sent' AND e.sender IS NOT NULL
+FROM log_events e SEMI JOIN _scope USING (row_key)
+WHERE e.sender IS NOT NULL
 
 -- name: deliveries
--- every delivery to a mailbox, matched to a stored copy by Message-ID or else to the nearest
--- tracking copy for the same point of sale from the same portal (or sender) within
--- $match_seconds, each the other's nearest; is_lead stays NULL when nothing matched
+-- the affected deliveries to a mailbox, each matched to a stored copy by Message-ID or else to
+-- the nearest tracking copy for the same point of sale from the same portal (or sender) within
+-- $match_seconds, each the other's nearest (over the deliveries in scope); is_lead stays NULL
+-- when nothing matched
 CREATE OR REPLACE TABLE _deliveries AS
 WITH deliveries AS (
     SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
     FROM log_events e
+    SEMI JOIN _scope USING (row_key)
     JOIN addresses a ON a.address = e.recipient
     LEFT JOIN _sender_portals sp ON sp.sender = e.sender
     WHERE a.kind = 'mailbox' AND e.status = 'sent'
@@ -64,6 +129,17 @@ SELECT d.row_key, d.point_of_sale, d.event_time, d.message_id, d.sender, d.subje
        coalesce(d.known_key, CASE WHEN n.category = 'lead' THEN n.lead_key END) AS lead_key
 FROM by_id d
 LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USING (row_key)
+WHERE d.row_key IN (SELECT row_key FROM _affected)
+
+-- name: forget_affected
+-- the judgements made again, and those of deliveries no longer in the logs (erased)
+DELETE FROM log_leads WHERE row_key IN (SELECT row_key FROM _affected);
+DELETE FROM log_leads WHERE row_key NOT IN (SELECT row_key FROM log_events);
+
+-- name: drop_scratch
+DROP TABLE _deliveries;
+DROP TABLE _affected;
+DROP TABLE _scope;
 
 -- name: deliveries_page
 -- the next page of judged deliveries after row key $1 ($2 rows)

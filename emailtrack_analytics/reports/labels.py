@@ -117,7 +117,8 @@ LABELS = {
         "dist_share_by_pos": "Part des portails par point de vente, leads (par point de vente)",
         "dist_share_by_group": "Part des portails par groupe, leads (par point de vente)",
         "dist_share_axis": "Part des leads (par point de vente)",
-        "dist_concentration": "Points de vente selon le nombre de portails qui font 80 % de leurs leads",
+        "dist_concentration": ("Points de vente selon le nombre de portails qui font 80 % de leurs leads "
+                               "(par point de vente)"),
         "dist_pos_count": "Nombre de points de vente",
         "dist_weekday_hour_year_pos": "Leads (par point de vente) par jour de la semaine et heure, sur 12 mois",
         "dist_channel_mix": "Canaux de suivi, leads (par point de vente)",
@@ -255,7 +256,8 @@ LABELS = {
         "dist_share_by_pos": "Portal share by point of sale, leads (per point of sale)",
         "dist_share_by_group": "Portal share by group, leads (per point of sale)",
         "dist_share_axis": "Share of leads (per point of sale)",
-        "dist_concentration": "Points of sale by the number of portals that make 80% of their leads",
+        "dist_concentration": ("Points of sale by the number of portals that make 80% of their leads "
+                               "(per point of sale)"),
         "dist_pos_count": "Number of points of sale",
         "dist_weekday_hour_year_pos": "Leads (per point of sale) by weekday and hour, over 12 months",
         "dist_channel_mix": "Tracking channels, leads (per point of sale)",

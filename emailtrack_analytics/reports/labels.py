@@ -127,6 +127,43 @@ LABELS = {
         "channel": "Canal",
         "trends": "Tendance sur 12 mois",
         "month": "Mois",
+        # the distribution report's charts and tables (reports/distribution.py)
+        "dist_top_portal": "Premier portail, part des leads (réseau)",
+        "dist_top_portal_pos": "Premier portail, part des leads (par point de vente)",
+        "dist_portals_for_80": "Portails pour 80 % des leads (réseau)",
+        "dist_portals_for_80_pos": "Portails pour 80 % des leads (par point de vente)",
+        "dist_tracking": "Suivi",
+        "dist_flagged": ("⚠ Suivi incomplet ce mois-ci pour {names} : leurs leads non suivis manquent dans "
+                         "chaque figure de la page, et leur répartition reflète le suivi autant que la demande "
+                         "(voir le rapport de santé du suivi)."),
+        "dist_flagged_pos": ("⚠ Suivi incomplet ce mois-ci ({flag}) : des leads reçus n'ont pas été suivis, et la "
+                             "répartition ci-dessous reflète le suivi autant que la demande (voir le rapport de "
+                             "santé du suivi)."),
+        "dist_share_by_pos": "Part des portails par point de vente, leads (par point de vente)",
+        "dist_share_by_group": "Part des portails par groupe, leads (par point de vente)",
+        "dist_share_axis": "Part des leads (par point de vente)",
+        "dist_concentration": ("Points de vente selon le nombre de portails qui font 80 % de leurs leads "
+                               "(par point de vente)"),
+        "dist_pos_count": "Nombre de points de vente",
+        "dist_weekday_hour_year_pos": "Leads (par point de vente) par jour de la semaine et heure, sur 12 mois",
+        "dist_channel_mix": "Canaux de suivi, leads (par point de vente)",
+        "dist_channel_by_pos": "Canaux de suivi par point de vente, leads (par point de vente)",
+        "dist_trend": "Leads (réseau) sur 12 mois",
+        "dist_trend_pos": "Leads (par point de vente) sur 12 mois, face au groupe et au réseau",
+        "dist_group_trend": "Leads (par point de vente) par groupe sur 12 mois",
+        "dist_portal_trend": "Leads (réseau) par portail sur 12 mois",
+        "dist_portal_trend_pos": "Leads (par point de vente) par portail sur 12 mois",
+        "dist_group_average": "Moyenne par point de vente actif, groupe {group}",
+        "dist_network_average": "Moyenne par point de vente actif, réseau",
+        "dist_average_note": ("Moyennes : leads (par point de vente) du groupe ou du réseau divisés par le nombre "
+                              "de ses points de vente ayant au moins un lead ce mois-là."),
+        "dist_peers": "Mix des portails face au groupe et au réseau",
+        "dist_peers_chart": "Part des portails, leads (par point de vente) : le point de vente, son groupe, le réseau",
+        "dist_group_row": "Groupe {group}",
+        "dist_share_of": "Part, {scope}",
+        "dist_gap": "Écart au réseau (points)",
+        "dist_peers_note": ("Les trois lignes comptent les leads (par point de vente) : un lead envoyé à deux points "
+                            "de vente compte pour chacun, dans le groupe comme dans le réseau."),
         "weekdays": ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."],
         "channels": {"forward": "Transfert", "redirect": "Redirection", "cc": "Copie (CC)",
                      "distribution": "Multidiffusion", "direct": "Direct", "unknown": "Inconnu"},
@@ -254,6 +291,43 @@ LABELS = {
         "channel": "Channel",
         "trends": "12-month trend",
         "month": "Month",
+        # the distribution report's charts and tables (reports/distribution.py)
+        "dist_top_portal": "Top portal, share of leads (network)",
+        "dist_top_portal_pos": "Top portal, share of leads (per point of sale)",
+        "dist_portals_for_80": "Portals for 80% of leads (network)",
+        "dist_portals_for_80_pos": "Portals for 80% of leads (per point of sale)",
+        "dist_tracking": "Tracking",
+        "dist_flagged": ("⚠ Tracking incomplete this month for {names}: their untracked leads are missing from "
+                         "every figure on this page, and their mix reflects tracking as much as demand (see the "
+                         "tracking health report)."),
+        "dist_flagged_pos": ("⚠ Tracking incomplete this month ({flag}): some leads received were not tracked, "
+                             "and the mix below reflects tracking as much as demand (see the tracking health "
+                             "report)."),
+        "dist_share_by_pos": "Portal share by point of sale, leads (per point of sale)",
+        "dist_share_by_group": "Portal share by group, leads (per point of sale)",
+        "dist_share_axis": "Share of leads (per point of sale)",
+        "dist_concentration": ("Points of sale by the number of portals that make 80% of their leads "
+                               "(per point of sale)"),
+        "dist_pos_count": "Number of points of sale",
+        "dist_weekday_hour_year_pos": "Leads (per point of sale) by weekday and hour, over 12 months",
+        "dist_channel_mix": "Tracking channels, leads (per point of sale)",
+        "dist_channel_by_pos": "Tracking channels by point of sale, leads (per point of sale)",
+        "dist_trend": "Leads (network) over 12 months",
+        "dist_trend_pos": "Leads (per point of sale) over 12 months, against the group and the network",
+        "dist_group_trend": "Leads (per point of sale) by group over 12 months",
+        "dist_portal_trend": "Leads (network) by portal over 12 months",
+        "dist_portal_trend_pos": "Leads (per point of sale) by portal over 12 months",
+        "dist_group_average": "Average per active point of sale, group {group}",
+        "dist_network_average": "Average per active point of sale, network",
+        "dist_average_note": ("Averages: the group's or the network's leads (per point of sale) divided by the "
+                              "number of its points of sale with at least one lead that month."),
+        "dist_peers": "Portal mix against the group and the network",
+        "dist_peers_chart": "Portal share, leads (per point of sale): the point of sale, its group, the network",
+        "dist_group_row": "Group {group}",
+        "dist_share_of": "Share, {scope}",
+        "dist_gap": "Gap to the network (points)",
+        "dist_peers_note": ("All three rows count leads (per point of sale): a lead sent to two points of sale "
+                            "counts for each, in the group as in the network."),
         "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         "channels": {"forward": "Forward", "redirect": "Redirect", "cc": "CC",
                      "distribution": "Multi-distribution", "direct": "Direct", "unknown": "Unknown"},

@@ -101,8 +101,13 @@ class MonthlyReport(Report):
         """The last 12 months: ``leads`` (NA for a month without data) and ``a_year_earlier``."""
         months = [shift_month(self.month, -i) for i in range(11, -1, -1)]
         by_month = self._history.set_index("month")["leads"]
-        return pd.DataFrame({"month": months, "leads": [by_month.get(m) for m in months],
-                             "a_year_earlier": [by_month.get(shift_month(m, -12)) for m in months]})
+
+        def leads(month: str) -> float:  # NaN: no data that month (not 0)
+            value = by_month.get(month)
+            return float(value) if value is not None and not pd.isna(value) else float("nan")
+
+        return pd.DataFrame({"month": months, "leads": [leads(m) for m in months],
+                             "a_year_earlier": [leads(shift_month(m, -12)) for m in months]})
 
     def standings(self) -> pd.DataFrame:
         """Every point of sale of the network this month: its leads, the previous month's, rank,
@@ -300,16 +305,17 @@ class MonthlyReport(Report):
         if trend["leads"].isna().all():
             return h.HTML("")
         months = [short_month(m, lang) for m in trend["month"]]
-        fig = go.Figure(go.Bar(x=months, y=trend["leads"].astype("float"), name=t["this_year"],
+        fig = go.Figure(go.Bar(x=months, y=trend["leads"], name=t["this_year"],
                                marker_color=CURRENT, hovertemplate="%{x}: %{y:,d}<extra></extra>"))
         if trend["a_year_earlier"].notna().any():
-            fig.add_trace(go.Scatter(x=months, y=trend["a_year_earlier"].astype("float"), name=t["a_year_earlier"],
+            fig.add_trace(go.Scatter(x=months, y=trend["a_year_earlier"], name=t["a_year_earlier"],
                                      mode="lines+markers", line=dict(color=PREVIOUS, width=3)))
         if self.point_of_sale:
             for name, values, dash in self._average_lines(trend["month"]):
                 fig.add_trace(go.Scatter(x=months, y=values, name=name, mode="lines",
                                          line=dict(dash=dash, width=2, color=AVERAGE)))
-        top = max(float(trend["leads"].max(skipna=True) or 0), float(trend["a_year_earlier"].max(skipna=True) or 0))
+        values = pd.concat([trend["leads"], trend["a_year_earlier"]])
+        top = float(values.max()) if values.notna().any() else 1.0
         count_axis(fig, top * 1.1)
         fig.update_layout(title=self.scoped("trend_12"), yaxis_title=self.lead_label(), xaxis_title=t["month"],
                           showlegend=len(fig.data) > 1)

@@ -5,10 +5,13 @@ counted here with SQL of the test's own (not through the views the report reads)
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import math
 import re
 
+import numpy as np
 import pytest
 
 from emailtrack_analytics.analytics.api import Analytics
@@ -170,3 +173,24 @@ def test_portal_charts_write_numbers_the_french_way_in_the_portals_colours(netwo
     colors = portal_colors(list(network_report.portal_names()))
     assert bar["data"][0]["marker"]["color"] == pie["data"][0]["marker"]["colors"] == [colors[p] for p in counts.index]
     assert bar["layout"]["yaxis"]["tickformat"] == ",d"  # counts on whole numbers
+
+
+def test_an_early_month_draws_its_trend_with_no_data_before_it(sample_workspace, stored):
+    """The sample's second month: ten months of its trend have no data (null, no bar), not 0."""
+    network, _ = stored
+    month = min(network)
+    month = shift_month(month, 1)
+    report = MonthlyReport.load(str(sample_workspace), month)
+    trend = report.figures()["trend"]
+    assert [m for m, n in trend.items() if n is not None] == [shift_month(month, -1), month]
+    (chart,) = figures_of(report.trend_section())
+    bars = values(chart["data"][0]["y"])
+    assert bars[-2:] == [network[shift_month(month, -1)], network[month]]
+    assert all(math.isnan(y) for y in bars[:-2])
+
+
+def values(array: object) -> list[float]:
+    """A trace's numbers as plotly writes them: a list, or a typed array (dtype + base64 bytes)."""
+    if isinstance(array, dict) and "bdata" in array:
+        return [float(v) for v in np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))]
+    return [float("nan") if v is None else float(v) for v in array]

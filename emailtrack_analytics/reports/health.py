@@ -130,13 +130,16 @@ class HealthReport(Report):
         return h.HTML(str(self.section("checks")) + str(h.table(table, numeric=(t["count"],))))
 
     def likely_cause(self, point_of_sale: object) -> str:
-        """The most frequent likely cause of a point of sale's missing leads this month ('' if none)."""
-        flag = self.tracking_flags().get(str(point_of_sale))
-        cause = flag.cause if flag else None
-        if cause is None and not self.missing.empty:
-            rows = self.missing[self.missing["point_of_sale"] == point_of_sale]
-            cause = str(rows["cause"].value_counts().index[0]) if not rows.empty else None
-        return str(self.t["causes"].get(cause, cause)) if cause else ""
+        """The most frequent likely cause of a point of sale's missing leads this month, ties to the
+        first in ``health.CAUSES`` (as the email's flags); '' without missing leads."""
+        if self.missing.empty:
+            return ""
+        counts = self.missing.loc[self.missing["point_of_sale"] == point_of_sale, "cause"].value_counts()
+        if counts.empty:
+            return ""
+        order = {cause: i for i, cause in enumerate(health.CAUSES)}
+        cause = str(max(counts.index, key=lambda c: (counts[c], -order.get(str(c), len(order)))))
+        return str(self.t["causes"].get(cause, cause))
 
     def coverage_section(self) -> h.HTML:
         """Each point of sale's coverage, the lowest first: a bar with its value written beside it (a

@@ -45,6 +45,32 @@ class Check:
     since: dt.date | None = None   # first copy | last lead | first month's first day
     toml: str = ""                 # the lines to add to emailtrack.toml, when that is the fix
     nearest_address: str | None = None
+    # the facts ``detail`` and ``fix`` are written from, so that a report writes them in its own
+    # language (``detail`` and ``fix`` are English, for ``emailtrack status`` and logs)
+    lead_copies: int | None = None    # unclaimed_address: copies that were leads
+    distance: int | None = None       # unclaimed_address: characters between address and nearest_address
+    expected: float | None = None     # silent_point_of_sale after a silence: leads its history predicted
+    received: int | None = None       # silent_point_of_sale never tracked: leads received (logs, mailbox);
+                                      # mailbox_not_tracked: leads in its mailbox export
+    until: dt.date | None = None      # silent_point_of_sale: the day checked as of; mailbox_not_tracked:
+                                      # its last month's first day
+    fix_kind: str = ""                # one of FIXES: which fix ``fix`` writes
+
+
+# toml: add the [[tracked_addresses]] lines; rule_or_toml: correct the forwarding rule (a near typo of
+# nearest_address) or add them; unclaimed: see the unclaimed address the copies go to; forwarding: check
+# the mailbox forwards to the tracked address; tracked_address: give the point of sale a tracked
+# address; add_point_of_sale: the point of sale is not in emailtrack.toml
+FIXES = ("toml", "rule_or_toml", "unclaimed", "forwarding", "tracked_address", "add_point_of_sale")
+TOML_PLACEHOLDER = "<id of the point of sale it belongs to>"
+
+
+def tracked_address_toml(address: str, point_of_sale: str | None, placeholder: str = TOML_PLACEHOLDER) -> str:
+    """The ``[[tracked_addresses]]`` lines that claim ``address``; without a point of sale, its
+    line commented out with ``placeholder`` (a report writes it in its own language)."""
+    return "\n".join(["[[tracked_addresses]]", f"address = {_toml_string(address)}",
+                      f"point_of_sale = {_toml_string(point_of_sale)}" if point_of_sale else
+                      f'# point_of_sale = "{placeholder}"'])
 
 
 def find_checks(sql: SqlRunner, workspace: Workspace) -> list[Check]:
@@ -83,9 +109,7 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
         pos = row.point_of_sale if isinstance(row.point_of_sale, str) else None
         nearest = row.nearest_address if isinstance(row.nearest_address, str) else None
         typo = nearest is not None and not pd.isna(row.distance) and int(row.distance) <= NEAR_TYPO
-        toml = "\n".join(["[[tracked_addresses]]", f"address = {_toml_string(row.address)}",
-                          f"point_of_sale = {_toml_string(pos)}" if pos else
-                          '# point_of_sale = "<id of the point of sale it belongs to>"'])
+        toml = tracked_address_toml(row.address, pos)
         since = pd.Timestamp(row.first_copy).date()
         detail = (f"{row.address}: {row.copies} copies ({row.lead_copies} leads) since {since.isoformat()} "
                   f"at an address on a tracking domain that no point of sale claims"
@@ -95,7 +119,9 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
             fix = (f"if the forwarding rule means {nearest} ({int(row.distance)} character"
                    f"{'s' if int(row.distance) > 1 else ''} away), correct the rule; otherwise " + fix)
         found.append(Check("unclaimed_address", pos, row.address, int(row.copies), detail, fix, since, toml,
-                           nearest))
+                           nearest, lead_copies=int(row.lead_copies),
+                           distance=int(row.distance) if nearest is not None and not pd.isna(row.distance) else None,
+                           fix_kind="rule_or_toml" if typo else "toml"))
     return found
 
 
@@ -112,7 +138,8 @@ def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Seque
             "silent_point_of_sale", alert.point_of_sale, _first(pos.tracked_addresses) if pos else None, days,
             f"{alert.point_of_sale}: no lead reached tracking for {days} days since {alert.since.isoformat()} "
             f"({alert.expected:.0f} expected from its own history and the network's trend)",
-            _unclaimed_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since))
+            _unclaimed_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since,
+            expected=alert.expected, until=day, fix_kind=_fix_kind(unclaimed, alert.point_of_sale, pos)))
     never = sql("SELECT * FROM point_of_sale_tracking WHERE point_of_sale_leads = 0 ORDER BY point_of_sale", [])
     first = pd.Timestamp(sql("SELECT min(local_date) AS day FROM leads", [])["day"].iloc[0]).date()
     for row in frame_rows(never):
@@ -129,7 +156,9 @@ def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Seque
             f"{row.point_of_sale}: no lead ever reached tracking{evidence}",
             _unclaimed_fix(unclaimed, row.point_of_sale) or (
                 _forwarding_fix(pos, "forwards") if pos and pos.tracked_addresses else
-                f"give {row.point_of_sale} a tracked address (tracked_addresses) and set up its copies"), since))
+                f"give {row.point_of_sale} a tracked address (tracked_addresses) and set up its copies"), since,
+            received=int(row.received_leads or 0), until=day,
+            fix_kind=_fix_kind(unclaimed, row.point_of_sale, pos, never=True)))
     return found
 
 
@@ -144,7 +173,9 @@ def mailbox_leads_not_tracked(sql: SqlRunner, workspace: Workspace, found: list[
         checks.append(Check(
             "mailbox_not_tracked", row.point_of_sale, _first(pos.mailboxes) if pos else None, int(row.not_tracked),
             f"{row.point_of_sale}: {row.not_tracked} of the {row.mailbox_leads} leads in its own mailbox export "
-            f"never reached tracking ({months})", fix, dt.date.fromisoformat(f"{row.first_month}-01")))
+            f"never reached tracking ({months})", fix, dt.date.fromisoformat(f"{row.first_month}-01"),
+            received=int(row.mailbox_leads), until=dt.date.fromisoformat(f"{row.last_month}-01"),
+            fix_kind=_fix_kind(found, row.point_of_sale, pos)))
     return checks
 
 
@@ -155,6 +186,16 @@ def _unclaimed_fix(found: Sequence[Check], pos_id: str) -> str:
     if not addresses:
         return ""
     return f"its copies go to {', '.join(addresses)}, which no point of sale claims: see the unclaimed address"
+
+
+def _fix_kind(found: Sequence[Check], pos_id: str, pos: PointOfSale | None, never: bool = False) -> str:
+    """Which fix was written: ``_unclaimed_fix``, else ``_forwarding_fix`` (for a point of sale never
+    tracked, only when it has a tracked address; else the advice to give it one)."""
+    if _unclaimed_fix(found, pos_id):
+        return "unclaimed"
+    if never:
+        return "forwarding" if pos and pos.tracked_addresses else "tracked_address"
+    return "forwarding" if pos else "add_point_of_sale"
 
 
 def _first(values: Sequence[str]) -> str | None:

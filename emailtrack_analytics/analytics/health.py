@@ -8,9 +8,11 @@ Two questions, answered from the workspace's views:
   stopped (nothing tracked after a date), the mailbox never forwards, the portal stopped
   copying the tracked address (CC set-up absent), or a client-side rule that only runs while
   the mail client is open (misses at nights and weekends).
-- **Alerts** (``alerts``): a point of sale, or a point of sale and portal, silent for longer
-  than its own share of the network's volume makes plausible; a sudden drop against the
-  trailing three months; a spike of messages from a portal that match none of its templates;
+- **Alerts** (``alerts``): a point of sale whose coverage (leads received, by its mail logs or
+  mailbox export, against leads tracked) is below ``LOW_COVERAGE`` with at least
+  ``LOW_COVERAGE_MIN_MISSING`` leads missing; a point of sale, or a point of sale and portal,
+  silent for longer than its own share of the network's volume makes plausible; a sudden drop
+  against the trailing three months; a spike of messages from a portal that match none of its templates;
   and an unknown sender whose messages look like leads (a portal missing from the catalogue).
 
 Baselines compare a point of sale with the network over the same days: the network's own
@@ -44,6 +46,11 @@ TEMPLATE_SPIKE_MIN = 10
 TEMPLATE_SPIKE_EXAMPLES = 3     # example subjects shown as a template spike's evidence
 UNKNOWN_SENDER_MIN = 10
 OFFICE_HOURS = (dt.time(8, 30), dt.time(19, 0))
+# below this share of the leads it is known to have received, a point of sale's tracking failed (the
+# line reports draw: reports.email_facts.COVERAGE_FLAG)...
+LOW_COVERAGE = 0.9
+# ...as an alert once this many leads are missing: one lost lead of three is a flag, not yet an alert
+LOW_COVERAGE_MIN_MISSING = 3
 
 CAUSES = ("forward_bounced", "forward_deferred", "forwarding_stopped", "never_forwards", "cc_absent",
           "client_rule_offline", "unknown")
@@ -51,16 +58,17 @@ CAUSES = ("forward_bounced", "forward_deferred", "forwarding_stopped", "never_fo
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str                  # silence | drop | template_spike | unknown_portal_sender
+    kind: str                  # low_coverage | silence | drop | template_spike | unknown_portal_sender
     month: str
     point_of_sale: str | None
     portal: str | None
     detail: str
-    observed: float | None = None
-    expected: float | None = None
+    observed: float | None = None  # low_coverage: leads tracked
+    expected: float | None = None  # low_coverage: leads received (mail logs, mailbox export)
     probability: float | None = None
     since: dt.date | None = None
     examples: tuple[str, ...] = ()  # template_spike: subjects, prospects' details removed (example_subjects)
+    sender: str | None = None       # unknown_portal_sender: the sender's domain (text from emails)
 
 
 def poisson_cdf(k: int, mean: float) -> float:
@@ -195,8 +203,28 @@ def alerts(data: Analytics, month: str) -> list[Alert]:
     # a point of sale silent since before the month: its drop says nothing more
     silent = {a.point_of_sale for a in found if a.portal is None and a.since is not None and a.since < start}
     found += [a for a in _drops(data, month) if a.point_of_sale not in silent]
+    # a silence on the whole point of sale already says that nothing reaches tracking
+    explained = {a.point_of_sale for a in found if a.kind == "silence" and a.portal is None}
+    found = [a for a in _low_coverage(data, month) if a.point_of_sale not in explained] + found
     found += _template_spikes(data, month)
     found += _unknown_senders(data, month)
+    return found
+
+
+def _low_coverage(data: Analytics, month: str) -> list[Alert]:
+    """Points of sale whose leads received (mail logs, mailbox export: the ``coverage`` view) did not
+    reach tracking: measured, not inferred, so no history is needed; the lowest coverage first."""
+    rows = data.sql("SELECT point_of_sale, expected, tracked FROM coverage "
+                    "WHERE month = ? AND expected > 0 AND point_of_sale IS NOT NULL "
+                    "ORDER BY tracked / expected, point_of_sale", [month])
+    found = []
+    for row in frame_rows(rows):
+        expected, tracked = int(row.expected), int(row.tracked)
+        if tracked < LOW_COVERAGE * expected and expected - tracked >= LOW_COVERAGE_MIN_MISSING:
+            found.append(Alert("low_coverage", month, str(row.point_of_sale), None,
+                               f"{row.point_of_sale}: {tracked} of the {expected} leads its mail logs or mailbox "
+                               f"export show reached tracking ({tracked / expected:.0%} coverage)",
+                               observed=tracked, expected=expected))
     return found
 
 
@@ -375,7 +403,7 @@ def _unknown_senders(data: Analytics, month: str) -> list[Alert]:
             found.append(Alert("unknown_portal_sender", month, None, None,
                                f"{row.domain}: {row.copies} messages to {row.points_of_sale} points of sale look "
                                f"like leads (prospect contact details) from a sender no portal rule knows: add it "
-                               f"to [[portals]]", observed=row.copies))
+                               f"to [[portals]]", observed=row.copies, sender=str(row.domain)))
     return found
 
 

@@ -75,12 +75,46 @@ LABELS = {
         "examples": "Exemples de sujets (sans données personnelles)",
         "cause": "Cause probable",
         "received": "Reçu le",
-        "alert_kinds": {"silence": "Silence", "drop": "Chute", "template_spike": "Modèle non reconnu",
-                        "unknown_portal_sender": "Expéditeur inconnu"},
+        "alert_kinds": {"low_coverage": "Couverture faible", "silence": "Silence", "drop": "Chute",
+                        "template_spike": "Modèle non reconnu", "unknown_portal_sender": "Expéditeur inconnu"},
         "causes": {"forward_bounced": "Transfert rejeté", "forward_deferred": "Transfert en attente",
                    "forwarding_stopped": "Transfert arrêté", "never_forwards": "Boîte jamais transférée",
                    "cc_absent": "Copie (CC) absente", "client_rule_offline": "Règle du client mail (hors heures)",
                    "unknown": "Inconnue"},
+        # the tracking health report (reports/health.py)
+        "coverage_trend_pos": "Couverture sur 12 mois — {point_of_sale}",
+        "coverage_line": "seuil {line}",
+        "tracking_flag": "Suivi",
+        "sender_domain": "Domaine de l'expéditeur",
+        "check_unclaimed": ("{address} : {copies} copies ({leads} leads) depuis le {since}, sur une adresse d'un "
+                            "domaine de suivi qu'aucun point de vente ne déclare"),
+        "check_unclaimed_pos": (" ; comptées comme copies de la boîte du point de vente {point_of_sale}, jamais "
+                                "comme suivies"),
+        "check_silence": ("aucun lead n'a atteint le suivi depuis {days} jours, depuis le {since} ({expected} "
+                          "attendus d'après son historique et la tendance du réseau)"),
+        "check_never_received": ("aucun lead n'a jamais atteint le suivi ; ses journaux ou son export de boîte "
+                                 "montrent {received} leads reçus depuis le {since}"),
+        "check_never": "aucun lead n'a jamais atteint le suivi ({days} jours de données jusqu'au {until})",
+        "check_mailbox": ("{missing} des {received} leads de son propre export de boîte n'ont jamais atteint "
+                          "le suivi ({months})"),
+        "month_range": "{first} à {last}",
+        "fix_toml": "ajouter à emailtrack.toml :",
+        "fix_rule_or_toml": ("si la règle de transfert visait {nearest} (à {distance} {characters}), corriger la "
+                             "règle ; sinon, ajouter à emailtrack.toml :"),
+        "characters": ("caractère", "caractères"),
+        "fix_unclaimed": ("ses copies vont à {addresses}, qu'aucun point de vente ne déclare : voir l'adresse non "
+                          "déclarée"),
+        "fix_forwarding": ("vérifier que {mailbox} {verb} vers {tracked} (règle de transfert, ou adresse de suivi "
+                           "en copie sur les portails)"),
+        "forwarding_verbs": {"silence": "transfère toujours", "never": "transfère",
+                             "mailbox": "transfère chaque lead"},
+        "fix_tracked_address": ("donner à {point_of_sale} une adresse de suivi (tracked_addresses) et mettre en "
+                                "place ses copies"),
+        "fix_add_point_of_sale": "ajouter ce point de vente à emailtrack.toml",
+        "either": " ou ",
+        "its_mailbox": "sa boîte",
+        "its_tracked_address": "son adresse de suivi",
+        "toml_placeholder": "<id du point de vente auquel elle appartient>",
         "no_group": "(sans groupe)",
         "by_group": "Leads (par point de vente) par groupe",
         "top_movers": "Plus fortes variations",
@@ -239,12 +273,43 @@ LABELS = {
         "examples": "Example subjects (personal details removed)",
         "cause": "Likely cause",
         "received": "Received",
-        "alert_kinds": {"silence": "Silence", "drop": "Drop", "template_spike": "Unrecognised template",
-                        "unknown_portal_sender": "Unknown sender"},
+        "alert_kinds": {"low_coverage": "Low coverage", "silence": "Silence", "drop": "Drop",
+                        "template_spike": "Unrecognised template", "unknown_portal_sender": "Unknown sender"},
         "causes": {"forward_bounced": "Forward bounced", "forward_deferred": "Forward deferred",
                    "forwarding_stopped": "Forwarding stopped", "never_forwards": "Mailbox never forwards",
                    "cc_absent": "CC set-up absent", "client_rule_offline": "Client-side rule (off hours)",
                    "unknown": "Unknown"},
+        # the tracking health report (reports/health.py)
+        "coverage_trend_pos": "Coverage over 12 months — {point_of_sale}",
+        "coverage_line": "line {line}",
+        "tracking_flag": "Tracking",
+        "sender_domain": "Sender domain",
+        "check_unclaimed": ("{address}: {copies} copies ({leads} leads) since {since} at an address on a tracking "
+                            "domain that no point of sale claims"),
+        "check_unclaimed_pos": "; counted as {point_of_sale}'s own mailbox copies, never as tracked",
+        "check_silence": ("no lead reached tracking for {days} days since {since} ({expected} expected from its "
+                          "own history and the network's trend)"),
+        "check_never_received": ("no lead ever reached tracking; its mail logs or mailbox export show {received} "
+                                 "leads received since {since}"),
+        "check_never": "no lead ever reached tracking ({days} days of data up to {until})",
+        "check_mailbox": ("{missing} of the {received} leads in its own mailbox export never reached tracking "
+                          "({months})"),
+        "month_range": "{first} to {last}",
+        "fix_toml": "add to emailtrack.toml:",
+        "fix_rule_or_toml": ("if the forwarding rule means {nearest} ({distance} {characters} away), correct the "
+                             "rule; otherwise add to emailtrack.toml:"),
+        "characters": ("character", "characters"),
+        "fix_unclaimed": "its copies go to {addresses}, which no point of sale claims: see the unclaimed address",
+        "fix_forwarding": ("check that {mailbox} {verb} to {tracked} (forwarding rule, or the tracked address in "
+                           "copy on the portals)"),
+        "forwarding_verbs": {"silence": "still forwards", "never": "forwards", "mailbox": "forwards every lead"},
+        "fix_tracked_address": ("give {point_of_sale} a tracked address (tracked_addresses) and set up its "
+                                "copies"),
+        "fix_add_point_of_sale": "add this point of sale to emailtrack.toml",
+        "either": " or ",
+        "its_mailbox": "its mailbox",
+        "its_tracked_address": "its tracked address",
+        "toml_placeholder": "<id of the point of sale it belongs to>",
         "no_group": "(no group)",
         "by_group": "Leads (per point of sale) by group",
         "top_movers": "Top movers",
@@ -444,6 +509,7 @@ EMAIL = {
         "alert_drop": "{observed} leads pour {expected} attendus",
         "alert_template_spike": "{observed} messages d'un modèle de portail non reconnu",
         "alert_unknown_portal_sender": "{observed} messages d'un expéditeur qui n'est pas un portail connu",
+        "alert_low_coverage": "{observed} leads suivis sur {expected} reçus (journaux, export de boîte)",
         "checks_count": "Problèmes de configuration",
         "top_portals": "Premiers portails",
         "channel_mix": "Canaux de suivi (leads par point de vente)",
@@ -486,6 +552,7 @@ EMAIL = {
         "alert_drop": "{observed} leads where {expected} were expected",
         "alert_template_spike": "{observed} messages in an unrecognised portal template",
         "alert_unknown_portal_sender": "{observed} messages from a sender that is no known portal",
+        "alert_low_coverage": "{observed} of {expected} leads received (mail logs, mailbox export) were tracked",
         "checks_count": "Configuration problems",
         "top_portals": "Top portals",
         "channel_mix": "Tracking channels (leads per point of sale)",

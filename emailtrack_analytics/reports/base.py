@@ -14,7 +14,7 @@ from ..analytics.api import Analytics
 from . import html as h
 from .email_facts import TrackingFlag, tracking_flags
 from .health_text import flag_short
-from .labels import labels, month_name
+from .labels import date, labels, month_name
 from .style import PALETTE, portal_colors, styled
 
 __all__ = ["PALETTE", "Report", "change"]
@@ -124,7 +124,7 @@ class Report:
 
     def title(self) -> h.HTML:
         scope = self.pos_label(self.point_of_sale) if self.point_of_sale else self.workspace.name
-        generated = dt.date.today().isoformat()
+        generated = date(dt.date.today(), self.language)
         return h.heading(f"{self.t[self.title_key]} — {month_name(self.month, self.language)}",
                          f"{scope} · {self.t['generated']} {generated}")
 

@@ -19,7 +19,7 @@ from ..config.months import shift_month
 TOP_MOVERS = 5
 # below this share of the leads it is known to have received, a point of sale's tracking is flagged
 # (the same line the health report draws in its coverage chart)
-COVERAGE_FLAG = 0.9
+COVERAGE_FLAG = health.LOW_COVERAGE
 
 
 @dataclass(frozen=True)

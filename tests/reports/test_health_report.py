@@ -130,10 +130,6 @@ def test_points_of_sale_below_the_coverage_line_are_alerted_with_their_numbers(n
     assert f'<div class="et-value">{len(summary["alerts"])}</div><div class="et-label">Alertes' in page.read_text()
 
 
-def test_line_below_which_coverage_is_flagged_is_the_one_reports_use():
-    assert health.LOW_COVERAGE == email_facts.COVERAGE_FLAG
-
-
 @pytest.mark.chromium
 def test_a_zero_percent_bar_shows_its_value(network_fr, sample_workspace, tmp_path):
     page, summary = network_fr

@@ -103,6 +103,22 @@ def test_no_axis_titled_with_a_placeholder_or_a_column_id(shown, column_ids, pag
 
 
 @pytest.mark.chromium
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_counts_on_whole_number_axes(shown, page):
+    seen, _ = shown[page]
+    problems = visual.fractional_counts(seen)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_numbers_written_the_pages_way(shown, names, page):
+    seen, _ = shown[page]
+    problems = visual.numbers_in_the_wrong_format(seen, names)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.chromium
 @pytest.mark.parametrize("page", FRENCH, ids=page_id)
 def test_no_english_on_a_french_page(shown, names, page):
     seen, _ = shown[page]
@@ -250,8 +266,7 @@ def test_proper_names_and_addresses_are_not_read_as_english():
     ("1\u202f234", "fr", 1234), ("87,6\u00a0%", "fr", 0.876), ("\u22125,2\u00a0%", "fr", -0.052), ("n/d", "fr", None),
     ("1,234", "en", 1234), ("87.6%", "en", 0.876), ("+3.1%", "en", 0.031), ("n/a", "en", None), ("0", "fr", 0)])
 def test_figures_are_read_as_written(text, language, value):
-    assert visual.parse_figure(text, language) == pytest.approx(value) if value is not None else \
-        visual.parse_figure(text, language) is None
+    assert visual.parse_figure(text, language) == (None if value is None else pytest.approx(value))
 
 
 def test_a_word_is_not_a_figure():
@@ -301,9 +316,13 @@ def test_the_checks_find_a_bad_chart(chromium, tmp_path, column_ids):
     zero.update_layout(title="Coverage of the points of sale", xaxis_title="point_of_sale", yaxis_title="Agence")
     empty = go.Figure(go.Bar(x=[], y=[]))
     empty.update_layout(title="Vide", xaxis_title="Mois", yaxis_title="Leads")
+    counts = go.Figure(go.Heatmap(z=[[0, 1], [3, 2]], x=["Agence A", "Agence B"], y=["SeLoger", "PAP"]))
+    counts.update_layout(title="Leads")
+    shares = go.Figure(go.Pie(labels=["Agence A", "Agence B"], values=[1, 2]))
+    shares.update_layout(title="Part")
     page = tmp_path / "defects.html"
     page.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + str(h.plotly_js())
-                    + "".join(str(h.figure(fig, 400)) for fig in (defaults, zero, empty)) + "</body></html>",
+                    + "".join(str(h.figure(fig, 400)) for fig in (defaults, zero, empty, counts, shares)) + "</body></html>",
                     encoding="utf-8")
     _, seen = chromium.open(page, INSPECT_PAGE)
     shown = Page.of("defects", "fr", seen)
@@ -317,6 +336,12 @@ def test_the_checks_find_a_bad_chart(chromium, tmp_path, column_ids):
                    "x axis titled 'point_of_sale'"):
         assert defect in titles, titles
     assert "Agence" not in titles and "Mois" not in titles
+    assert visual.fractional_counts(shown) == ["defects: chart 4 'Leads': colour bar of counts with fractional ticks "
+                                               "['0.5', '1.5', '2.5']"]
+    formats = visual.numbers_in_the_wrong_format(shown, names=("Agence A", "Agence B"))
+    # plotly's own formatting without the page's separators: the pie's labels, the axes' ticks
+    assert {"defects: number not written the fr way in chart: '33.3%'",
+            "defects: number not written the fr way in chart: '0.6'"} <= set(formats), formats
     english = visual.english_on_french_page(shown, names=("Agence A", "Agence B"), free_columns=())
     assert english == ["defects: English in chart 2 'Coverage of the points of sale''s hover (of, the): "
                        "'%{y} : %{x} of the leads<extra></extra>'",

@@ -14,10 +14,13 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+# email addresses, URLs and domain names: written as they are in any language
+_ADDRESSES = re.compile(r"\S+@\S+|\bhttps?://\S+|\b(?:[\w-]+\.)+[a-z]{2,}\b", re.I)
 
 INSPECT_PAGE = r"""(async () => {
   // plotly draws after its library has been unpacked, then may redraw once (responsive layout,
@@ -60,6 +63,27 @@ INSPECT_PAGE = r"""(async () => {
       }
     }
     const hidden = Array.from(categories).filter(([, seen]) => !seen).map(([key]) => key);
+    // axes (and colour bars) whose data are all whole numbers: counts, with their tick labels
+    const values = new Map();
+    const add = (key, list) => {
+      const all = values.get(key) || [];
+      for (const v of Array.from(list || [])) all.push(v);
+      values.set(key, all);
+    };
+    for (const trace of gd._fullData || []) {
+      if (trace.type === 'heatmap') { add('colorbar', [].concat(...Array.from(trace.z || []).map(r => Array.from(r)))); continue; }
+      if (trace.type === 'pie') continue;
+      add(trace.xaxis || 'x', trace.x);
+      add(trace.yaxis || 'y', trace.y);
+    }
+    const counts = [];
+    for (const [key, list] of values) {
+      const name = key === 'colorbar' ? '' : key.replace(/^([xy])/, '$1axis');
+      if (!list.length || !list.every(v => typeof v === 'number' && Number.isInteger(v))) continue;
+      if (name && (layout[name] || {}).type !== 'linear') continue;
+      const selector = key === 'colorbar' ? 'g[class^="ycb"][class$="tick"] text' : 'g.' + key + 'tick text';
+      counts.push({axis: key, ticks: texts(gd, selector)});
+    }
     const axes = Array.from(gd.querySelectorAll('.infolayer g'))
       .filter(g => /^g-[xy]\d*title$/.test(g.getAttribute('class') || ''))
       .map(g => ({axis: g.getAttribute('class').slice(2, -5), text: g.textContent.trim()}));
@@ -78,7 +102,7 @@ INSPECT_PAGE = r"""(async () => {
         heatmaps: Array.from(gd.querySelectorAll('.hm image')).filter(area).length,
         bar_texts: texts(gd, '.barlayer text.bartext').length,
       },
-      hidden_bars: hidden,
+      hidden_bars: hidden, count_axes: counts,
     };
   });
   const cards = Array.from(document.querySelectorAll('.et-card')).map(card => ({
@@ -106,7 +130,7 @@ INSPECT_PAGE = r"""(async () => {
   }
   const text = Array.from(blocks.values()).map(b => ({column: b.column, chart: b.chart,
     text: b.parts.join(' ').replace(/\s+/g, ' ').trim()}));
-  return {charts, cards, text, errors: charts.filter(c => !c.drawn).map(c => c.id)};
+  return {charts, cards, text};
 })()"""
 
 
@@ -118,7 +142,6 @@ class Page:
     charts: list[dict[str, Any]]
     cards: list[dict[str, str]]
     text: list[dict[str, Any]]
-    problems: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, name: str, language: str, shown: dict[str, Any]) -> Page:
@@ -167,6 +190,46 @@ def bad_axis_titles(page: Page, column_ids: set[str]) -> list[str]:
     return problems
 
 
+# a decimal mark, whichever way it is written (French groups thousands with a space)
+_FRACTION = {"fr": re.compile(r"\d[.,]\d"), "en": re.compile(r"\d\.\d|\d,\d{1,2}(?!\d)")}
+
+
+def fractional_counts(page: Page) -> list[str]:
+    """Axes and colour bars of counts (every value on them a whole number) with ticks between whole
+    numbers (``0,5`` lead)."""
+    problems = []
+    for chart in page.charts:
+        for axis in chart["count_axes"]:
+            fractions = [tick for tick in axis["ticks"] if _FRACTION[page.language].search(tick)]
+            if fractions:
+                where = "colour bar" if axis["axis"] == "colorbar" else f"{axis['axis']} axis"
+                problems.append(f"{page.name}: {page.chart_name(chart)}: {where} of counts with fractional ticks "
+                                f"{fractions}")
+    return problems
+
+
+# numbers written in the other language's way: a decimal point or a thousands comma on a French
+# page; a decimal comma or a space before % on an English one
+_FOREIGN_NUMBER = {"fr": re.compile(r"\d\.\d|\d,\d{3}(?!\d)"),
+                   "en": re.compile(r"\d,\d{1,2}(?!\d)|\d[\u00a0\u202f ]%")}
+
+
+def numbers_in_the_wrong_format(page: Page, names: tuple[str, ...]) -> list[str]:
+    """Visible text (charts included) with a number written the other language's way (``29.3%``
+    on a French page); addresses, domains and proper names are left out."""
+    problems = []
+    for block in page.text:
+        text = block["text"]
+        for name in sorted(names, key=len, reverse=True):
+            text = text.replace(name, " ") if name else text
+        found = _FOREIGN_NUMBER[page.language].findall(_ADDRESSES.sub(" ", text))
+        if found:
+            where = "chart" if block["chart"] else (f"column {block['column']!r}" if block["column"] else "text")
+            problems.append(f"{page.name}: number not written the {page.language} way in {where}: "
+                            f"{block['text'][:120]!r}")
+    return list(dict.fromkeys(problems))  # a tick label repeated on every axis: once
+
+
 # ------------------------------------------------------------------ (c) no English on a French page
 
 # English words that are not French words too (no "on", "a", "an", "as", "or", "but", "if", "are",
@@ -178,7 +241,6 @@ would could will does did doesn't don't isn't wasn't by at to until about above 
 days day months month weeks week year years expected received reached missing tracked check forwards
 forwarded stopped silent share previous last average network unknown available
 """.split())
-_ADDRESSES = re.compile(r"\S+@\S+|\bhttps?://\S+|\b[\w-]+(?:\.[\w-]+)+\b")
 _WORD = re.compile(r"[\w'’]+")
 
 

@@ -4,9 +4,10 @@ the checks tests/reports/test_visual.py makes on it.
 ``INSPECT_PAGE`` runs in the page (``Chromium.open(page, INSPECT_PAGE, screenshot=…)``, tests/conftest.py)
 after the charts' drawing has settled, and returns plain JSON: per chart its title, axis and legend
 titles and the marks plotly drew (bars and whether each shows, line paths, markers, pie slices,
-heatmap images, text written on bars); the headline cards; every piece of visible text with the
-table column it sits in. The functions below turn that into readable problems ("page: chart 'X':
-why"), so that a failing test names the page, the chart and the offending text.
+heatmap images, text written on bars), the axes of counts with their ticks, hover templates; the
+headline cards; every piece of visible text with the table column it sits in. The functions below
+turn that into readable problems ("page: chart 'X': why"), so that a failing test names the page,
+the chart and the offending text. ``png_pixels`` decodes the screenshot (no imaging library needed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ import numpy as np
 
 # email addresses, URLs and domain names: written as they are in any language
 _ADDRESSES = re.compile(r"\S+@\S+|\bhttps?://\S+|\b(?:[\w-]+\.)+[a-z]{2,}\b", re.I)
+
+
+def _as_written(text: str, names: tuple[str, ...]) -> str:
+    """``text`` without what is the same in every language: proper names (points of sale, groups,
+    portals, the workspace; the longest first), email addresses, URLs and domain names."""
+    for name in sorted(names, key=len, reverse=True):
+        if name:
+            text = text.replace(name, " ")
+    return _ADDRESSES.sub(" ", text)
 
 INSPECT_PAGE = r"""(async () => {
   // plotly draws after its library has been unpacked, then may redraw once (responsive layout,
@@ -219,11 +229,7 @@ def numbers_in_the_wrong_format(page: Page, names: tuple[str, ...]) -> list[str]
     on a French page); addresses, domains and proper names are left out."""
     problems = []
     for block in page.text:
-        text = block["text"]
-        for name in sorted(names, key=len, reverse=True):
-            text = text.replace(name, " ") if name else text
-        found = _FOREIGN_NUMBER[page.language].findall(_ADDRESSES.sub(" ", text))
-        if found:
+        if _FOREIGN_NUMBER[page.language].search(_as_written(block["text"], names)):
             where = "chart" if block["chart"] else (f"column {block['column']!r}" if block["column"] else "text")
             problems.append(f"{page.name}: number not written the {page.language} way in {where}: "
                             f"{block['text'][:120]!r}")
@@ -247,12 +253,8 @@ _WORD = re.compile(r"[\w'’]+")
 def english_words(text: str, names: tuple[str, ...] = ()) -> list[str]:
     """The English words of ``text`` (lower case, in order), once proper names (``names``: points of
     sale, portals, groups), email addresses, URLs and domain names are taken out."""
-    for name in sorted(names, key=len, reverse=True):
-        if name:
-            text = text.replace(name, " ")
-    text = _ADDRESSES.sub(" ", text)
     found = []
-    for word in _WORD.findall(text):
+    for word in _WORD.findall(_as_written(text, names)):
         word = word.lower().replace("’", "'").strip("'")
         if "_" in word or any(c.isdigit() for c in word):  # an id (point_of_sale), a number, a date
             continue

@@ -20,10 +20,9 @@ from emailtrack_analytics.errors import ConfigError
 from emailtrack_analytics.reports.email_content import EmailContent
 from emailtrack_analytics.reports.labels import labels, number, percent, signed_percent
 from emailtrack_analytics.reports.mailer import MAX_MESSAGE_BYTES, build_message, smtp_settings
-from tests.conftest import BASIC_CONFIG, SAMPLE_END_MONTH, Inbox, report_in, smtp_server, write_config
+from tests.conftest import BASIC_CONFIG, CHROMIUM, SAMPLE_END_MONTH, Inbox, report_in, smtp_server, write_config
 
 MONTH = SAMPLE_END_MONTH
-CHROMIUM = bool(shutil.which("chromium") or shutil.which("chromium-browser"))
 # how a raw figure looked in the old email: a key with underscores turned to spaces, a Python
 # None, an unrounded float
 RAW = re.compile(r"\bNone\b|\bnan\b|\d[.,]\d{4,}|non lead copies|point of sale rows|leads previous month")

@@ -7,15 +7,22 @@ import io
 import json
 import os
 import re
-import shutil
-import subprocess
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.conftest import SAMPLE_END_MONTH, Inbox, free_port, report_in, smtp_server, workspace_with_notebook
+from tests.conftest import (
+    CHROMIUM,
+    SAMPLE_END_MONTH,
+    Inbox,
+    free_port,
+    headless_chromium,
+    report_in,
+    smtp_server,
+    workspace_with_notebook,
+)
 
 MONTH = SAMPLE_END_MONTH
 
@@ -111,13 +118,7 @@ def test_failing_cell_fails_the_command(sample_workspace, cli, tmp_path):
 
 def rendered_dom(page, tmp_path) -> str:
     """The page's DOM after headless Chromium ran its scripts (no network: it needs none)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    return subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
-         page.as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
+    return headless_chromium(tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()).stdout
 
 
 @pytest.mark.chromium
@@ -151,7 +152,7 @@ def test_report_by_email_to_a_local_smtp_server(sample_workspace, cli, monkeypat
     body = message.get_body(("html",)).get_content()
     assert f">{summary['leads']}<" in body
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
-    if shutil.which("chromium"):  # kaleido renders the charts with the installed Chromium
+    if CHROMIUM:  # kaleido renders the charts with the installed Chromium
         assert len(images) == 3 and all(p.get_content().startswith(b"\x89PNG") for p in images)
         assert all(f"cid:{p['Content-ID'].strip('<>')}" in body for p in images)
     else:

@@ -12,8 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs_version
 
-from tests.conftest import SAMPLE_END_MONTH, run_cli, workspace_with_notebook
-from tests.robustness.test_security import Chromium
+from tests.conftest import SAMPLE_END_MONTH, headless_chromium, run_cli, workspace_with_notebook
 
 MONTH = SAMPLE_END_MONTH
 REPORTS = [(kind, pos) for kind in ("monthly", "distribution", "health") for pos in ("", "lyon-2")]
@@ -35,15 +34,6 @@ def written(sample_workspace, tmp_path_factory) -> dict[tuple[str, str], Path]:
         assert result.code == 0, result.err
         pages[kind, pos] = Path(result.out.strip())
     return pages
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    browser = Chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.mark.parametrize("kind, pos", REPORTS)
@@ -142,15 +132,9 @@ def test_a_failed_notebook_does_not_carry_the_library_either(sample_workspace, t
 
 
 def screenshot(page: Path, tmp_path: Path) -> bytes:
-    import shutil
-    import subprocess
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     png = tmp_path / f"{page.stem}.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-                    "--window-size=1280,6000", f"--screenshot={png}", page.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    headless_chromium(tmp_path / "profile", "--virtual-time-budget=10000", "--window-size=1280,6000",
+                      f"--screenshot={png}", page.as_uri())
     return png.read_bytes()
 
 

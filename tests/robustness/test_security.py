@@ -12,15 +12,10 @@ element may carry a ``javascript:`` URL, and the page may load nothing but ``fil
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import select
 import shutil
-import subprocess
 import time
-from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -30,7 +25,7 @@ import pytest
 
 from emailtrack_analytics.demo.templates import HOSTILE_LINK, HOSTILE_SUBJECT
 from emailtrack_analytics.reports import html as h
-from tests.conftest import Inbox, report_in, run_cli, smtp_server
+from tests.conftest import Inbox, Visit, report_in, run_cli, smtp_server
 
 KINDS = ("health", "monthly", "distribution")
 ESCAPED_SUBJECT = "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt;"
@@ -141,181 +136,6 @@ def test_reports_load_nothing_from_the_network_and_hold_no_raw_hostile_markup(re
 
 
 # --------------------------------------------------------------------------- headless Chromium
-
-RECORDER = """
-window.__calls = [];
-for (const name of ['alert', 'confirm', 'prompt', 'print', 'open']) {
-  window[name] = function (...args) { window.__calls.push([name, String(args[0])]); return null; };
-}
-"""
-INSPECT = """(() => {
-  const bad = [];
-  for (const el of document.querySelectorAll('*')) {
-    for (const a of el.attributes) {
-      if (/^javascript:/i.test(a.value.replace(/[\\u0000-\\u0020]/g, ''))) bad.push(el.tagName + ' ' + a.name);
-    }
-  }
-  // what an unescaped <script>alert("subject")</script> would have made (plotly's JSON may hold
-  // the hostile text as data, inside its own scripts)
-  const scripts = Array.from(document.scripts).filter(s => /^\\s*alert\\(/.test(s.text)).length;
-  return {text: document.body.innerText, javascript: bad, hostile_scripts: scripts, calls: window.__calls,
-          charts: document.querySelectorAll('.js-plotly-plot').length,
-          drawn: document.querySelectorAll('.js-plotly-plot .main-svg').length,
-          svg_links: document.querySelectorAll('svg a').length};
-})()"""
-CHARTS_DRAWN = """(() => { const plots = document.querySelectorAll('.js-plotly-plot');
-  return Array.from(plots).every(p => p.querySelector('.main-svg')); })()"""
-
-
-@dataclass
-class Visit:
-    """What a page did while it loaded: its dialogs, requests and script errors."""
-    session: str
-    dialogs: list = field(default_factory=list)
-    requests: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-    loaded: bool = False
-
-
-class Chromium:
-    """Headless Chromium driven through the DevTools protocol on file descriptors 3 and 4
-    (``--remote-debugging-pipe``: messages are JSON, each ended by a NUL byte)."""
-
-    def __init__(self, profile: Path):
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        ours_r, theirs_w = os.pipe()
-        theirs_r, ours_w = os.pipe()
-        # the child's ends above 10 first, so that moving them to 3 and 4 cannot overwrite one another
-        high_r, high_w = fcntl.fcntl(theirs_r, fcntl.F_DUPFD, 10), fcntl.fcntl(theirs_w, fcntl.F_DUPFD, 10)
-        os.close(theirs_r)
-        os.close(theirs_w)
-
-        def to_3_and_4():
-            os.dup2(high_r, 3)
-            os.dup2(high_w, 4)
-
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-default-apps", "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}",
-             "about:blank"],
-            pass_fds=(3, 4), preexec_fn=to_3_and_4, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        os.close(high_r)
-        os.close(high_w)
-        self._in, self._out = ours_r, ours_w
-        self._buffer, self._id, self._replies = b"", 0, {}
-        self.visits: dict[str, Visit] = {}
-
-    def _send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._out, json.dumps(message).encode() + b"\0")
-        return self._id
-
-    def command(self, method: str, params: dict | None = None, session: str | None = None,
-                timeout: float = 60) -> dict:
-        number = self._send(method, params, session)
-        self.wait(lambda: number in self._replies, timeout, method)
-        reply = self._replies.pop(number)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply.get("result", {})
-
-    def wait(self, done, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"Chromium: {what}")
-            self._receive(min(left, 0.25))
-
-    def _receive(self, timeout: float) -> None:
-        ready, _, _ = select.select([self._in], [], [], timeout)
-        if not ready:
-            return
-        chunk = os.read(self._in, 1 << 20)
-        if not chunk:
-            raise EOFError("Chromium exited")
-        self._buffer += chunk
-        *messages, self._buffer = self._buffer.split(b"\0")
-        for raw in messages:
-            message = json.loads(raw)
-            if "id" in message:
-                self._replies[message["id"]] = message
-            else:
-                self._event(message)
-
-    def _event(self, message: dict) -> None:
-        visit = self.visits.get(message.get("sessionId", ""))
-        if visit is None:
-            return
-        method, params = message["method"], message.get("params", {})
-        if method == "Page.javascriptDialogOpening":
-            visit.dialogs.append(params.get("message"))
-            self._send("Page.handleJavaScriptDialog", {"accept": False}, visit.session)  # never left open
-        elif method == "Network.requestWillBeSent":
-            visit.requests.append(params["request"]["url"])
-        elif method == "Network.webSocketCreated":
-            visit.requests.append(params["url"])
-        elif method == "Runtime.exceptionThrown":
-            visit.errors.append(params["exceptionDetails"].get("text"))
-        elif method == "Page.loadEventFired":
-            visit.loaded = True
-
-    def open(self, page: Path) -> tuple[Visit, dict]:
-        """Load ``page`` with dialogs recorded (``window.alert`` and co. replaced before any script
-        of the page runs, and any real dialog dismissed), every request recorded, and its charts
-        drawn; return what happened and what the page shows (``INSPECT``)."""
-        target = self.command("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.command("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        visit = self.visits[session] = Visit(session)
-        try:
-            for domain in ("Page", "Network", "Runtime"):
-                self.command(f"{domain}.enable", session=session)
-            self.command("Page.addScriptToEvaluateOnNewDocument", {"source": RECORDER}, session=session)
-            self.command("Page.navigate", {"url": page.as_uri()}, session=session)
-            self.wait(lambda: visit.loaded, 90, f"loading {page.name}")
-            deadline = time.monotonic() + 60
-            while not self.evaluate(session, CHARTS_DRAWN):
-                assert time.monotonic() < deadline, f"charts of {page.name} not drawn"
-                self._receive(0.2)
-            self._receive(0.5)  # anything a chart does once drawn
-            return visit, self.evaluate(session, INSPECT)
-        finally:
-            self.command("Target.closeTarget", {"targetId": target})
-
-    def evaluate(self, session: str, expression: str):
-        result = self.command("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                   "awaitPromise": True}, session=session)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"].get("text"))
-        return result["result"].get("value")
-
-    def close(self) -> None:
-        try:
-            self.command("Browser.close", timeout=10)
-        except (OSError, EOFError, TimeoutError, RuntimeError):
-            pass
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._in)
-        os.close(self._out)
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    browser = Chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield browser
-    finally:
-        browser.close()
-
 
 def assert_nothing_ran_or_loaded(visit: Visit, shown: dict) -> None:
     assert visit.dialogs == [] and shown["calls"] == [], (visit.dialogs, shown["calls"])

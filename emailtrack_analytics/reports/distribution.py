@@ -29,7 +29,7 @@ from ..config.months import shift_month
 from . import html as h
 from .base import Report
 from .labels import number, percent, short_month
-from .style import CURRENT, UNKNOWN, count_axis, series_colors, whole_ticks
+from .style import CURRENT, FLAGGED, UNKNOWN, count_axis, count_colorbar, series_colors
 
 CONCENTRATION = 0.8
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
@@ -241,10 +241,10 @@ class DistributionReport(Report):
 
     def _flag_text(self, fig: go.Figure, rows: Sequence[str]) -> None:
         """Write the flag of each point of sale of ``rows`` (no bar: no lead) in its empty row."""
-        if rows:
-            fig.add_trace(go.Scatter(x=[0] * len(rows), y=[self.flagged_pos_label(p) for p in rows],
-                                     text=[f"\u2002{self.flag(p)}" for p in rows], mode="text", textposition="middle right",
-                                     showlegend=False, hoverinfo="skip", cliponaxis=False))
+        if rows:  # a bar of no length carrying the text: the row's value, written where its bar would be
+            fig.add_trace(go.Bar(x=[0] * len(rows), y=[self.flagged_pos_label(p) for p in rows], orientation="h",
+                                 text=[self.flag(p) for p in rows], textposition="outside", cliponaxis=False,
+                                 marker_color=FLAGGED, showlegend=False, hoverinfo="skip"))
 
     def flag_note(self) -> h.HTML:
         """What the ⚠ means, where the page shows one."""
@@ -398,11 +398,10 @@ class DistributionReport(Report):
         else:
             grid, title = self.weekday_hour(), self.scoped("weekday_hour")
         top = int(grid.values.max()) or 1
-        ticks = whole_ticks(top)
         fig = go.Figure(go.Heatmap(z=grid.values, x=[f"{hour}h" for hour in grid.columns], y=t["weekdays"],
                                    colorscale="Blues", zmin=0, zmax=top,
                                    colorbar=dict(title=dict(text=self.lead_label(), side="right"),
-                                                 tick0=0, dtick=ticks["dtick"], tickformat=",d"),
+                                                 **count_colorbar(top)),
                                    hovertemplate="%{y} %{x} · %{z}<extra></extra>"))
         fig.update_layout(title=title)
         fig.update_xaxes(title_text=t["hour"])

@@ -26,7 +26,7 @@ from ..config.months import month_bounds, shift_month
 from . import html as h
 from .base import Report, change
 from .labels import DAY_FORMAT, colon, month_name, number, percent, short_month
-from .style import AVERAGE, CURRENT, FLAGGED, PREVIOUS, count_axis, series_colors
+from .style import AVERAGE, CURRENT, FLAGGED, PREVIOUS, count_axis, count_colorbar, series_colors
 
 TOP_MOVERS = 5
 # the columns of ``leads`` the report reads (fewer columns: less to compute and to convert)
@@ -545,7 +545,8 @@ class MonthlyReport(Report):
             z=pivot.values, x=[self.portal_label(p) for p in pivot.columns],
             y=[self.pos_label(p) + (" ⚠" if flags[p] else "") for p in pivot.index], colorscale="Blues",
             hovertemplate="%{y} · %{x}: %{z}<extra></extra>", text=pivot.values,
-            texttemplate="%{text}", colorbar=dict(title=dict(text=t["point_of_sale_leads"]))))
+            texttemplate="%{text}",
+            colorbar=dict(title=dict(text=t["point_of_sale_leads"]), **count_colorbar(float(pivot.values.max())))))
         fig.update_layout(title=t["heatmap"], yaxis_autorange="reversed", xaxis_title=t["portal"],
                           yaxis_title=t["point_of_sale"])
         return self.chart(fig, max(360, 26 * len(pivot) + 160))

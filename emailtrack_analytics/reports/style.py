@@ -51,6 +51,12 @@ def whole_ticks(top: float) -> dict[str, Any]:
     return dict(tick0=0, dtick=step, tickformat=",d", rangemode="tozero")
 
 
+def count_colorbar(top: float) -> dict[str, Any]:
+    """A heatmap colour bar of counts up to ``top`` on whole numbers (a colour bar has no range mode)."""
+    ticks = whole_ticks(max(float(top), 1.0))
+    return dict(tick0=0, dtick=ticks["dtick"], tickformat=ticks["tickformat"])
+
+
 def count_axis(fig: go.Figure, top: float, axis: str = "y") -> go.Figure:
     """Put the counts of ``fig`` (up to ``top``) on whole numbers along ``axis``."""
     settings = whole_ticks(max(float(top), 1.0))

@@ -198,7 +198,7 @@ def previous_month_against(seen: Page, workspace: Path, pos: str | None, languag
         before = data.figures(shift_month(MONTH, -1), pos)["network_leads"]
     for card in seen.cards:
         if card["label"] == label and card["delta"].startswith(t["previous_month"]):
-            text = card["delta"][len(t["previous_month"]):].lstrip(" :\u00a0").split("(")[0]
+            text = card["delta"][len(t["previous_month"]):].lstrip(" :\u00a0\u202f").split("(")[0]
             shown = visual.parse_figure(text, language)
             return [] if shown == before else [f"{seen.name}: {t['previous_month']!r} shows {text.strip()!r}, "
                                                 f"the database says {before}"]

@@ -160,7 +160,9 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
             _insert(con, "attribution", rows, _ATTRIBUTION_SCHEMA)
             _insert(con, "attribution_targets", targets, _TARGET_SCHEMA)
             if incremental:
-                _insert(con, "_touched_copies", [{"message_key": r["message_key"]} for r in rows], _TOUCHED_SCHEMA)
+                # a scratch table of this connection, not a stored one: its schema is here, not in store/
+                _insert(con, "_touched_copies", [{"message_key": r["message_key"]} for r in rows],
+                        pa.schema([("message_key", pa.string())]))
         count += len(rows)
     with transaction(con):
         mark_follow_ups(con)
@@ -214,7 +216,6 @@ def mark_follow_ups(con: DuckDBPyConnection) -> int:
 
 
 _LOG_LEAD_SCHEMA = arrow_schema("log_leads")
-_TOUCHED_SCHEMA = pa.schema([("message_key", pa.string())])
 
 
 MATCH_SECONDS = 180  # a forward's header gives the lead's time to the minute

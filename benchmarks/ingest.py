@@ -10,9 +10,14 @@ HTML, attachments, inline and attached forwards), then measures:
   c. a lower bound: the stdlib ``BytesHeaderParser`` over the same messages;
   d. re-ingesting the same, unchanged file (the ledger skips it);
   e. the same messages as a folder of single-message ``.eml`` files (100 sub-folders), in a
-     fresh workspace: the shape of an export from Outlook or a Maildir.
+     fresh workspace: the shape of an export from Outlook or a Maildir;
+  f. ``mbox-to-sqlite`` (stdlib parse into SQLite) on the same mbox, and
+  g. ``perceval mbox`` (GrimoireLab's reader, JSON items to /dev/null): generic tools a user
+     might reach for, installed by this script in a throwaway venv (``--baselines-venv``,
+     default ~/.cache/emailtrack-bench/baselines); skipped with a message when they cannot be
+     installed (no network).
 
-Prints a table, then one JSON line (``RESULT {...}``) that a script can read.
+Each command's wall time and peak RSS (its own process, by GNU time) are measured the same way. Prints a table, then one JSON line (``RESULT {...}``) that a script can read.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import argparse
 import json
 import mailbox
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -48,17 +52,92 @@ def build_mbox(folder: Path, messages: int) -> tuple[Path, Path, int]:
     return info.root, big, count
 
 
+TIME = Path("/usr/bin/time")  # GNU time: the command's own peak RSS (%M, kB)
+
+
+def timed(command: list[str], discard_output: bool = False) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS of the command's own process (kB) and its stdout (none when
+    ``discard_output``). The peak comes from GNU time when installed: a child forked from this
+    process would count this process's memory at the fork as its own (Linux keeps the high-water
+    mark across exec), and this process holds the generated mail. Without it, from ``wait4``,
+    which has that bias."""
+    wrapped = [str(TIME), "-f", "%M", *command] if TIME.exists() else command
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL if discard_output else out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        errors = err.read().decode(errors="replace")
+        if os.waitstatus_to_exitcode(status):
+            raise RuntimeError(f"{command[0]} exited {os.waitstatus_to_exitcode(status)}: {errors[-500:]}")
+        peak = int(errors.strip().splitlines()[-1]) if TIME.exists() else usage.ru_maxrss
+        return seconds, peak, out.read().decode(errors="replace").strip()
+
+
 def run_ingest(workspace: Path, path: Path, workers: int | None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS of the child (kB) and its summary line."""
+    """Wall seconds, peak RSS of the main process (kB) and its summary line."""
     command = [sys.executable, "-m", "emailtrack_analytics", "--workspace", str(workspace), "ingest", str(path)]
     if workers:
         command += ["--workers", str(workers)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before), done.stdout.strip()
+    return timed(command)
+
+
+BASELINE_PACKAGES = ("mbox-to-sqlite", "perceval")
+
+
+def baselines_venv(folder: Path) -> Path | None:
+    """A venv holding the baseline tools (made once, then reused); None when pip cannot install them."""
+    python = folder / "bin" / "python"
+    if not (folder / "bin" / "mbox-to-sqlite").exists() or not (folder / "bin" / "perceval").exists():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True)
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", *BASELINE_PACKAGES], check=True,
+                           capture_output=True, timeout=900)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            print(f"baselines skipped: cannot install {', '.join(BASELINE_PACKAGES)} "
+                  f"({detail.decode(errors='replace').strip().splitlines()[-1:] or exc})")
+            return None
+    return folder / "bin"
+
+
+def readable_by_mbox_to_sqlite(path: Path, folder: Path) -> tuple[Path, int]:
+    """The mbox without the messages mbox-to-sqlite stops on (the whole run fails on the first):
+    a header with raw 8-bit bytes reads as an ``email.header.Header`` (compat32), which SQLite
+    cannot bind; a message without Message-ID has no primary key for its upsert. Returns the
+    reduced mbox and how many messages it left out."""
+    from email.header import Header
+    kept, left_out = mailbox.mbox(folder / "for-mbox-to-sqlite.mbox"), 0
+    kept.lock()
+    try:
+        for message in mailbox.mbox(path, create=False):
+            if message["Message-ID"] is None or any(isinstance(value, Header) for value in message.values()):
+                left_out += 1
+            else:
+                kept.add(message)
+        kept.flush()
+    finally:
+        kept.unlock()
+    return folder / "for-mbox-to-sqlite.mbox", left_out
+
+
+def mbox_to_sqlite(bin_dir: Path, path: Path, folder: Path) -> tuple[float, int, int]:
+    """Seconds and peak RSS over the messages it can read, and how many it cannot (left out)."""
+    reduced, left_out = readable_by_mbox_to_sqlite(path, folder)
+    seconds, peak, _ = timed([str(bin_dir / "mbox-to-sqlite"), "mbox", str(folder / "mbox.db"), str(reduced)])
+    return seconds, peak, left_out
+
+
+def perceval(bin_dir: Path, path: Path, folder: Path) -> tuple[float, int, int]:
+    """perceval's mbox backend reads every mbox of a folder and writes one JSON item per message."""
+    source = folder / "perceval-mboxes"
+    source.mkdir(exist_ok=True)
+    (source / path.name).symlink_to(path)
+    seconds, peak, _ = timed([str(bin_dir / "perceval"), "mbox", "https://example.invalid/archive", str(source)],
+                             discard_output=True)
+    return seconds, peak, 0
 
 
 def write_eml_folder(path: Path, folder: Path) -> int:
@@ -101,6 +180,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=None, help="emailtrack --workers (default: its own)")
     parser.add_argument("--keep", type=Path, help="keep the generated workspace here")
+    parser.add_argument("--baselines-venv", type=Path, default=Path.home() / ".cache" / "emailtrack-bench" / "baselines",
+                        help="where mbox-to-sqlite and perceval are installed (made when missing)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="emailtrack-bench-"))
@@ -122,8 +203,23 @@ def main() -> int:
         print(f"c. BytesHeaderParser only {c_seconds:8.2f} s {c_rate:9.0f} msg/s")
         print(f"d. re-ingest unchanged    {d_seconds:8.2f} s   ({d_line})")
         print(f"e. .eml folder ingest     {e_seconds:8.2f} s {eml_count / e_seconds:9.0f} msg/s  ({e_line})")
-        print(f"ratios: a/b = {a_rate / b_rate:.2f}x, a/c = {a_rate / c_rate:.3f}x")
-        result = {"messages": count, "mbox_mb": round(size_mb, 1), "ingest_msg_s": round(a_rate),
+        baselines: dict[str, object] = {}
+        bin_dir = baselines_venv(args.baselines_venv)
+        if bin_dir is not None:
+            for label, name, run in (("f", "mbox_to_sqlite", mbox_to_sqlite), ("g", "perceval", perceval)):
+                seconds, peak, left_out = run(bin_dir, big, folder)
+                rate = (count - left_out) / seconds  # per message it read
+                baselines[f"{name}_msg_s"] = round(rate)
+                baselines[f"{name}_peak_rss_mb"] = round(peak / 1024)
+                baselines[f"{name}_left_out"] = left_out
+                baselines[f"ratio_ingest_{name}"] = round(a_rate / rate, 2)
+                print(f"{label}. {name.replace('_', '-'):<22}{seconds:8.2f} s {rate:9.0f} msg/s  "
+                      f"peak RSS {peak / 1024:.0f} MB" + (f"  ({left_out} messages it stops on left out)"
+                                                           if left_out else ""))
+        print(f"ratios: a/b = {a_rate / b_rate:.2f}x, a/c = {a_rate / c_rate:.3f}x"
+              + "".join(f", a/{k.removeprefix('ratio_ingest_')} = {v}x" for k, v in baselines.items()
+                        if k.startswith("ratio_")))
+        result = {**baselines, "messages": count, "mbox_mb": round(size_mb, 1), "ingest_msg_s": round(a_rate),
                   "naive_msg_s": round(b_rate), "header_parser_msg_s": round(c_rate),
                   "ratio_ingest_naive": round(a_rate / b_rate, 2), "ratio_ingest_lower_bound": round(a_rate / c_rate, 3),
                   "ingest_peak_rss_mb": round(a_rss_kb / 1024), "reingest_s": round(d_seconds, 2),

@@ -61,3 +61,47 @@ def test_piecewise_ingest_gives_what_a_full_refresh_gives(piecewise):
     full = results(piecewise)
     for name in RESULTS:
         assert incremental[name] == full[name], name
+
+
+def _delivery(queue: str, message_id: str, at: str) -> str:
+    """A Postfix delivery of a SeLoger message to lyon-2's own mailbox at ``at`` (local time)."""
+    return (f"Mar 10 {at} mx postfix/cleanup[1]: {queue}: message-id=<{message_id}>\n"
+            f"Mar 10 {at} mx postfix/qmgr[2]: {queue}: from=<noreply@lead.seloger.com>, size=4000, nrcpt=1 "
+            "(queue active)\n"
+            f"Mar 10 {at} mx postfix/lmtp[3]: {queue}: to=<lyon2@agence-exemple.fr>, relay=mx[private/dovecot-lmtp], "
+            "delay=0.1, dsn=2.0.0, status=sent (250 2.0.0 Saved)\n")
+
+
+def test_a_new_copy_does_not_take_a_copy_from_the_delivery_nearest_to_it(workspace_dir, tmp_path, cli):
+    """Deliveries and tracking copies match when each is the other's nearest (3 minutes). A new copy
+    c2 at 10:00:00 makes delivery A (10:01:40) be judged again; A's nearest copy is c (10:02:30),
+    but c's nearest delivery is B (10:03:05), which nothing new is near. Judged alone, A would take
+    c; judged with its competitors in scope, A stays unmatched, as a full refresh finds."""
+    import os
+
+    from tests.builders import lead, mbox
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "mail.log").write_text(_delivery("AAAA001", "a@relay.example", "10:01:40")
+                                    + _delivery("AAAA002", "b@relay.example", "10:03:05"))
+    os.utime(first / "mail.log", (1775000000, 1775000000))  # 2026-04: the log's year is 2026
+    (first / "c.mbox").write_bytes(mbox(lead(message_id="<c@lead.seloger.com>", cc="lyon2@track.example.net",
+                                             date="Tue, 10 Mar 2026 10:02:30 +0100", body="Prospect C\n")))
+    (second / "c2.mbox").write_bytes(mbox(lead(message_id="<c2@lead.seloger.com>", cc="lyon2@track.example.net",
+                                               date="Tue, 10 Mar 2026 10:00:00 +0100", body="Prospect C2\n")))
+    for folder in (first, second):
+        result = cli("--workspace", workspace_dir, "ingest", folder)
+        assert result.code == 0, result.err
+    incremental = results(workspace_dir)
+    judged = {r[4]: r[5] for r in incremental["log_leads"]}  # Message-ID -> the lead key it took
+    workspace = open_workspace(workspace_dir)
+    con = connect(workspace.database)
+    try:
+        keys = dict(con.execute("SELECT m.message_id, a.lead_key FROM attribution a "
+                                "JOIN stored_messages m USING (message_key)").fetchall())
+        assert judged == {"a@relay.example": None, "b@relay.example": keys["c@lead.seloger.com"]}
+        assert refresh_attribution(con, workspace, force=True).full
+    finally:
+        con.close()
+    assert results(workspace_dir) == incremental

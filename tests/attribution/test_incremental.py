@@ -105,3 +105,32 @@ def test_a_new_copy_does_not_take_a_copy_from_the_delivery_nearest_to_it(workspa
     finally:
         con.close()
     assert results(workspace_dir) == incremental
+
+
+def test_a_mailbox_taken_out_of_the_configuration_leaves_no_judged_delivery(piecewise, tmp_path):
+    """A full refresh (the configuration changed) keeps no judgement of a delivery that is no
+    longer one to a point of sale's mailbox."""
+    import shutil
+    root = tmp_path / "ws"
+    shutil.copytree(piecewise, root, ignore=shutil.ignore_patterns("data"))
+    shutil.copytree(piecewise / "data", root / "data", ignore=shutil.ignore_patterns("sample"))
+    workspace = open_workspace(root)
+    con = connect(workspace.database)
+    try:
+        before = dict(con.execute("SELECT point_of_sale, count(*) FROM log_leads GROUP BY ALL").fetchall())
+    finally:
+        con.close()
+    pos = next(p for p in workspace.points_of_sale if p.mailboxes and before.get(p.id))
+    config = (root / "emailtrack.toml").read_text()
+    for address in pos.mailboxes:
+        config = config.replace(f'"{address}"', '"moved@elsewhere.example"', 1)
+    (root / "emailtrack.toml").write_text(config)
+    workspace = open_workspace(root)
+    con = connect(workspace.database)
+    try:
+        assert refresh_attribution(con, workspace).full
+        after = dict(con.execute("SELECT point_of_sale, count(*) FROM log_leads GROUP BY ALL").fetchall())
+    finally:
+        con.close()
+    assert pos.id not in after
+    assert after == {p: n for p, n in before.items() if p != pos.id}

@@ -27,3 +27,11 @@ SELECT
     m.size
 FROM stored_messages AS m
 JOIN attribution AS a USING (message_key);
+
+-- Every delivery a mail log records to a point of sale's own mailbox: the evidence that
+-- refresh.py judges (sql/refresh/log_leads.sql) into `log_leads`.
+CREATE OR REPLACE VIEW mailbox_deliveries AS
+SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject
+FROM log_events AS e
+JOIN addresses AS a ON a.address = e.recipient
+WHERE a.kind = 'mailbox' AND e.status = 'sent';

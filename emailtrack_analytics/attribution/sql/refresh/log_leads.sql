@@ -4,9 +4,7 @@
 
 -- name: all_deliveries
 -- a full refresh judges every delivery to a mailbox: every one is affected and in scope
-CREATE OR REPLACE TABLE _affected AS
-SELECT e.row_key FROM log_events e JOIN addresses a ON a.address = e.recipient
-WHERE a.kind = 'mailbox' AND e.status = 'sent';
+CREATE OR REPLACE TABLE _affected AS SELECT row_key FROM mailbox_deliveries;
 CREATE OR REPLACE TABLE _scope AS SELECT row_key FROM _affected;
 
 -- name: affected_deliveries
@@ -23,13 +21,8 @@ CREATE OR REPLACE TABLE _scope AS SELECT row_key FROM _affected;
 -- (scope_deliveries then adds the deliveries that compete with them for a copy, within twice the
 -- window: their own judgement is kept, but they decide which delivery a copy is nearest to.)
 CREATE OR REPLACE TABLE _affected AS
-WITH deliveries AS (
-    SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id
-    FROM log_events e JOIN addresses a ON a.address = e.recipient
-    WHERE a.kind = 'mailbox' AND e.status = 'sent'
-),
-new_deliveries AS (
-    SELECT * FROM deliveries ANTI JOIN log_leads USING (row_key)
+WITH new_deliveries AS (
+    SELECT * FROM mailbox_deliveries ANTI JOIN log_leads USING (row_key)
 ),
 touched AS (
     SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, a.role, m.received_at,
@@ -41,27 +34,22 @@ touched AS (
 )
 SELECT row_key FROM new_deliveries
 UNION
-SELECT d.row_key FROM deliveries d JOIN new_deliveries n
+SELECT d.row_key FROM mailbox_deliveries d JOIN new_deliveries n
   ON d.point_of_sale = n.point_of_sale
  AND d.event_time BETWEEN n.event_time - to_seconds(2 * $match_seconds) AND n.event_time + to_seconds(2 * $match_seconds)
 UNION
-SELECT d.row_key FROM deliveries d JOIN touched c
+SELECT d.row_key FROM mailbox_deliveries d JOIN touched c
   ON c.role = 'tracking' AND d.point_of_sale = c.point_of_sale
  AND d.event_time BETWEEN c.received_at - to_seconds($match_seconds) AND c.received_at + to_seconds($match_seconds)
 UNION
-SELECT d.row_key FROM deliveries d JOIN touched c ON d.message_id = c.message_id
+SELECT d.row_key FROM mailbox_deliveries d JOIN touched c ON d.message_id = c.message_id
 
 -- name: scope_deliveries
 CREATE OR REPLACE TABLE _scope AS
-WITH deliveries AS (
-    SELECT e.row_key, a.point_of_sale, e.event_time
-    FROM log_events e JOIN addresses a ON a.address = e.recipient
-    WHERE a.kind = 'mailbox' AND e.status = 'sent'
-),
-affected AS (SELECT d.* FROM deliveries d SEMI JOIN _affected USING (row_key))
+WITH affected AS (SELECT * FROM mailbox_deliveries SEMI JOIN _affected USING (row_key))
 SELECT row_key FROM affected
 UNION
-SELECT d.row_key FROM deliveries d JOIN affected x
+SELECT d.row_key FROM mailbox_deliveries d JOIN affected x
   ON d.point_of_sale = x.point_of_sale
  AND d.event_time BETWEEN x.event_time - to_seconds(2 * $match_seconds) AND x.event_time + to_seconds(2 * $match_seconds)
 
@@ -79,12 +67,10 @@ WHERE e.sender IS NOT NULL
 -- when nothing matched
 CREATE OR REPLACE TABLE _deliveries AS
 WITH deliveries AS (
-    SELECT e.row_key, a.point_of_sale, e.event_time, e.message_id, e.sender, e.subject, sp.portal
-    FROM log_events e
+    SELECT d.*, sp.portal
+    FROM mailbox_deliveries d
     SEMI JOIN _scope USING (row_key)
-    JOIN addresses a ON a.address = e.recipient
-    LEFT JOIN _sender_portals sp ON sp.sender = e.sender
-    WHERE a.kind = 'mailbox' AND e.status = 'sent'
+    LEFT JOIN _sender_portals sp ON sp.sender = d.sender
 ),
 known AS (
     SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
@@ -132,9 +118,10 @@ LEFT JOIN (SELECT * FROM nearest WHERE for_delivery = 1 AND for_copy = 1) n USIN
 WHERE d.row_key IN (SELECT row_key FROM _affected)
 
 -- name: forget_affected
--- the judgements made again, and those of deliveries no longer in the logs (erased)
+-- the judgements made again, and those of deliveries that are no longer deliveries to a mailbox
+-- (a log line erased, or, in a full refresh, an address no longer a point of sale's mailbox)
 DELETE FROM log_leads WHERE row_key IN (SELECT row_key FROM _affected);
-DELETE FROM log_leads WHERE row_key NOT IN (SELECT row_key FROM log_events);
+DELETE FROM log_leads WHERE row_key NOT IN (SELECT row_key FROM mailbox_deliveries);
 
 -- name: drop_scratch
 DROP TABLE _deliveries;

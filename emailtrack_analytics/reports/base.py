@@ -137,7 +137,3 @@ class Report:
     def summary(self) -> h.Summary:
         """The report's key figures, recorded in the notebook for ``summary.json``."""
         return h.Summary(self.figures())
-
-    def email_charts(self) -> list[tuple[str, go.Figure]]:
-        """(title, plotly figure) pairs that an email shows as images; none by default."""
-        return []

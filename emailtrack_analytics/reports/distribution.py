@@ -549,8 +549,3 @@ class DistributionReport(Report):
             parts.append(str(self.chart(self.group_trend_chart(), 420)))
         parts.append(str(self.chart(self.portal_trend_chart(), 440)))
         return h.HTML("".join(parts))
-
-    def email_charts(self) -> list[tuple[str, go.Figure]]:
-        if self.year.empty:
-            return []
-        return [(self.scoped("dist_trend"), self.trend_chart())]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib
 import json
 import os
 import time
@@ -20,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import settings
 from ..analytics.api import Analytics
@@ -29,9 +28,6 @@ from ..config.workspace import Workspace
 from ..errors import Busy, EmailtrackError, UsageError
 from ..store.db import connect
 from .html import SUMMARY_MIME, figure_types, page_scripts, used_styles, without_library
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 KERNEL = "python3"
 
@@ -216,27 +212,6 @@ def _send(workspace: Workspace, result: ReportResult, kind: str, month: str, rec
     previous = set(sent.get("recipients", [])) if sent.get("figures") == digest else set()
     _write_private(record, json.dumps({"figures": digest, "recipients": sorted(previous | set(recipients)),
                                        "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
-
-
-REPORT_CLASSES = {"monthly": "emailtrack_analytics.reports.monthly:MonthlyReport",
-                  "distribution": "emailtrack_analytics.reports.distribution:DistributionReport",
-                  "health": "emailtrack_analytics.reports.health:HealthReport"}
-
-
-def report_charts(workspace: Workspace, kind: str, month: str, point_of_sale: str | None,
-                  language: str) -> list[tuple[str, go.Figure]] | None:
-    """The charts an email shows for a report kind (None for notebooks the package does not know)."""
-    target = REPORT_CLASSES.get(kind)
-    if target is None:
-        return None
-    module, name = target.split(":")
-    cls = getattr(importlib.import_module(module), name)
-    report = cls.load(str(workspace.root), month, point_of_sale or "", language)
-    try:  # drawn by plotly.js too (kaleido): the same escaped text as the page's charts
-        from .html import escape_chart_text
-        return [(title, escape_chart_text(figure)) for title, figure in report.email_charts()]
-    finally:
-        report.data.close()
 
 
 def _local_kernel_manager() -> type:

@@ -1,9 +1,13 @@
 """``emailtrack ingest``: read files, store every message once, quarantine what cannot be stored.
 
-Flow per file: skip it when the ledger says it is unchanged; otherwise stream its messages in
-chunks, compute each copy's content key, parse only the copies not stored yet (in worker
-processes when there are many), and hand rows to one batched writer. A file's ledger entry is
-written in the same transaction as its last rows, so an interrupted run is simply resumed.
+Message files are read as map and reduce. Map (``shards.map_shard``, in worker processes, or
+in this one for a small run): a shard (a byte range of an mbox cut where a message starts, or a
+group of message files) is read, keyed, parsed and compressed into a columnar batch. Reduce
+(``store.batches.append_batch``, here, in shard order): the batch is appended in bulk, its new
+copies found by a join inside DuckDB; this process does no work per message. Log files (mail
+logs, the distribution log) are read here while the workers parse. Files the ledger holds
+unchanged are skipped; a file's ledger entry is written in the same transaction as its last
+rows, so an interrupted run is simply resumed.
 """
 
 from __future__ import annotations
@@ -17,43 +21,43 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
 import duckdb
 
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import UsageError
+from ..store.batches import Ledger, append_batch
 from ..store.db import connect, transaction, writer_lock
 from ..store.erasure import erase_forgotten
-from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table, message_row
-from .parsing.message import PARSER_VERSION, message_key
-from .parsing.worker import Item, Parsed, ParseResult, Rejected, decompress, parse_many
+from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table
+from .parsing.message import PARSER_VERSION
+from .parsing.worker import Item, Parsed, ParseResult, Rejected, decompress, parse_many, record_row
 from .parsing.worker import parse_item as _parse
 from .pool import WorkerPool
+from .shards import Batch, Shard, build_batch, items, map_shard, read_shard
 from .sources import (
     MESSAGE_KINDS,
     ROLES,
     SUPPORTED_LOGS,
     InputFile,
-    RawMessage,
     check_paths,
     discover,
     read_distribution,
     read_log,
-    read_messages,
 )
 from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
+from .sources.mbox import cut_points
 
-CHUNK = 500               # messages keyed, checked and parsed together
-CHUNK_BYTES = 64 * 1024 * 1024   # ... or fewer, when they hold this many bytes
+CHUNK_BYTES = 64 * 1024 * 1024   # stored copies re-parsed together hold at most this many bytes
 ALONE_ATTEMPTS = 2       # a message that kills its worker this many times alone is quarantined
-IN_FLIGHT = 3            # chunks handed to the workers and not stored yet
-GROUP_FILES = 2000       # message files read together (a folder of .eml files) ...
-GROUP_BYTES = 16 * 1024 * 1024   # ... or fewer, when they hold this many bytes
-PARALLEL_THRESHOLD = 200  # fewer new messages than this in a chunk are parsed in-process
+SHARD_BYTES = 8 * 1024 * 1024    # an mbox is cut into shards of about this many bytes ...
+SHARD_FILES = 2000       # ... and message files are read this many at a time (or SHARD_BYTES)
+LOCAL_BYTES = 1024 * 1024        # a run with less message data than this is read in this process
+PARALLEL_THRESHOLD = 200  # fewer stored copies than this are re-parsed in this process
 LOG_BATCH = 5000          # log rows handed to the writer together
 
 
@@ -120,6 +124,44 @@ class _Submitted:
             return self.parser.recover(self.items, self.pool)
 
 
+class _PendingBatch(Protocol):
+    def get(self) -> Batch: ...
+
+
+class _Mapped:
+    """A shard mapped on the spot, with the interface of ``_ShardTask``."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+
+    def get(self) -> Batch:
+        return self.batch
+
+
+class _ShardTask:
+    """A shard handed to a worker process. When a worker dies while it is in flight (killed, out
+    of memory, or a message that kills its parser), this process reads the shard again and has
+    its messages parsed one per task (``_Parser.recover``): nothing is lost, and a message that
+    kills its worker alone is quarantined ``parser_crashed``."""
+
+    def __init__(self, parser: _Parser, shard: Shard, task: Future[Batch] | None, pool: WorkerPool) -> None:
+        self.parser, self.shard, self.task, self.pool = parser, shard, task, pool
+
+    def get(self) -> Batch:
+        try:
+            if self.task is None:
+                raise BrokenProcessPool("the pool was broken when the shard was submitted")
+            return self.task.result()
+        except BrokenProcessPool:
+            return recover_shard(self.parser, self.shard, self.pool)
+
+
+def recover_shard(parser: _Parser, shard: Shard, broken: WorkerPool | None = None) -> Batch:
+    """Map a shard whose worker died: read here, parsed one message per task."""
+    reads = list(read_shard(shard))
+    return build_batch(shard, reads, parser.recover(items(reads), broken))
+
+
 class _Parser:
     """Parses chunks of messages, in worker processes once there is enough work for them.
 
@@ -162,7 +204,18 @@ class _Parser:
     def map(self, items: list[Item]) -> list[ParseResult]:
         return self.submit(items).get()
 
-    def recover(self, items: list[Item], broken: WorkerPool) -> list[ParseResult]:
+    def submit_shard(self, shard: Shard, local: bool) -> _PendingBatch:
+        """Map a shard: here (``local``, or one worker), else in a worker process."""
+        if local or self.workers == 1:
+            return _Mapped(map_shard(shard, self.parse))
+        pool = self.pool()
+        try:
+            task: Future[Batch] | None = pool.submit(map_shard, shard, self.parse)
+        except BrokenProcessPool:
+            task = None
+        return _ShardTask(self, shard, task, pool)
+
+    def recover(self, items: list[Item], broken: WorkerPool | None) -> list[ParseResult]:
         """Parse ``items`` again after ``broken`` lost a worker, one message per task, so that
         a message that kills its worker is found (and quarantined) and the others are parsed.
         A message is tried alone twice: a worker killed from outside while it parsed a good
@@ -242,45 +295,18 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
         files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
         _forget_listed_folders(con, writer, paths, {str(item.path) for item in files})
         bar = _progress_bar(len(files)) if progress else None
-        run = _Run(con, writer, parser, summary, role, max_message_bytes, bar)
-        queue = _MessageFiles(run)
-        for item in files:
-            try:
-                path, stat = real_path(str(item.path))
-            except OSError as exc:
-                path = str(item.path.resolve())
-                writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
-                summary.quarantined += 1
-                continue
-            if ledger.get(path) == (stat.st_size, stat.st_mtime_ns):
-                summary.files_skipped += 1
-                if bar:
-                    bar.update(1)
-                continue
-            # a changed file, or one an interrupted run read part of, is read again from the start:
-            # its earlier quarantine entries go (the rest is keyed, so it is not stored twice)
-            writer.reset_file(path)
+        run = _Run(con, writer, summary, role, max_message_bytes, bar)
+        located = _locate(run, files, real_path, ledger)
+        message_bytes = sum(stat.st_size for item, _, stat in located if item.kind in MESSAGE_KINDS)
+        shards = _Shards(run, parser, local=message_bytes < LOCAL_BYTES)
+        for item, path, stat in located:
             if item.kind in MESSAGE_KINDS:
-                # message files are read in groups: a folder of .eml files is keyed, checked and
-                # parsed a few hundred messages at a time, as an mbox is
-                queue.add(_Queued(item, path, stat.st_size, stat.st_mtime_ns))
-                if queue.full:
-                    queue.read()
-                continue
-            queue.read()  # in order found
-            if item.kind == "distribution":
-                counts = _ingest_rows(run, path, _guarded(read_distribution, item, item.path, item.label),
-                                      writer.add_distribution_rows)
-            elif item.kind in SUPPORTED_LOGS:
-                counts = _ingest_rows(run, path, _guarded(read_log, item, item.kind, item.path, item.label,
-                                                          workspace.timezone), writer.add_log_events)
+                # a changed file, or one an interrupted run read part of, is read again from the
+                # start: its earlier quarantine entries go (the rest is keyed: not stored twice)
+                shards.add(_FileRead(item, path, stat.st_size, stat.st_mtime_ns))
             else:
-                summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
-                continue
-            summary.files_read += 1
-            writer.add_file(path, item.kind, role, stat.st_size, stat.st_mtime_ns, *counts)
-            _files_done(run, 1)
-        queue.read()
+                _read_log_file(run, workspace, item, path, stat)
+        shards.finish()
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
         refresh_attribution(con, workspace)
@@ -291,6 +317,49 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
         con.close()
         held.close()
     return summary
+
+
+def _locate(run: _Run, files: list[InputFile], real_path: _RealPaths,
+            ledger: dict[str, tuple[int, int]]) -> list[tuple[InputFile, str, os.stat_result]]:
+    """The files to read, with their real path and status; those the ledger holds as they are
+    are skipped, those that cannot be found any more are quarantined ``unreadable``."""
+    located = []
+    for item in files:
+        try:
+            path, stat = real_path(str(item.path))
+        except OSError as exc:
+            path = str(item.path.resolve())
+            run.writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
+            run.summary.quarantined += 1
+            continue
+        if ledger.get(path) == (stat.st_size, stat.st_mtime_ns):
+            run.summary.files_skipped += 1
+            if run.bar:
+                run.bar.update(1)
+            continue
+        located.append((item, path, stat))
+    return located
+
+
+def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, path: str, stat: os.stat_result) -> None:
+    """Read a mail log or the distribution log here, while the workers parse messages."""
+    writer, summary = run.writer, run.summary
+    writer.reset_file(path)
+    if item.kind == "distribution":
+        counts = _ingest_rows(run, path, _guarded(read_distribution, item, item.path, item.label),
+                              writer.add_distribution_rows)
+    elif item.kind in SUPPORTED_LOGS:
+        counts = _ingest_rows(run, path, _guarded(read_log, item, item.kind, item.path, item.label,
+                                                  workspace.timezone), writer.add_log_events)
+    else:
+        summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
+        return
+    summary.files_read += 1
+    writer.add_file(path, item.kind, run.role, stat.st_size, stat.st_mtime_ns, *counts)
+    if writer.full:
+        writer.flush()
+    if run.bar:
+        run.bar.update(1)
 
 
 def _forget_listed_folders(con: duckdb.DuckDBPyConnection, writer: BatchWriter,
@@ -346,7 +415,7 @@ def reparse_stale(con: duckdb.DuckDBPyConnection, parser: _Parser, chunk: int = 
                             "WHERE message_key = ?", [PARSER_VERSION, "ReparseFailed", key])
                 continue
             result = parsed.record
-            row = message_row(result)
+            row = record_row(result)
             row.update(role_hint=role_hint, from_line=from_line, first_source=first_source,
                        first_seen_at=first_seen_at)
             replaced.append(row)
@@ -383,23 +452,9 @@ def _key_chunks(keyed: list[tuple[str, int]], size: int, budget: int) -> Iterato
         yield keys
 
 
-def _chunks(pairs: Iterable[_Read], size: int, budget: int = CHUNK_BYTES) -> Iterator[list[_Read]]:
-    """Lists of at most ``size`` (file, message) pairs, cut early once they hold ``budget`` bytes."""
-    chunk: list[_Read] = []
-    held = 0
-    for pair in pairs:
-        chunk.append(pair)
-        held += len(pair[1].data)
-        if len(chunk) >= size or held >= budget:
-            yield chunk
-            chunk, held = [], 0
-    if chunk:
-        yield chunk
-
-
 @dataclass
-class _Queued:
-    """A message file to read, and what was read of it."""
+class _FileRead:
+    """A message file to read, and what was read of it so far (over its shards)."""
     item: InputFile
     path: str
     size: int
@@ -410,167 +465,103 @@ class _Queued:
     unopened: bool = False    # nothing could be read (a folder that cannot be listed, a FIFO)
 
 
-_Read: TypeAlias = "tuple[_Queued, RawMessage]"            # a message and the file it was read from
-_Waiting: TypeAlias = "tuple[_Queued, RawMessage, str]"    # ... and its content key, being parsed
-
-
 @dataclass
 class _Run:
     """What the steps of one ingest share."""
     con: duckdb.DuckDBPyConnection
     writer: BatchWriter
-    parser: _Parser
     summary: IngestSummary
     role: str                         # the --role every message of this run is stored with
     max_message_bytes: int | None
     bar: _ProgressBar | None
-    # the keys met in this run and not flushed yet: None for a copy stored, a list for one in
-    # flight, of the later copies with the same key (see _prepare)
-    seen: dict[str, list[_Read] | None] = field(default_factory=dict)
 
 
-class _MessageFiles:
-    """Message files waiting to be read together (up to GROUP_FILES, or GROUP_BYTES of them).
+@dataclass
+class _Flight:
+    """A shard being mapped: its files, whether it starts them (their old quarantine entries
+    go) and ends them (their ledger entries are written with it)."""
+    shard: Shard
+    files: list[_FileRead]
+    first: bool
+    last: bool
+    pending: _PendingBatch
 
-    Read one at a time, 100,000 single-message files took 100,000 database look-ups and were
-    all parsed in the main process. Each file's ledger entry is handed to the writer once all
-    the messages of its group are."""
 
-    def __init__(self, run: _Run) -> None:
-        self.run = run
-        self.files: list[_Queued] = []
-        self.bytes = 0
+class _Shards:
+    """Message files cut into shards and mapped, a few in flight; their batches reduced in order.
 
-    def add(self, queued: _Queued) -> None:
-        self.files.append(queued)
-        self.bytes += queued.size
+    Order matters: the first copy of a message read is the one stored (its ``first_source``),
+    and an mbox's shards are numbered on from the one before. A large mbox is cut into byte
+    ranges where messages start (``cut_points``); other message files are grouped, up to
+    SHARD_FILES or SHARD_BYTES a shard, so that 100,000 single-message files do not take
+    100,000 tasks."""
 
-    @property
-    def full(self) -> bool:
-        return len(self.files) >= GROUP_FILES or self.bytes >= GROUP_BYTES
+    def __init__(self, run: _Run, parser: _Parser, local: bool) -> None:
+        self.run, self.parser, self.local = run, parser, local
+        self.in_flight = 1 if local else parser.workers + 1
+        self.flights: collections.deque[_Flight] = collections.deque()
+        self.group: list[_FileRead] = []
+        self.group_bytes = 0
 
-    def read(self) -> None:
-        """Read the files waiting, then hand the writer their ledger entries."""
-        if not self.files:
+    def add(self, file: _FileRead) -> None:
+        cuts = cut_points(file.item.path, SHARD_BYTES) if file.item.kind == "mbox" and file.size > SHARD_BYTES \
+            else []
+        if not cuts:
+            self.group.append(file)
+            self.group_bytes += file.size
+            if len(self.group) >= SHARD_FILES or self.group_bytes >= SHARD_BYTES:
+                self._send_group()
             return
-        run = self.run
-        _ingest_messages(run, self.files)
-        for queued in self.files:
-            run.summary.files_read += 1
-            if queued.unopened:
-                continue  # no ledger entry: read again next time (its permissions may be mended)
-            run.writer.add_file(queued.path, queued.item.kind, run.role, queued.size, queued.mtime_ns,
-                                queued.items, queued.new, queued.quarantined)
-        _files_done(run, len(self.files))
-        self.files, self.bytes = [], 0
+        self._send_group()
+        bounds: list[int | None] = [0, *cuts, None]
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            assert start is not None
+            self._submit(Shard((file.item,), start, end, self.run.max_message_bytes), [file],
+                         first=start == 0, last=end is None)
 
+    def finish(self) -> None:
+        self._send_group()
+        while self.flights:
+            self._reduce(self.flights.popleft())
 
-def _files_done(run: _Run, count: int) -> None:
-    """After ``count`` whole files: write the batch if it is full (nothing is in flight between
-    files, so every key met is then in the database) and move the progress bar."""
-    if run.writer.full:
-        run.writer.flush()
-        run.seen.clear()
-    if run.bar:
-        run.bar.update(count)
-        run.bar.set_postfix(new=run.summary.new, quarantined=run.summary.quarantined)
+    def _send_group(self) -> None:
+        if self.group:
+            shard = Shard(tuple(file.item for file in self.group), max_message_bytes=self.run.max_message_bytes)
+            self._submit(shard, self.group, first=True, last=True)
+            self.group, self.group_bytes = [], 0
 
+    def _submit(self, shard: Shard, files: list[_FileRead], first: bool, last: bool) -> None:
+        self.flights.append(_Flight(shard, files, first, last, self.parser.submit_shard(shard, self.local)))
+        while len(self.flights) > self.in_flight:
+            self._reduce(self.flights.popleft())
 
-def _messages(files: list[_Queued], max_message_bytes: int | None) -> Iterator[_Read]:
-    for queued in files:
-        for raw in read_messages(queued.item, max_message_bytes):
-            queued.unopened = queued.items == 0 and raw.problem == "unreadable"
-            queued.items += 1
-            yield queued, raw
-
-
-def _ingest_messages(run: _Run, files: list[_Queued]) -> None:
-    """Read, key and parse the messages of some files, chunk by chunk: while the workers parse
-    chunks, this process reads the next one and stores the oldest. A few chunks are in flight,
-    so that the workers still have work while this process writes a batch."""
-    in_flight: collections.deque[tuple[list[_Waiting], _Pending, int]] = collections.deque()
-    held = 0
-    for chunk in _chunks(_messages(files, run.max_message_bytes), CHUNK):
-        waiting, to_parse = _prepare(run, chunk)
-        size = sum(len(data) for data, *_ in to_parse)
-        in_flight.append((waiting, run.parser.submit(to_parse), size))
-        held += size
-        while len(in_flight) > IN_FLIGHT or (len(in_flight) > 1 and held > CHUNK_BYTES):
-            waiting, submitted, size = in_flight.popleft()
-            held -= size
-            _store(run, waiting, submitted)
-            if run.writer.full:
-                run.writer.flush()
-                # what is flushed is found in the database now: keep only the keys in flight
-                for key in [key for key, copies in run.seen.items() if copies is None]:
-                    del run.seen[key]
-    while in_flight:
-        waiting, submitted, _ = in_flight.popleft()
-        _store(run, waiting, submitted)
-    run.summary.new += sum(queued.new for queued in files)
-    run.summary.quarantined += sum(queued.quarantined for queued in files)
-
-
-def _prepare(run: _Run, chunk: list[_Read]) -> tuple[list[_Waiting], list[Item]]:
-    """Key the chunk's messages; those already stored are only sighted. Returns the rest, and
-    what the parser is handed for them.
-
-    ``run.seen`` holds the keys met in this run and not flushed yet: None for a copy stored, a
-    list for one in flight, of the later copies with the same key. Those are sighted, or
-    quarantined with the same reason, once the first copy is parsed (two identical broken
-    messages were one quarantined and one "already stored" with nothing stored)."""
-    writer, seen = run.writer, run.seen
-    readable = []
-    for queued, raw in chunk:
-        if raw.problem:
-            writer.add_quarantine(raw.source, queued.path, raw.problem, raw.detail or "", raw.data)
-            queued.quarantined += 1
-        else:
-            readable.append((queued, raw, message_key(raw.data)))
-    stored = _stored_keys(run.con, list({key for _, _, key in readable if key not in seen}))
-    to_parse: list[Item] = []
-    waiting: list[_Waiting] = []
-    for queued, raw, key in readable:
-        copies = seen.get(key, [])
-        if key in stored or copies is None:
-            writer.add_sighting(raw.source, key)
-            run.summary.already_stored += 1
-        elif key in seen:
-            copies.append((queued, raw))
-        else:
-            seen[key] = []
-            to_parse.append((raw.data, raw.from_line, key))
-            waiting.append((queued, raw, key))
-    return waiting, to_parse
-
-
-def _store(run: _Run, waiting: list[_Waiting], pending: _Pending) -> None:
-    """Store the messages parsed, sight their later copies; quarantine the others and their copies."""
-    writer, seen = run.writer, run.seen
-    # one result per message handed to the parser, in order
-    for (queued, raw, key), parsed in zip(waiting, pending.get(), strict=True):
-        copies = seen.get(key) or []
-        if isinstance(parsed, Parsed):
-            writer.add_message(parsed.record, parsed.compressed, raw.source, run.role, raw.from_line)
-            writer.add_sighting(raw.source, parsed.record.message_key)
-            queued.new += 1
-            seen[key] = None
-            for _, copy in copies:
-                writer.add_sighting(copy.source, key)
-            run.summary.already_stored += len(copies)
-        else:
-            seen.pop(key, None)
-            for where, copy in [(queued, raw), *copies]:
-                writer.add_quarantine(copy.source, where.path, parsed.reason, parsed.detail, copy.data)
-                where.quarantined += 1
-
-
-def _stored_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    rows = con.execute("SELECT message_key FROM stored_messages WHERE message_key IN "
-                       "(SELECT unnest(?::VARCHAR[]))", [keys]).fetchall()
-    return {row[0] for row in rows}
+    def _reduce(self, flight: _Flight) -> None:
+        run, files = self.run, flight.files
+        batch = flight.pending.get()
+        numbered = (files[0].item.label, files[0].items) if flight.shard.is_range else None
+        for file, read, unopened in zip(files, batch.read, batch.unopened, strict=True):
+            file.items += read
+            file.unopened = file.unopened or unopened
+        # a file nothing could be read from gets no ledger entry: read again next time (its
+        # permissions may be mended)
+        ledger = [(index, Ledger(file.path, file.item.kind, run.role, file.size, file.mtime_ns, file.items,
+                                 file.new, file.quarantined))
+                  for index, file in enumerate(files) if flight.last and not file.unopened]
+        copies, details, quarantine = batch.tables()
+        appended = append_batch(run.con, copies, details, quarantine, paths=[file.path for file in files], role=run.role, numbered=numbered,
+                                reset=[file.path for file in files] if flight.first else (), ledger=ledger)
+        for file, new, quarantined in zip(files, appended.new, appended.quarantined, strict=True):
+            file.new += new
+            file.quarantined += quarantined
+        new = sum(appended.new)
+        run.summary.new += new
+        run.summary.already_stored += copies.num_rows - new
+        run.summary.quarantined += sum(appended.quarantined)
+        if flight.last:
+            run.summary.files_read += len(files)
+            if run.bar:
+                run.bar.update(len(files))
+                run.bar.set_postfix(new=run.summary.new, quarantined=run.summary.quarantined)
 
 
 def _ingest_rows(run: _Run, path: str, entries: Iterable[object],

@@ -147,6 +147,11 @@ TABLES: tuple[Table, ...] = (
 _BY_NAME = {table.name: table for table in TABLES}
 
 
+# stored_messages columns that are not facts of a copy's bytes: how it was found (the ingest's
+# reduce step fills them, store/batches.py; a re-parse keeps them)
+FOUND_COLUMNS = ("role_hint", "from_line", "first_source", "first_seen_at")
+
+
 def table(name: str) -> Table:
     try:
         return _BY_NAME[name]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from ..ingest.parsing.message import MessageRecord
-from ..ingest.parsing.worker import compress
+from ..ingest.parsing.worker import quarantined_bytes
 from .db import transaction, utcnow
 from .schema import arrow_schema, columns
 
@@ -24,8 +22,6 @@ Row = dict[str, object]
 # The Arrow schema of each table the writer fills, derived from the one spec (store/schema.py).
 MESSAGE_SCHEMA = arrow_schema("stored_messages")
 DETAILS_SCHEMA = arrow_schema("lead_details")
-RAW_SCHEMA = arrow_schema("raw_messages")
-SIGHTING_SCHEMA = arrow_schema("sightings")
 QUARANTINE_SCHEMA = arrow_schema("quarantine_items")
 DISTRIBUTION_SCHEMA = arrow_schema("distribution_log")
 LOG_EVENT_SCHEMA = arrow_schema("log_events")
@@ -33,27 +29,9 @@ FILE_SCHEMA = arrow_schema("ingested_files")
 _DISTRIBUTION_COLUMNS = columns("distribution_log")
 _LOG_EVENT_COLUMNS = columns("log_events")
 
-# Quarantined bytes are kept so that nothing read is lost, up to this size per item.
-MAX_QUARANTINE_RAW = 16 * 1024 * 1024
-
-
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def arrow_table(rows: Sequence[Mapping[str, object]], schema: pa.Schema) -> pa.Table:
     """Rows (dicts) as an Arrow table, built column by column (4x faster than row by row)."""
     return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in schema.names}, schema=schema)
-
-
-def message_row(record: MessageRecord) -> Row:
-    """A record as a ``stored_messages`` row (times as naive UTC)."""
-    row = record.as_row()
-    row["received_at"] = _naive_utc(record.received_at)
-    row["copy_at"] = _naive_utc(record.copy_at)
-    return row
 
 
 # Bytes (compressed copies, quarantined bytes) a writer holds before it is full: 2,000 large
@@ -70,10 +48,6 @@ class BatchWriter:
         self.batch_size = batch_size
         self.write_bytes = write_bytes
         self.held = 0   # bytes of the copies and quarantined items collected
-        self._messages: list[Row] = []
-        self._details: list[Row] = []
-        self._raw: list[Row] = []
-        self._sightings: list[Row] = []
         self._quarantine: list[Row] = []
         self._distribution: list[Row] = []
         self._files: list[Row] = []
@@ -91,22 +65,8 @@ class BatchWriter:
         """Forget the quarantine entries of a file about to be read again."""
         self._resets.append(path)
 
-    def add_message(self, record: MessageRecord, compressed: bytes, source: str, role_hint: str,
-                    from_line: str | None = None) -> None:
-        """A parsed copy; ``compressed`` is its raw bytes through ``compress``."""
-        row = message_row(record)
-        row.update(role_hint=role_hint, from_line=from_line, first_source=source, first_seen_at=utcnow())
-        self._messages.append(row)
-        if record.details:
-            self._details.append({"message_key": record.message_key, **record.details})
-        self._raw.append({"message_key": record.message_key, "raw_zlib": compressed})
-        self.held += len(compressed)
-
-    def add_sighting(self, source: str, key: str) -> None:
-        self._sightings.append({"source": source, "message_key": key, "seen_at": utcnow()})
-
     def add_quarantine(self, source: str, file_path: str, reason: str, detail: str, raw: bytes) -> None:
-        kept = compress(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else None
+        kept = quarantined_bytes(raw)
         self.held += len(raw) if kept is not None else 0
         self._quarantine.append({"source": source, "file_path": file_path, "reason": reason,
                                  "detail": detail, "size": len(raw), "raw_zlib": kept,
@@ -123,7 +83,7 @@ class BatchWriter:
 
     @property
     def pending(self) -> int:
-        return (len(self._messages) + len(self._sightings) + len(self._quarantine)
+        return (len(self._quarantine)
                 + len(self._distribution) + len(self._files) + len(self._resets) + len(self._events))
 
     @property
@@ -141,10 +101,6 @@ class BatchWriter:
                                  [self._resets])
             # new copies only (ingest looks their keys up first, and holds the writer lock): a
             # plain INSERT, 40% cheaper than INSERT OR IGNORE on a keyed table
-            self._insert("stored_messages", self._messages, MESSAGE_SCHEMA, ignore=False)
-            self._insert("lead_details", self._details, DETAILS_SCHEMA, ignore=False)
-            self._insert("raw_messages", self._raw, RAW_SCHEMA, ignore=False)
-            self._insert("sightings", self._sightings, SIGHTING_SCHEMA)
             self._insert("quarantine_items", self._quarantine, QUARANTINE_SCHEMA, ignore=False)
             self._insert("distribution_log", self._distribution, DISTRIBUTION_SCHEMA)
             self._insert("log_events", self._events, LOG_EVENT_SCHEMA)
@@ -152,7 +108,7 @@ class BatchWriter:
                 self.con.execute("DELETE FROM ingested_files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
                                  [[f["path"] for f in self._files]])
                 self._insert("ingested_files", self._files, FILE_SCHEMA)
-        for rows in (self._messages, self._details, self._raw, self._sightings, self._quarantine, self._distribution,
+        for rows in (self._quarantine, self._distribution,
                      self._files, self._resets, self._events):
             rows.clear()
         self.held = 0

@@ -114,19 +114,20 @@ def eml_folder(folder, count: int) -> dict[str, tuple[int, int, int]]:
 
 def test_a_folder_of_single_message_files_is_read_in_groups_with_each_file_in_the_ledger(
         workspace, tmp_path, monkeypatch):
-    """Files are keyed, checked and parsed together (in the workers, a chunk at a time), and each
-    still gets its own ledger entry and quarantine entries; a changed file alone is read again."""
+    """Files are read, keyed and parsed together (in the workers, a shard at a time) and stored
+    in one batch per shard, and each still gets its own ledger entry and quarantine entries; a
+    changed file alone is read again."""
     import emailtrack_analytics.ingest.pipeline as ingest_module
 
-    monkeypatch.setattr(ingest_module, "GROUP_FILES", 300)  # groups of 300, 300 and 100 files
+    monkeypatch.setattr(ingest_module, "SHARD_FILES", 300)  # shards of 300, 300 and 100 files
     expected = eml_folder(tmp_path / "in", 700)
-    # copies are looked up once per chunk of 500 messages, not once per file
-    lookups = []
-    real_stored_keys = ingest_module._stored_keys
-    monkeypatch.setattr(ingest_module, "_stored_keys", lambda con, keys: lookups.append(keys) or real_stored_keys(con, keys))
+    batches = []
+    real_append = ingest_module.append_batch
+    monkeypatch.setattr(ingest_module, "append_batch",
+                        lambda con, *args, **kwargs: batches.append(kwargs["paths"]) or real_append(con, *args, **kwargs))
     result = ingest(workspace, [tmp_path / "in"], workers=2)
     assert (result.files_read, result.new, result.already_stored, result.quarantined) == (700, 678, 12, 10)
-    assert len(lookups) == 3
+    assert [len(paths) for paths in batches] == [300, 300, 100]
     ledger = {os.path.basename(path): (items, new, quarantined) for path, items, new, quarantined in
               rows(workspace, "SELECT path, items, new_items, quarantined FROM ingested_files")}
     assert ledger == expected

@@ -34,7 +34,7 @@ SHIPPED = {
 }
 
 # stored_messages columns that are not facts of the bytes: the writer adds them from how the copy
-# was found (store/writer.py add_message), and a re-parse keeps them (ingest/pipeline.py)
+# was found (store/batches.py append_batch), and a re-parse keeps them (ingest/pipeline.py)
 NOT_FROM_THE_PARSER = {"role_hint", "from_line", "first_source", "first_seen_at"}
 # MessageRecord fields not in stored_messages: ``details`` is personal data, stored apart in
 # lead_details (checked against LeadDetails below)

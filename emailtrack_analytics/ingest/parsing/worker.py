@@ -7,6 +7,7 @@ pandas: a worker starts in about 0.12 s and 23 MB instead of 0.36 s and 80 MB.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -36,8 +37,32 @@ class Rejected(NamedTuple):
 ParseResult: TypeAlias = "Parsed | Rejected"
 
 
+# Quarantined bytes are kept so that nothing read is lost, up to this size per item.
+MAX_QUARANTINE_RAW = 16 * 1024 * 1024
+
+
 def compress(raw: bytes) -> bytes:
     return zlib.compress(raw, 1)
+
+
+def quarantined_bytes(raw: bytes) -> bytes | None:
+    """What a quarantine item keeps of a message's bytes: all of them compressed, or none when
+    there are none or too many."""
+    return compress(raw) if raw and len(raw) <= MAX_QUARANTINE_RAW else None
+
+
+def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def record_row(record: MessageRecord) -> dict[str, Any]:
+    """A record as ``stored_messages`` columns (times as naive UTC)."""
+    row: dict[str, Any] = record.as_row()
+    row["received_at"] = _naive_utc(record.received_at)
+    row["copy_at"] = _naive_utc(record.copy_at)
+    return row
 
 
 def decompress(blob: bytes) -> bytes:

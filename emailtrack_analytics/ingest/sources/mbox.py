@@ -173,16 +173,20 @@ class _Blocks:
     """Blocks of a file; an error (a cut or corrupt gzip stream, an I/O error) ends the file
     and is kept in ``problem`` for the message being read at that point."""
 
-    def __init__(self, handle: io.BufferedIOBase) -> None:
+    def __init__(self, handle: io.BufferedIOBase, remaining: int | None = None) -> None:
         self.handle = handle
+        self.remaining = remaining    # bytes left to read (a shard ends where the next one starts)
         self.problem: tuple[str, str] | None = None
 
     def more(self, buf: bytes) -> tuple[bytes, bool]:
-        block, error = read_block(self.handle, _BLOCK)
+        size = _BLOCK if self.remaining is None else min(_BLOCK, self.remaining)
+        block, error = read_block(self.handle, size)
+        if self.remaining is not None:
+            self.remaining -= len(block)
         if error is not None:
             self.problem = read_problem(error)
             return buf + block, True
-        return buf + block, len(block) < _BLOCK
+        return buf + block, len(block) < size or self.remaining == 0
 
 
 def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
@@ -195,8 +199,77 @@ def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[
     skipped up to the next separator), whatever the file or line length. A file that breaks
     off (a truncated gzip) ends with its last message reported ``truncated``.
     """
+    yield from read_mbox_range(path, label, 0, None, max_bytes)
+
+
+def read_mbox_range(path: Path, label: str, start: int, end: int | None,
+                    max_bytes: int | None = None) -> Iterator[RawMessage]:
+    """The messages of bytes ``start`` to ``end`` of an mbox, cut where ``cut_points`` says a
+    message starts: a shard of the file, read as the whole file's reading reads those bytes.
+    Messages are numbered from 1 within the shard (``label:N``); positions in details are the
+    file's."""
     with open_binary(path) as handle:
-        yield from _Scan(_Blocks(handle), path, label, message_limit(MAX_MESSAGE_BYTES, max_bytes)).messages()
+        if start:
+            handle.seek(start)
+        blocks = _Blocks(handle, None if end is None else end - start)
+        yield from _Scan(blocks, path, label, message_limit(MAX_MESSAGE_BYTES, max_bytes), start).messages()
+
+
+def cut_points(path: Path, every: int) -> list[int]:
+    """Where to cut an mbox into shards of about ``every`` bytes: the first byte of a separator
+    line at or after each multiple of ``every``, found as the whole file's reading finds
+    separators (``is_separator`` with the lines around it). None for a compressed file (it
+    cannot be read from the middle) or one smaller than ``every``."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            if size <= every or handle.read(2) == b"\x1f\x8b":
+                return []
+            cuts: list[int] = []
+            nominal = every
+            while nominal < size:
+                found = _separator_from(handle, nominal)
+                if found is None:
+                    break
+                cuts.append(found)
+                nominal = found + every
+            return cuts
+    except READ_ERRORS:
+        return []  # read whole: its reader reports the problem at its position
+
+
+def _separator_from(handle: io.BufferedIOBase, position: int) -> int | None:
+    """The first separator starting at or after ``position`` (> 0), or None. The bytes before a
+    candidate are kept (up to a block) to tell whether the line before it is blank."""
+    back = min(position, _BLOCK)
+    base = position - back
+    handle.seek(base)
+    buf = handle.read(back + _BLOCK)
+    search = back - 1  # a candidate is a "From " line after a newline at or after this index
+    while True:
+        found = buf.find(b"\nFrom ", search) + 1
+        if not found:
+            more = handle.read(_BLOCK)
+            if not more:
+                return None
+            search = max(0, len(buf) - 6)
+            keep = max(0, len(buf) - _BLOCK)
+            buf, base, search = buf[keep:] + more, base + keep, search - keep
+            continue
+        while len(buf) - found < 2 * MAX_SEPARATOR_LINE + 2:
+            more = handle.read(_BLOCK)
+            if not more:
+                break
+            buf += more
+        end = buf.find(b"\n", found, found + MAX_SEPARATOR_LINE + 1)
+        if end < 0 and len(buf) - found > MAX_SEPARATOR_LINE:
+            search = found  # far too long for a separator line
+            continue
+        following_end = buf.find(b"\n", end + 1, end + 2 + MAX_SEPARATOR_LINE) if end >= 0 else -1
+        line = buf[found:end + 1] if end >= 0 else buf[found:]
+        if is_separator(line, _following(buf, end, following_end) or None, _blank_before(buf, found, base == 0)):
+            return base + found
+        search = found
 
 
 class _Scan:
@@ -204,13 +277,13 @@ class _Scan:
     ``base`` of the file), where to look for the next separator in them, and the message being
     read (None before the first one)."""
 
-    def __init__(self, blocks: _Blocks, path: Path, label: str, limit: int) -> None:
+    def __init__(self, blocks: _Blocks, path: Path, label: str, limit: int, start: int = 0) -> None:
         self.blocks, self.path, self.label, self.limit = blocks, path, label, limit
         self.number = 0
         self.current: _Message | None = None
         self.buf, self.eof = blocks.more(b"")
-        self.base = 0
-        if self.buf.startswith(b"\xef\xbb\xbf"):
+        self.base = start
+        if not start and self.buf.startswith(b"\xef\xbb\xbf"):
             self.buf, self.base = self.buf[3:], 3
         self.line_start = True       # buf[0] begins a line
         self.previous_blank = True   # the line before buf[0] was blank (the file's start counts as such)

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tracking copies, or a point of sale's own mailbox export (default: auto)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parser processes (default: number of CPUs)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="parse on this Dask cluster, whose workers see the paths given (a shared "
+                        "filesystem); needs pip install 'emailtrack-analytics[dask]'")
 
     from .ops.exports import FORMATS, TABLE_NAMES
     p = sub.add_parser("export", parents=[common], help="write a table as CSV, JSON or Parquet",
@@ -195,7 +198,7 @@ def _ingest(workspace: Workspace, args: argparse.Namespace) -> None:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
-                     workers=args.workers, progress=True)
+                     workers=args.workers, progress=True, scheduler=args.scheduler)
     print(summary.line())
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import os
 import stat as stat_module
 import sys
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
@@ -51,6 +52,9 @@ from .sources.base import read_problem
 from .sources.distribution import BadRow
 from .sources.logs import BadLine
 from .sources.mbox import cut_points
+
+if TYPE_CHECKING:
+    from .cluster import DaskMapper
 
 CHUNK_BYTES = 64 * 1024 * 1024   # stored copies re-parsed together hold at most this many bytes
 ALONE_ATTEMPTS = 2       # a message that kills its worker this many times alone is quarantined
@@ -220,7 +224,7 @@ class _Parser:
         a message that kills its worker is found (and quarantined) and the others are parsed.
         A message is tried alone twice: a worker killed from outside while it parsed a good
         message (the out-of-memory killer picking the largest process) does not condemn it."""
-        if self._pool is broken:
+        if broken is not None and self._pool is broken:
             self.crashes += 1
             self._discard()
         results = []
@@ -252,12 +256,15 @@ def default_workers() -> int:
 
 def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: str = "auto", role: str = "auto",
            workers: int | None = None, progress: bool = False,
-           max_message_bytes: int | None = None) -> IngestSummary:
+           max_message_bytes: int | None = None, scheduler: str | None = None) -> IngestSummary:
     """Ingest ``paths`` (files and folders, recursively) into the workspace database.
 
     ``progress`` shows a progress bar on stderr when it is a terminal. ``max_message_bytes`` is
     the maximum message size (default: EMAILTRACK_MAX_MESSAGE_MB, else 64 MB): a larger message
     is quarantined as ``too_large`` with its position, without being held in memory.
+    ``scheduler`` (``tcp://HOST:8786``): the map step runs as tasks on that Dask cluster, whose
+    workers must see the files at the same paths (``ingest/cluster.py``); ``workers`` is then
+    the local processes that find a message killing its Dask workers, if one does.
     """
     if role not in ROLES:
         raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
@@ -273,7 +280,11 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
     parser = _Parser(default_workers() if workers is None else workers)
     writer = BatchWriter(con)
     bar = None
+    mapper = None
     try:
+        if scheduler:
+            from .cluster import DaskMapper
+            mapper = DaskMapper(scheduler, parser.parse, functools.partial(recover_shard, parser))
         summary.reparsed = reparse_stale(con, parser)
         ledger = {row[0]: (row[1], row[2]) for row in
                   con.execute("SELECT path, size, mtime_ns FROM ingested_files").fetchall()}
@@ -298,7 +309,7 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
         run = _Run(con, writer, summary, role, max_message_bytes, bar)
         located = _locate(run, files, real_path, ledger)
         message_bytes = sum(stat.st_size for item, _, stat in located if item.kind in MESSAGE_KINDS)
-        shards = _Shards(run, parser, local=message_bytes < LOCAL_BYTES)
+        shards = _Shards(run, parser, local=message_bytes < LOCAL_BYTES and mapper is None, cluster=mapper)
         for item, path, stat in located:
             if item.kind in MESSAGE_KINDS:
                 # a changed file, or one an interrupted run read part of, is read again from the
@@ -313,6 +324,8 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
     finally:
         if bar:
             bar.close()
+        if mapper is not None:
+            mapper.close()
         parser.close()
         con.close()
         held.close()
@@ -496,9 +509,10 @@ class _Shards:
     SHARD_FILES or SHARD_BYTES a shard, so that 100,000 single-message files do not take
     100,000 tasks."""
 
-    def __init__(self, run: _Run, parser: _Parser, local: bool) -> None:
-        self.run, self.parser, self.local = run, parser, local
-        self.in_flight = 1 if local else parser.workers + 1
+    def __init__(self, run: _Run, parser: _Parser, local: bool, cluster: DaskMapper | None = None) -> None:
+        self.run, self.parser, self.local, self.cluster = run, parser, local, cluster
+        # enough shards in flight that no worker waits while one batch is appended
+        self.in_flight = 1 if local else cluster.slots + 2 if cluster else parser.workers + 1
         self.flights: collections.deque[_Flight] = collections.deque()
         self.group: list[_FileRead] = []
         self.group_bytes = 0
@@ -531,7 +545,8 @@ class _Shards:
             self.group, self.group_bytes = [], 0
 
     def _submit(self, shard: Shard, files: list[_FileRead], first: bool, last: bool) -> None:
-        self.flights.append(_Flight(shard, files, first, last, self.parser.submit_shard(shard, self.local)))
+        pending = self.cluster.submit(shard) if self.cluster else self.parser.submit_shard(shard, self.local)
+        self.flights.append(_Flight(shard, files, first, last, pending))
         while len(self.flights) > self.in_flight:
             self._reduce(self.flights.popleft())
 

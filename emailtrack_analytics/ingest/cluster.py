@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .parsing.worker import Item, ParseResult, parse_item
-from .shards import Batch, Shard, map_shard
+from .shards import Batch, Shard, map_shard, shard_keys
 
 CONNECT_TIMEOUT = "20s"
 
@@ -30,13 +30,25 @@ class InputNotShared(Exception):
     """A Dask worker cannot see an input file where this machine sees it."""
 
 
-def map_on_worker(shard: Shard, parse: Callable[[Item], ParseResult] = parse_item) -> Batch:
-    """``map_shard``, after checking that this worker sees the shard's files: a reader would
-    quarantine a missing file as unreadable, while the files are there, on another machine."""
+def _check_shared(shard: Shard) -> None:
+    """A reader would quarantine a missing file as unreadable, while it is there, on another
+    machine: a worker that does not see a file refuses the shard instead."""
     for item in shard.files:
         if not os.path.lexists(item.path):
             raise InputNotShared(f"{item.path} does not exist on Dask worker {os.uname().nodename}")
-    return map_shard(shard, parse)
+
+
+def map_on_worker(shard: Shard, parse: Callable[[Item], ParseResult] = parse_item,
+                  only: frozenset[str] | None = None) -> Batch:
+    """``map_shard`` on a worker that sees the shard's files."""
+    _check_shared(shard)
+    return map_shard(shard, parse, only)
+
+
+def keys_on_worker(shard: Shard) -> bytes:
+    """``shard_keys`` on a worker that sees the shard's files."""
+    _check_shared(shard)
+    return shard_keys(shard)
 
 
 def connect(scheduler: str) -> Any:
@@ -65,10 +77,14 @@ class _DaskTask:
             self.mapper.recovered += 1
             return self.mapper.recover(self.shard)
         except InputNotShared as exc:
-            raise UsageError(f"{exc}: the paths given to --scheduler must name the same files on every "
-                             "worker (a shared filesystem)") from None
+            raise _not_shared(exc) from None
         finally:
             self.future.release()
+
+
+def _not_shared(exc: InputNotShared) -> UsageError:
+    return UsageError(f"{exc}: the paths given to --scheduler must name the same files on every worker "
+                      "(a shared filesystem)")
 
 
 class DaskMapper:
@@ -87,8 +103,18 @@ class DaskMapper:
         """Tasks the cluster runs at once (its workers' threads)."""
         return max(1, sum(self.client.nthreads().values()))
 
-    def submit(self, shard: Shard) -> _DaskTask:
-        return _DaskTask(self, shard, self.client.submit(map_on_worker, shard, self.parse, pure=False))
+    def submit(self, shard: Shard, only: frozenset[str] | None = None) -> _DaskTask:
+        return _DaskTask(self, shard, self.client.submit(map_on_worker, shard, self.parse, only, pure=False))
+
+    def keys(self, shard: Shard) -> bytes:
+        future = self.client.submit(keys_on_worker, shard, pure=False)
+        try:
+            keys: bytes = future.result()
+            return keys
+        except InputNotShared as exc:
+            raise _not_shared(exc) from None
+        finally:
+            future.release()
 
     def close(self) -> None:
         if self.owned:

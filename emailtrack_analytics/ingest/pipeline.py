@@ -29,7 +29,7 @@ import duckdb
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import UsageError
-from ..store.batches import Ledger, append_batch
+from ..store.batches import Ledger, append_batch, unstored_keys
 from ..store.db import connect, transaction, writer_lock
 from ..store.erasure import erase_forgotten
 from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table
@@ -37,7 +37,7 @@ from .parsing.message import PARSER_VERSION
 from .parsing.worker import Item, Parsed, ParseResult, Rejected, decompress, parse_many, record_row
 from .parsing.worker import parse_item as _parse
 from .pool import WorkerPool
-from .shards import Batch, Shard, build_batch, items, map_shard, read_shard
+from .shards import Batch, Shard, build_batch, items, keys_table, map_shard, read_shard, shard_keys
 from .sources import (
     MESSAGE_KINDS,
     ROLES,
@@ -208,16 +208,26 @@ class _Parser:
     def map(self, items: list[Item]) -> list[ParseResult]:
         return self.submit(items).get()
 
-    def submit_shard(self, shard: Shard, local: bool) -> _PendingBatch:
-        """Map a shard: here (``local``, or one worker), else in a worker process."""
+    def submit_shard(self, shard: Shard, local: bool, only: frozenset[str] | None = None) -> _PendingBatch:
+        """Map a shard (parsing ``only`` those keys, if given): here (``local``, or one
+        worker), else in a worker process."""
         if local or self.workers == 1:
-            return _Mapped(map_shard(shard, self.parse))
+            return _Mapped(map_shard(shard, self.parse, only))
         pool = self.pool()
         try:
-            task: Future[Batch] | None = pool.submit(map_shard, shard, self.parse)
+            task: Future[Batch] | None = pool.submit(map_shard, shard, self.parse, only)
         except BrokenProcessPool:
             task = None
         return _ShardTask(self, shard, task, pool)
+
+    def shard_keys(self, shard: Shard, local: bool) -> bytes:
+        """The keys of a shard's messages, read by a worker (here when there is none)."""
+        if not (local or self.workers == 1):
+            try:
+                return self.pool().submit(shard_keys, shard).result()
+            except BrokenProcessPool:
+                pass  # read here: keying never fails a worker, whatever killed it
+        return shard_keys(shard)
 
     def recover(self, items: list[Item], broken: WorkerPool | None) -> list[ParseResult]:
         """Parse ``items`` again after ``broken`` lost a worker, one message per task, so that
@@ -314,7 +324,7 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
             if item.kind in MESSAGE_KINDS:
                 # a changed file, or one an interrupted run read part of, is read again from the
                 # start: its earlier quarantine entries go (the rest is keyed: not stored twice)
-                shards.add(_FileRead(item, path, stat.st_size, stat.st_mtime_ns))
+                shards.add(_FileRead(item, path, stat.st_size, stat.st_mtime_ns, again=path in ledger))
             else:
                 _read_log_file(run, workspace, item, path, stat)
         shards.finish()
@@ -476,6 +486,7 @@ class _FileRead:
     new: int = 0
     quarantined: int = 0
     unopened: bool = False    # nothing could be read (a folder that cannot be listed, a FIFO)
+    again: bool = False       # read before, and changed since: most of its copies are stored
 
 
 @dataclass
@@ -545,10 +556,21 @@ class _Shards:
             self.group, self.group_bytes = [], 0
 
     def _submit(self, shard: Shard, files: list[_FileRead], first: bool, last: bool) -> None:
-        pending = self.cluster.submit(shard) if self.cluster else self.parser.submit_shard(shard, self.local)
+        only = self._unstored(shard) if any(file.again for file in files) else None
+        pending = self.cluster.submit(shard, only) if self.cluster else self.parser.submit_shard(shard, self.local, only)
         self.flights.append(_Flight(shard, files, first, last, pending))
         while len(self.flights) > self.in_flight:
             self._reduce(self.flights.popleft())
+
+    def _unstored(self, shard: Shard) -> frozenset[str]:
+        """The keys of a shard not stored yet, found before it is parsed: a file read again (an
+        mbox a month longer) mostly holds copies stored already, which are then only sighted
+        instead of parsed again."""
+        if self.cluster:
+            keys = self.cluster.keys(shard)
+        else:
+            keys = self.parser.shard_keys(shard, self.local)
+        return unstored_keys(self.run.con, keys_table(keys))
 
     def _reduce(self, flight: _Flight) -> None:
         run, files = self.run, flight.files
@@ -562,15 +584,15 @@ class _Shards:
         ledger = [(index, Ledger(file.path, file.item.kind, run.role, file.size, file.mtime_ns, file.items,
                                  file.new, file.quarantined))
                   for index, file in enumerate(files) if flight.last and not file.unopened]
-        copies, details, quarantine = batch.tables()
-        appended = append_batch(run.con, copies, details, quarantine, paths=[file.path for file in files], role=run.role, numbered=numbered,
+        copies, details, quarantine, seen = batch.tables()
+        appended = append_batch(run.con, copies, details, quarantine, seen, paths=[file.path for file in files], role=run.role, numbered=numbered,
                                 reset=[file.path for file in files] if flight.first else (), ledger=ledger)
         for file, new, quarantined in zip(files, appended.new, appended.quarantined, strict=True):
             file.new += new
             file.quarantined += quarantined
         new = sum(appended.new)
         run.summary.new += new
-        run.summary.already_stored += copies.num_rows - new
+        run.summary.already_stored += copies.num_rows - new + seen.num_rows
         run.summary.quarantined += sum(appended.quarantined)
         if flight.last:
             run.summary.files_read += len(files)

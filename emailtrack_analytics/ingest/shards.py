@@ -58,13 +58,14 @@ class Batch:
     copies: bytes = b""
     details: bytes = b""
     quarantine: bytes = b""
+    seen: bytes = b""                 # copies stored already, not parsed (``map_shard``'s ``only``)
     read: list[int] = field(default_factory=list)
     unopened: list[bool] = field(default_factory=list)
 
-    def tables(self) -> tuple[pa.Table, pa.Table, pa.Table]:
-        """The copies, details and quarantine tables (read without copying the bytes)."""
+    def tables(self) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+        """The copies, details, quarantine and seen tables (read without copying the bytes)."""
         return (_from_ipc(self.copies, copy_schema()), _from_ipc(self.details, detail_schema()),
-                _from_ipc(self.quarantine, quarantine_schema()))
+                _from_ipc(self.quarantine, quarantine_schema()), _from_ipc(self.seen, seen_schema()))
 
 
 @functools.cache
@@ -80,6 +81,21 @@ def copy_schema() -> pa.Schema:
 @functools.cache
 def detail_schema() -> pa.Schema:
     return pa.schema([pa.field("seq", pa.int64()), *arrow_schema("lead_details")])
+
+
+@functools.cache
+def seen_schema() -> pa.Schema:
+    return pa.schema([pa.field("seq", pa.int64()), pa.field("file", pa.int32()), pa.field("number", pa.int64()),
+                      pa.field("source", pa.string()), pa.field("message_key", pa.string())])
+
+
+@functools.cache
+def keys_schema() -> pa.Schema:
+    return pa.schema([pa.field("message_key", pa.string())])
+
+
+def keys_table(data: bytes) -> pa.Table:
+    return _from_ipc(data, keys_schema())
 
 
 @functools.cache
@@ -127,20 +143,35 @@ def items(reads: list[Read]) -> list[Item]:
     return [(raw.data, raw.from_line, message_key(raw.data)) for _, _, raw in reads if not raw.problem]
 
 
-def map_shard(shard: Shard, parse: Callable[[Item], ParseResult] = parse_item) -> Batch:
+def shard_keys(shard: Shard) -> bytes:
+    """The content keys of a shard's readable messages (Arrow IPC): what a file read again is
+    checked against before anything in it is parsed."""
+    keys = [message_key(raw.data) for _, _, raw in read_shard(shard) if not raw.problem]
+    return _to_ipc({"message_key": keys}, keys_schema())
+
+
+def map_shard(shard: Shard, parse: Callable[[Item], ParseResult] = parse_item,
+              only: frozenset[str] | None = None) -> Batch:
     """Read, key, parse and compress a shard: the map step. ``parse`` must be importable by the
-    process that runs it (tests hand one that kills its worker)."""
+    process that runs it (tests hand one that kills its worker). ``only``: the keys to parse
+    (those not stored yet, for a file read again); the other copies are only sighted."""
     reads = list(read_shard(shard))
-    return build_batch(shard, reads, [parse(item) for item in items(reads)])
+    keyed = [(seq, message_key(raw.data)) for seq, (_, _, raw) in enumerate(reads) if not raw.problem]
+    known = {seq: key for seq, key in keyed if only is not None and key not in only}
+    results = [parse((reads[seq][2].data, reads[seq][2].from_line, key)) for seq, key in keyed if seq not in known]
+    return build_batch(shard, reads, results, known)
 
 
-def build_batch(shard: Shard, reads: list[Read], results: list[ParseResult]) -> Batch:
+def build_batch(shard: Shard, reads: list[Read], results: list[ParseResult], known: dict[int, str] | None = None) -> Batch:
     """The batch of ``reads``, given the parser's results for their readable messages in order
-    (``items``). Also used when a shard's worker died: the main process reads the shard and has
-    its messages parsed one by one (``pipeline._Parser.recover``)."""
+    (``items``), but for those in ``known`` (place in the shard -> key: stored already, only
+    sighted). Also used when a shard's worker died: the main process reads the shard and has its
+    messages parsed one by one (``pipeline._Parser.recover``)."""
+    known = known or {}
     batch = Batch(read=[0] * len(shard.files), unopened=[False] * len(shard.files))
     copies: dict[str, list[Any]] = {}
     details: dict[str, list[Any]] = {}
+    seen: dict[str, list[Any]] = {name: [] for name in seen_schema().names}
     quarantine: dict[str, list[Any]] = {name: [] for name in
                                         ("file", "number", "source", "reason", "detail", "size", "raw_zlib")}
 
@@ -158,6 +189,11 @@ def build_batch(shard: Shard, reads: list[Read], results: list[ParseResult]) -> 
         if raw.problem:
             quarantined(index, number, raw, raw.problem, raw.detail or "")
             continue
+        if seq in known:
+            for name, value in (("seq", seq), ("file", index), ("number", number), ("source", raw.source),
+                                ("message_key", known[seq])):
+                seen[name].append(value)
+            continue
         result = next(parsed)
         if not isinstance(result, Parsed):
             quarantined(index, number, raw, result.reason, result.detail)
@@ -171,6 +207,7 @@ def build_batch(shard: Shard, reads: list[Read], results: list[ParseResult]) -> 
     batch.copies = _to_ipc(copies, copy_schema())
     batch.details = _to_ipc(details, detail_schema())
     batch.quarantine = _to_ipc(quarantine, quarantine_schema())
+    batch.seen = _to_ipc(seen, seen_schema())
     return batch
 
 

@@ -44,11 +44,24 @@ class Appended:
     quarantined: list[int]
 
 
+def unstored_keys(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> frozenset[str]:
+    """The keys of ``keys`` (a ``message_key`` column) no stored copy has."""
+    con.register("_b_keys", keys)
+    try:
+        rows = con.execute("""
+            SELECT DISTINCT message_key FROM _b_keys
+            WHERE message_key NOT IN (SELECT message_key FROM stored_messages
+                                      WHERE message_key IN (SELECT message_key FROM _b_keys))""").fetchall()
+    finally:
+        con.unregister("_b_keys")
+    return frozenset(key for (key,) in rows)
+
+
 def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.Table,
-                 quarantine: pa.Table, *, paths: Sequence[str], role: str,
+                 quarantine: pa.Table, seen: pa.Table, *, paths: Sequence[str], role: str,
                  numbered: tuple[str, int] | None = None, reset: Sequence[str] = (),
                  ledger: Sequence[tuple[int, Ledger]] = ()) -> Appended:
-    """Append one batch. ``paths``: the real path of each file of the shard (``file`` indexes
+    """Append one batch (``seen``: copies known to be stored already, only sighted). ``paths``: the real path of each file of the shard (``file`` indexes
     it). ``numbered``: for a shard of an mbox, (its label, the messages of the shards before):
     sources are ``label:N`` counted over the whole file. ``reset``: files read again from their
     start, whose quarantine entries go first. ``ledger``: the entries of the files this batch
@@ -58,7 +71,8 @@ def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.T
     parameters = {} if numbered is None else {"label": numbered[0], "offset": numbered[1]}
     path_table = pa.table({"file": pa.array(range(len(paths)), pa.int32()), "path": pa.array(paths, pa.string())})
     now = utcnow()
-    registered = {"_b_copies": copies, "_b_quarantine": quarantine, "_b_details": details, "_b_paths": path_table}
+    registered = {"_b_copies": copies, "_b_quarantine": quarantine, "_b_details": details, "_b_seen": seen,
+                  "_b_paths": path_table}
     for name, table in registered.items():
         con.register(name, table)
     try:
@@ -84,9 +98,10 @@ def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.T
             detail = ", ".join(f'"{name}"' for name in _DETAIL_COLUMNS)
             con.execute(f"INSERT INTO lead_details BY NAME SELECT {detail} FROM _b_details "
                         "WHERE seq IN (SELECT seq FROM _b_new)")
-            con.execute(f"INSERT OR IGNORE INTO sightings BY NAME "
-                        f"SELECT {source} AS source, message_key, $now AS seen_at FROM _b_copies",
-                        {**parameters, "now": now})
+            con.execute(f"""INSERT OR IGNORE INTO sightings BY NAME
+                SELECT {source} AS source, message_key, $now AS seen_at
+                FROM (SELECT source, number, message_key FROM _b_copies
+                      UNION ALL SELECT source, number, message_key FROM _b_seen)""", {**parameters, "now": now})
             con.execute(f"""INSERT INTO quarantine_items BY NAME
                 SELECT {source} AS source, p.path AS file_path, reason, detail, size, raw_zlib,
                        $now AS quarantined_at

@@ -115,7 +115,7 @@ def test_a_message_that_kills_every_worker_is_quarantined_and_the_rest_stored(cl
     parser = _Parser(2, parse=parse_or_die)
     mapper = DaskMapper(cluster.scheduler_address, parse_or_die, lambda s: recover_shard(parser, s))
     try:
-        copies, _, quarantine = mapper.submit(shard).get().tables()
+        copies, _, quarantine, _ = mapper.submit(shard).get().tables()
     finally:
         mapper.close()
         parser.close()

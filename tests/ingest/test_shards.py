@@ -102,41 +102,37 @@ def test_a_shard_is_mapped_to_a_batch_of_its_copies_and_quarantine_items(tmp_pat
     box.write_bytes(mbox(lead(message_id="<m-1@lead.seloger.com>"), b"no header here\nnor here\n",
                          lead(message_id="<m-2@lead.seloger.com>")))
     batch = map_shard(Shard((InputFile(box, "mbox", "box.mbox"),)))
-    copies, details, quarantine = batch.tables()
+    copies, details, quarantine, seen = batch.tables()
     assert batch.read == [3] and batch.unopened == [False]
     assert copies.column("source").to_pylist() == ["box.mbox:1", "box.mbox:3"]
     assert copies.column("message_id").to_pylist() == ["m-1@lead.seloger.com", "m-2@lead.seloger.com"]
     assert quarantine.column("reason").to_pylist() == ["not_an_email"]
     assert details.num_rows == 2 and set(details.column("seq").to_pylist()) == {0, 2}
+    assert seen.num_rows == 0
 
 
-def test_an_mbox_ingested_in_many_shards_stores_what_one_shard_stores(sample_workspace, tmp_path, monkeypatch):
-    """Sources are numbered over the whole file (label:N), the first copy of a message is the
-    one stored, and each file has one ledger entry, whatever the cuts."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_read_again_parses_only_its_new_messages(workspace, tmp_path, monkeypatch, workers):
+    """An mbox a month longer is read again whole, but only its new messages are parsed: the
+    others are keyed, found stored, and sighted."""
     import emailtrack_analytics.ingest.pipeline as pipeline
-    boxes = sorted((sample_workspace / "data" / "sample").rglob("*.mbox"))
-    assert boxes
-    inputs = []
-    for name in ("one", "many"):
-        target = tmp_path / name / "in"
-        target.mkdir(parents=True)
-        for box in boxes[:3]:
-            shutil.copy(box, target / box.name)
-        # a message read twice, in two shards: stored once, sighted twice
-        (target / "again.mbox").write_bytes(boxes[0].read_bytes()[:200_000] + b"\n")
-        shutil.copy(sample_workspace / "emailtrack.toml", tmp_path / name / "emailtrack.toml")
-        inputs.append(target)
-    assert run_cli("--workspace", tmp_path / "one", "ingest", inputs[0], "--workers", "2").code == 0
-    monkeypatch.setattr(pipeline, "SHARD_BYTES", 16 * 1024)
-    batches = []
-    real_append = pipeline.append_batch
-    monkeypatch.setattr(pipeline, "append_batch",
-                        lambda con, *args, **kwargs: batches.append(kwargs["numbered"]) or real_append(con, *args, **kwargs))
-    from emailtrack_analytics.config.workspace import open_workspace
-    summary = pipeline.ingest(open_workspace(tmp_path / "many"), [inputs[1]], workers=2)
-    assert sum(numbered is not None for numbered in batches) > 10  # really cut
-    assert summary.files_read == 4
-    one, many = export_tables(tmp_path / "one"), export_tables(tmp_path / "many")
-    assert one["messages"].count("\n") > 150
-    for table in one:
-        assert one[table] == many[table], table
+    from emailtrack_analytics.ingest.parsing.worker import parse_item
+    box = tmp_path / "box.mbox"
+    first = [lead(message_id=f"<r-{n}@lead.seloger.com>", subject=f"Lead {n}") for n in range(300)]
+    box.write_bytes(mbox(*first))
+    assert pipeline.ingest(workspace, [box], workers=workers).new == 300
+    box.write_bytes(mbox(*first, lead(message_id="<r-new@lead.seloger.com>"), b"no header\nhere\n"))
+    parsed = []
+    monkeypatch.setattr(pipeline, "_parse", lambda item: parsed.append(item) or parse_item(item))
+    monkeypatch.setattr(pipeline, "LOCAL_BYTES", 10 ** 9)  # parsed here, where the calls are seen
+    again = pipeline.ingest(workspace, [box], workers=workers)
+    assert (again.new, again.already_stored, again.quarantined) == (1, 300, 1)
+    # the new lead and the broken message (not stored: parsed again, quarantined again)
+    assert len(parsed) == 2
+    assert b"<r-new@lead.seloger.com>" in parsed[0][0] and parsed[1][0].startswith(b"no header")
+    con = pipeline.connect(workspace.database, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM sightings").fetchone() == (301,)
+        assert con.execute("SELECT items, new_items, quarantined FROM ingested_files").fetchone() == (302, 1, 1)
+    finally:
+        con.close()

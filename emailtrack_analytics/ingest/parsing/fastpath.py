@@ -45,11 +45,10 @@ class FastMessage(Message):
     def get(self, name: str, failobj: object = None) -> object:  # type: ignore[override]
         index = self._index
         if index is None:
-            index = {}
-            for key, value in vars(self)["_headers"]:
-                # compat32's header_fetch_parse gives an ASCII value back as it is
-                index.setdefault(key.lower(), (key, value, value.isascii()))
-            self._index = index
+            # the first value of each name (read last to first, the first is written last);
+            # compat32's header_fetch_parse gives an ASCII value back as it is
+            index = self._index = {key.lower(): (key, value, value.isascii())
+                                   for key, value in reversed(vars(self)["_headers"])}
         found = index.get(name.lower())
         if found is None:
             return failobj
@@ -177,7 +176,12 @@ class _Splitter:
 
     def outer_eof(self, start: int, separators: list[str]) -> bool:
         """Whether reading the line at ``start`` gives the feed parser's false EOF."""
-        return any(self.boundary(start, separator) is not None for separator in separators)
+        if not self.text.startswith("--", start):  # every separator starts so
+            return False
+        for separator in separators:
+            if self.boundary(start, separator) is not None:
+                return True
+        return False
 
     def next_boundary(self, start: int, separators: list[str]) -> int:
         """The first line from ``start`` that matches one of ``separators`` (the text's end when
@@ -187,7 +191,7 @@ class _Splitter:
         text, marker = self.text, self.nl + "--"
         line = start
         while True:
-            if text.startswith("--", line) and self.outer_eof(line, separators):
+            if self.outer_eof(line, separators):
                 return line
             found = text.find(marker, line)
             if found < 0:

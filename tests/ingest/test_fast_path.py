@@ -160,6 +160,17 @@ def test_what_the_fast_path_does_not_read_alike_goes_to_the_full_parser(raw):
     assert check_same(raw) == "full"
 
 
+def test_multiparts_nested_deeper_than_the_fast_path_recurses_are_read_by_the_full_parser():
+    """Each level costs the fast path two frames and the feed parser one: between the two limits
+    the fast path's RecursionError must send the message to the full parser, not out."""
+    raw = MULTIPART
+    for level in range(700):
+        raw = (b'Content-Type: multipart/mixed; boundary="L%d"\n\n--L%d\n' % (level, level) + raw
+               + b"\n--L%d--\n" % level)
+    raw = b"From: a@b.fr\nSubject: deep\nDate: Thu, 12 Mar 2026 18:04:11 +0100\n" + raw
+    assert check_same(raw) == "full"
+
+
 PARAM_PIECES = ["text/plain", "multipart/mixed", ";", "; ", "charset", "CharSet", "boundary", "=", " = ", '"', "'",
                 "utf-8", "ISO-8859-1", "<", ">", " ", "\t", "\\", "*", "*0", "*0*", "name", "x", "é", ",", "--=_Part"]
 

@@ -12,9 +12,11 @@ the standard library would record, a stray carriage return, a ``multipart/digest
 ``message/delivery-status``) makes it return None, and ``parse_message`` parses the message
 with the full parser. ``tests/ingest/test_fast_path.py`` checks both give the same record.
 
-The parts are ``Message`` objects that remember their content type and charset: the record
-asks each part for them several times, and the standard library parses the header each time.
-``parse_date`` reads the usual ``Date`` form without mail-parser's grammar.
+The parts are ``Message`` objects that index their headers and remember their content type,
+and read ``charset`` and ``boundary`` without the general parameter parser: the record asks
+each part for them several times, and the standard library parses the header each time.
+``parse_date`` reads the usual ``Date`` form without mail-parser's grammar; ``decode_text``,
+``addresses`` and ``address_list`` remember the header values portal mail repeats.
 """
 
 from __future__ import annotations
@@ -315,6 +317,8 @@ def split(data: bytes) -> FastMessage | None:
     try:
         root = splitter.message(None)
     except _Reject:
+        return None
+    except Exception:  # nesting deeper than this reader recurses, say: the full parser decides
         return None
     if splitter.pos != splitter.length:  # never: the top level reads to the end
         return None

@@ -111,6 +111,14 @@ def test_the_sample_gives_the_same_records_on_both_paths(tmp_path):
 _fuzz_paths: Counter[str] = Counter()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _print_fuzz_counts():
+    """What the fuzz tests below counted, printed once they have run (``pytest -s`` shows it)."""
+    yield
+    if _fuzz_paths:
+        report("fuzz", _fuzz_paths)
+
+
 @examples(300)
 @given(mutated(SEEDS + [lead(body="x" * 90 + "\n"), outlook_forward(), attached_forward(outlook_forward())]))
 @example(lead().replace(b"\n", b"\r\n"))
@@ -124,11 +132,6 @@ def test_mutated_messages_give_the_same_records_on_both_paths(data):
 @given(st.one_of(st.binary(max_size=2000), mbox_bytes))
 def test_any_bytes_give_the_same_records_on_both_paths(data):
     _fuzz_paths[check_same(data)] += 1
-
-
-def test_fuzz_counts():
-    """Prints what the two tests above counted (runs after them, in file order)."""
-    report("fuzz", _fuzz_paths)
 
 
 # --------------------------------------------------------------------------- the pieces

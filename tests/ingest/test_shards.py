@@ -136,3 +136,35 @@ def test_a_file_read_again_parses_only_its_new_messages(workspace, tmp_path, mon
         assert con.execute("SELECT items, new_items, quarantined FROM ingested_files").fetchone() == (302, 1, 1)
     finally:
         con.close()
+
+
+def test_an_mbox_ingested_in_many_shards_stores_what_one_shard_stores(sample_workspace, tmp_path, monkeypatch):
+    """Sources are numbered over the whole file (label:N), the first copy of a message is the
+    one stored, and each file has one ledger entry, whatever the cuts."""
+    import emailtrack_analytics.ingest.pipeline as pipeline
+    boxes = sorted((sample_workspace / "data" / "sample").rglob("*.mbox"))
+    assert boxes
+    inputs = []
+    for name in ("one", "many"):
+        target = tmp_path / name / "in"
+        target.mkdir(parents=True)
+        for box in boxes[:3]:
+            shutil.copy(box, target / box.name)
+        # a message read twice, in two shards: stored once, sighted twice
+        (target / "again.mbox").write_bytes(boxes[0].read_bytes()[:200_000] + b"\n")
+        shutil.copy(sample_workspace / "emailtrack.toml", tmp_path / name / "emailtrack.toml")
+        inputs.append(target)
+    assert run_cli("--workspace", tmp_path / "one", "ingest", inputs[0], "--workers", "2").code == 0
+    monkeypatch.setattr(pipeline, "SHARD_BYTES", 16 * 1024)
+    batches = []
+    real_append = pipeline.append_batch
+    monkeypatch.setattr(pipeline, "append_batch",
+                        lambda con, *args, **kwargs: batches.append(kwargs["numbered"]) or real_append(con, *args, **kwargs))
+    from emailtrack_analytics.config.workspace import open_workspace
+    summary = pipeline.ingest(open_workspace(tmp_path / "many"), [inputs[1]], workers=2)
+    assert sum(numbered is not None for numbered in batches) > 10  # really cut
+    assert summary.files_read == 4
+    one, many = export_tables(tmp_path / "one"), export_tables(tmp_path / "many")
+    assert one["messages"].count("\n") > 150
+    for table in one:
+        assert one[table] == many[table], table

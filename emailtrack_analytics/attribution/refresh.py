@@ -117,6 +117,7 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     if not full and not stale:
         return RefreshResult(0, False, fingerprint)
     attributor = Attributor(workspace, distribution_targets(con, workspace))
+    last = con.execute("SELECT computed_at FROM attribution_state").fetchone()
 
     # Step by step, each step its own transaction: on a million copies, one transaction holding
     # a re-attribution, new lead keys and the leads outgrew DuckDB's bounded memory (what a
@@ -131,20 +132,27 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     if full:
         query = f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')} FROM stored_messages"
     else:
-        query = (f"SELECT {', '.join('m.' + c for c in READ_COLUMNS)}, {BODY_COLUMN.format('m.')} FROM stored_messages m "
-                 "ANTI JOIN attribution a USING (message_key)")
+        query = (f"SELECT {', '.join('m.' + c for c in READ_COLUMNS)}, {BODY_COLUMN.format('m.')}, m.first_seen_at "
+                 "FROM stored_messages m ANTI JOIN attribution a USING (message_key)")
     # read through a second cursor so that each batch is written as soon as it is attributed
     reader = arrow_batches(con.cursor(), query, batch)
     count = 0
     # the copies attributed, or whose lead key changes, in an incremental refresh: only the
     # deliveries in mail logs they can concern are judged again (classify_log_deliveries)
     incremental = not full
+    # a copy stored before the last refresh and attributed again was re-parsed (ingest deletes its
+    # attribution, and with it the lead key it had): the lead it left is not known, so the lead
+    # keys and the leads are computed in full
+    reparsed = False
     if incremental:
         con.execute("CREATE OR REPLACE TEMP TABLE _touched_copies (message_key VARCHAR)")
     for record_batch in reader:
         rows: list[dict[str, Any]] = []
         targets: list[dict[str, Any]] = []
         for row in record_batch.to_pylist():
+            if incremental:
+                seen = row.pop("first_seen_at")
+                reparsed = reparsed or last is None or seen is None or seen <= last[0]
             result = attributor.attribute(row)
             # an Exchange forward's time is the agent's local time read as UTC: its month and hour
             # are those of the time read in the workspace zone (identity.lead_time)
@@ -167,10 +175,12 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     with transaction(con):
         mark_follow_ups(con)
     with transaction(con):
-        _assign_lead_keys(con, workspace.timezone, record_changes=incremental)
+        scoped = _assign_lead_keys(con, workspace.timezone, record_changes=incremental,
+                                   scoped=incremental and not reparsed)
     with transaction(con):
         sync_config_tables(con, workspace)
-        store_leads(con)
+        store_leads(con, incremental=scoped)
+        con.execute("DROP TABLE IF EXISTS _rekeyed")
     classify_log_deliveries(con, attributor, incremental=incremental)  # in steps of its own
     with transaction(con):
         con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
@@ -183,11 +193,23 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
 LEAD_BATCH_COPIES = 200_000
 
 
-def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES) -> int:
-    """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand."""
-    con.execute("DELETE FROM lead_rows")
+def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES, incremental: bool = False) -> int:
+    """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand.
+
+    ``incremental``: only the months where a lead can have changed are stored again, those the
+    leads of the copies of ``_touched_copies`` (new, or whose key changed: ``_rekeyed`` holds
+    their old and new keys) had before and have now (sql/refresh/leads.sql, ``changed_months``);
+    the other months' rows are what a full run would write again. Returns the rows stored."""
+    if incremental:
+        changed = {row[0] for row in con.execute(_LEADS["changed_months"]).fetchall()}
+        con.execute("DELETE FROM lead_rows WHERE list_contains(?, month)", [sorted(changed)])
+    else:
+        con.execute("DELETE FROM lead_rows")
     for months in lead_month_batches(con, batch_copies):
-        con.execute(_LEADS["store_leads_of_months"], [months])
+        if incremental:
+            months = [month for month in months if month in changed]
+        if months:
+            con.execute(_LEADS["store_leads_of_months"], [months])
     return _count(con, "SELECT count(*) FROM lead_rows")
 
 
@@ -305,7 +327,8 @@ def _looks_like_lead(attributor: Attributor, compiled: _CompiledPortal, sender: 
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
-def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_changes: bool = False) -> None:
+def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_changes: bool = False,
+                     scoped: bool = False) -> bool:
     """Lead keys computed in the database, by the statements of sql/refresh/lead_keys.sql
     (``identity.lead_keys`` is the same in Python, for reading; a test holds them to the same keys).
 
@@ -321,20 +344,58 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_cha
     million copies filled DuckDB's bounded memory. (Two references with the same 64-bit hash
     would join two groups: about one chance in ten million at a million copies.) Only the
     copies whose key changes are written; with ``record_changes``, their message keys are added
-    to the scratch table ``_touched_copies`` (an incremental refresh).
+    to the scratch table ``_touched_copies`` (an incremental refresh), and their old and new keys
+    are in the scratch table ``_rekeyed``.
+
+    ``scoped``: only the lead copies linked to the new lead copies of ``_touched_copies`` are keyed
+    (sql/refresh/lead_keys.sql, ``scope_start`` says why that gives a full run's keys), unless
+    they are more than ``SCOPE_SHARE`` of the lead copies. Returns whether only those were keyed.
     """
-    con.execute(_LEAD_KEYS["anchored"], [timezone])
-    con.execute(_LEAD_KEYS["lead_pairs"], [timezone])
+    copies = "lead_reference_copies"
+    if scoped:
+        scoped = _lead_scope(con, timezone)
+        copies = "_scope_copies" if scoped else copies
+    con.execute(_LEAD_KEYS["anchored"], [timezone, copies])
+    con.execute(_LEAD_KEYS["lead_pairs"], [timezone, copies])
     while _count(con, _LEAD_KEYS["spread_labels"]):
         pass
     con.execute(_LEAD_KEYS["joined"])
-    con.execute(_LEAD_KEYS["unjoin_other_prospects"])
+    con.execute(_LEAD_KEYS["unjoin_other_prospects"], [copies])
     con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
-    con.execute(_LEAD_KEYS["keyed"], [timezone])
+    con.execute(_LEAD_KEYS["keyed"], [timezone, copies])
     if record_changes:
         con.execute(_LEAD_KEYS["rekeyed"])
     con.execute(_LEAD_KEYS["write_keys"])
     con.execute(_LEAD_KEYS["drop_scratch"])
+    con.execute("DROP TABLE IF EXISTS _scope_copies")
+    con.execute("DROP TABLE IF EXISTS _lead_scope")
+    return scoped
+
+
+# an incremental refresh keys everything again when the copies in scope are more than this share of
+# the lead copies: keying a scope costs about what keying as many copies in full does, and more
+# when it must grow several times
+SCOPE_SHARE = 0.5
+
+
+def _lead_scope(con: DuckDBPyConnection, timezone: str) -> bool:
+    """Fills the scratch table ``_scope_copies`` with the lead copies whose key the new copies can
+    change (sql/refresh/lead_keys.sql, ``scope_start``). Returns False, leaving the full run to
+    key everything, when they are more than ``SCOPE_SHARE`` of the lead copies."""
+    con.execute(_LEAD_KEYS["scope_start"])
+    limit = SCOPE_SHARE * _count(con, "SELECT count(*) FROM attribution WHERE category = 'lead'")
+    # each round covers what the scope reaches, and the scope grows to what links to it there
+    while sum(_count(con, _LEAD_KEYS[name]) for name in ("scope_days", "scope_ids", "scope_prints")):
+        if _count(con, _LEAD_KEYS["scope_candidates"]) > limit:
+            con.execute(_LEAD_KEYS["scope_keep"])
+            return False
+        con.execute(_LEAD_KEYS["scope_links"], [timezone])
+        con.execute(_LEAD_KEYS["scope_pairs"])
+        while _count(con, _LEAD_KEYS["spread_labels"]):
+            pass
+        con.execute(_LEAD_KEYS["scope_grow"])
+    con.execute(_LEAD_KEYS["scope_keep"])
+    return True
 
 
 def _insert(con: DuckDBPyConnection, table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:

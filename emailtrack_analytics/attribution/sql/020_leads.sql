@@ -6,16 +6,23 @@
 -- forward's own Date was UTC (Exchange), and, for the body's mark only, tried at whole-hour
 -- offsets up to two hours either way. Copies stored before identity marks keep their content
 -- fingerprint (minute included).
-CREATE OR REPLACE MACRO lead_references(tz) AS TABLE
+-- lead_references_of(tz, copies): the same for the copies of the table named `copies`, which has
+-- lead_reference_copies' columns (an incremental refresh keys a few copies: refresh.py).
+CREATE OR REPLACE VIEW lead_reference_copies AS
+SELECT a.message_key, m.original_message_id, m.content_fingerprint, m.identity_marks, m.received_at,
+       m.date_source, m.date_zone
+FROM attribution AS a JOIN stored_messages AS m USING (message_key)
+WHERE a.category = 'lead';
+
+CREATE OR REPLACE MACRO lead_references_of(tz, copies) AS TABLE
 WITH copies AS (
-    SELECT a.message_key,
-           coalesce('id:' || m.original_message_id, 'mk:' || a.message_key) AS id_ref,
-           m.content_fingerprint, m.identity_marks,
-           CASE WHEN m.date_source = 'forward_header' AND m.date_zone = 'utc'
-                THEN timezone('UTC', timezone(tz, m.received_at)) ELSE m.received_at END AS sent_at,
-           coalesce(m.date_source = 'forward_header' AND m.date_zone IN ('forward', 'utc'), false) AS guessed
-    FROM attribution AS a JOIN stored_messages AS m USING (message_key)
-    WHERE a.category = 'lead'
+    SELECT message_key,
+           coalesce('id:' || original_message_id, 'mk:' || message_key) AS id_ref,
+           content_fingerprint, identity_marks,
+           CASE WHEN date_source = 'forward_header' AND date_zone = 'utc'
+                THEN timezone('UTC', timezone(tz, received_at)) ELSE received_at END AS sent_at,
+           coalesce(date_source = 'forward_header' AND date_zone IN ('forward', 'utc'), false) AS guessed
+    FROM query_table(copies)
 ),
 marked AS (
     SELECT message_key, id_ref, sent_at, guessed, unnest(identity_marks) AS mark
@@ -31,6 +38,9 @@ FROM shifted
 UNION ALL
 SELECT message_key, id_ref, coalesce('fp:' || content_fingerprint, 'mk:' || message_key) AS fp_ref
 FROM copies WHERE coalesce(len(identity_marks), 0) = 0;
+
+CREATE OR REPLACE MACRO lead_references(tz) AS TABLE
+SELECT * FROM lead_references_of(tz, 'lead_reference_copies');
 
 -- Every lead copy that reached tracking, once per point of sale it counts for
 -- (a copy from the multi-distribution system counts for every point of sale it was sent to).

@@ -349,7 +349,7 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_cha
 
     ``scoped``: only the lead copies linked to the new lead copies of ``_touched_copies`` are keyed
     (sql/refresh/lead_keys.sql, ``scope_start`` says why that gives a full run's keys), unless
-    they are more than ``SCOPE_SHARE`` of the lead copies. Returns whether only those were keyed.
+    their candidates are too many (``SCOPE_SHARE``). Returns whether only those were keyed.
     """
     copies = "lead_reference_copies"
     if scoped:
@@ -372,18 +372,19 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_cha
     return scoped
 
 
-# an incremental refresh keys everything again when the copies in scope are more than this share of
-# the lead copies: keying a scope costs about what keying as many copies in full does, and more
-# when it must grow several times
+# an incremental refresh keys everything again when the candidates of its scope are more than this
+# share of the lead copies (and more than SCOPE_COPIES): keying a scope costs about what keying as
+# many copies in full does, and more when it must grow several times
 SCOPE_SHARE = 0.5
+SCOPE_COPIES = 20_000
 
 
 def _lead_scope(con: DuckDBPyConnection, timezone: str) -> bool:
     """Fills the scratch table ``_scope_copies`` with the lead copies whose key the new copies can
     change (sql/refresh/lead_keys.sql, ``scope_start``). Returns False, leaving the full run to
-    key everything, when they are more than ``SCOPE_SHARE`` of the lead copies."""
+    key everything, when the candidates are more than ``SCOPE_SHARE`` of the lead copies."""
     con.execute(_LEAD_KEYS["scope_start"])
-    limit = SCOPE_SHARE * _count(con, "SELECT count(*) FROM attribution WHERE category = 'lead'")
+    limit = max(SCOPE_COPIES, SCOPE_SHARE * _count(con, "SELECT count(*) FROM attribution WHERE category = 'lead'"))
     # each round covers what the scope reaches, and the scope grows to what links to it there
     while sum(_count(con, _LEAD_KEYS[name]) for name in ("scope_days", "scope_ids", "scope_prints")):
         if _count(con, _LEAD_KEYS["scope_candidates"]) > limit:

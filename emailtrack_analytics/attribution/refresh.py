@@ -52,8 +52,11 @@ class RefreshResult:
     fingerprint: str
 
 
-def distribution_targets(con: DuckDBPyConnection, workspace: Workspace) -> dict[str, list[str]]:
-    """Message-ID -> points of sale the distribution log says it was dispatched to."""
+def distribution_targets(con: DuckDBPyConnection, workspace: Workspace, *,
+                         of_copies: list[str] | None = None) -> dict[str, list[str]]:
+    """Message-ID -> points of sale the distribution log says it was dispatched to; with
+    ``of_copies`` (message keys), only for those copies' Message-IDs (the copies an incremental
+    refresh attributes)."""
     owners: dict[str, str] = {}
     for pos in workspace.points_of_sale:
         for address in pos.mailboxes + pos.tracked_addresses:
@@ -62,7 +65,9 @@ def distribution_targets(con: DuckDBPyConnection, workspace: Workspace) -> dict[
         if entry.point_of_sale:
             owners[entry.address] = entry.point_of_sale
     targets: dict[str, list[str]] = {}
-    for message_id, delivered_to in con.execute(_COPIES["distribution_deliveries"]).fetchall():
+    deliveries = (con.execute(_COPIES["distribution_deliveries"]) if of_copies is None
+                  else con.execute(_COPIES["distribution_deliveries_of_copies"], [of_copies]))
+    for message_id, delivered_to in deliveries.fetchall():
         owner = owners.get(delivered_to)
         if owner and owner not in targets.setdefault(message_id, []):
             targets[message_id].append(owner)
@@ -116,7 +121,12 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     full = full or force
     if not full and not stale:
         return RefreshResult(0, False, fingerprint)
-    attributor = Attributor(workspace, distribution_targets(con, workspace))
+    new_copies: list[str] | None = None
+    if not full:
+        # the copies to attribute, found once by key (reading their columns in the same anti-join
+        # read every stored body first: a second on a million copies)
+        new_copies = [row[0] for row in con.execute(_COPIES["new_copies"]).fetchall()]
+    attributor = Attributor(workspace, distribution_targets(con, workspace, of_copies=new_copies))
     last = con.execute("SELECT computed_at FROM attribution_state").fetchone()
 
     # Step by step, each step its own transaction: on a million copies, one transaction holding
@@ -129,13 +139,16 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
         if full:
             con.execute("DELETE FROM attribution")
             con.execute("DELETE FROM attribution_targets")
-    if full:
+    # read through a second cursor so that each batch is written as soon as it is attributed
+    cursor = con.cursor()
+    if new_copies is None:
         query = f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')} FROM stored_messages"
     else:
-        query = (f"SELECT {', '.join('m.' + c for c in READ_COLUMNS)}, {BODY_COLUMN.format('m.')}, m.first_seen_at "
-                 "FROM stored_messages m ANTI JOIN attribution a USING (message_key)")
-    # read through a second cursor so that each batch is written as soon as it is attributed
-    reader = arrow_batches(con.cursor(), query, batch)
+        # registered on the cursor that reads (a cursor is a connection of its own)
+        cursor.register("_new_copies", pa.table({"message_key": pa.array(new_copies, pa.string())}))
+        query = (f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')}, first_seen_at "
+                 "FROM stored_messages WHERE message_key IN (SELECT message_key FROM _new_copies)")
+    reader = arrow_batches(cursor, query, batch)
     count = 0
     # the copies attributed, or whose lead key changes, in an incremental refresh: only the
     # deliveries in mail logs they can concern are judged again (classify_log_deliveries)
@@ -233,7 +246,9 @@ def mark_follow_ups(con: DuckDBPyConnection) -> int:
     """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
     'other', whatever their subject says (sql/refresh/copies.sql). Returns how many were changed.
     (A non-lead stays a non-lead: no judgement of a mail-log delivery depends on it.)"""
+    con.execute(_COPIES["replies"])
     changed = con.execute(_COPIES["mark_follow_ups"]).fetchone()
+    con.execute(_COPIES["drop_replies"])
     return int(changed[0]) if changed else 0
 
 

@@ -280,6 +280,7 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
     """
     params = {"match_seconds": MATCH_SECONDS}
     with transaction(con):
+        con.execute(_LOG_LEADS["unpaired"])
         if incremental:
             con.execute(_LOG_LEADS["affected_deliveries"], params)
             con.execute(_LOG_LEADS["scope_deliveries"], params)
@@ -293,9 +294,10 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
         pa.schema([("sender", pa.string()), ("portal", pa.string())])))
     # a scratch table in the database file (committed, so DuckDB can page it out), then pages
     # of it judged and written, each page committed: called with no transaction open
+    first, last = con.execute(_LOG_LEADS["scope_times"]).fetchone() or (None, None)
     try:
         with transaction(con):
-            con.execute(_LOG_LEADS["deliveries"], params)
+            con.execute(_LOG_LEADS["deliveries"], {**params, "first": first, "last": last})
     finally:
         con.unregister("_sender_portals")
     # what nothing matched is judged by the portal rules, page by page (by key: the same

@@ -46,8 +46,9 @@ STEPS = ("mark_follow_ups", "_assign_lead_keys", "sync_config_tables", "store_le
 PIPELINE_STEPS = ("connect", "reparse_stale", "erase_forgotten", "refresh_attribution")
 
 
-def new_lead(folder: Path, workspace: Path, n: int) -> Path:
-    """A one-message mbox: a portal lead to the workspace's first tracked address."""
+def new_lead(folder: Path, workspace: Path, n: int, at: dt.datetime = dt.datetime(2026, 10, 14, 10)) -> Path:
+    """A one-message mbox: a portal lead to the workspace's first tracked address, sent ``n``
+    minutes after ``at`` (UTC)."""
     from emailtrack_analytics.config.workspace import open_workspace
     ws = open_workspace(str(workspace))
     to = next(a for p in ws.points_of_sale for a in p.tracked_addresses)
@@ -55,7 +56,7 @@ def new_lead(folder: Path, workspace: Path, n: int) -> Path:
     message["From"] = "SeLoger <contact@myselogerpro.nmp1.com>"
     message["To"] = to
     message["Subject"] = f"Nouveau contact pour votre annonce réf. BENCH{n}"
-    message["Date"] = format_datetime(dt.datetime(2026, 10, 14, 10, n, tzinfo=dt.timezone.utc))
+    message["Date"] = format_datetime((at + dt.timedelta(minutes=n)).replace(tzinfo=dt.timezone.utc))
     message["Message-ID"] = f"<bench-{uuid.uuid4().hex}@myselogerpro.nmp1.com>"
     message.set_content(f"Bonjour,\n\nUn visiteur souhaite être contacté.\nNom : Bench {n}\n"
                         f"Email : bench{n}@example.org\nTéléphone : 06 12 34 56 {n:02d}\n")
@@ -124,6 +125,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", type=Path, required=True, help="a large workspace (benchmarks/report.py --keep)")
     parser.add_argument("--copy", action="store_true", help="work on a copy of the workspace")
+    parser.add_argument("--at", type=dt.datetime.fromisoformat, default=dt.datetime(2026, 10, 14, 10),
+                        help="when the new leads are sent (UTC, ISO 8601; default 2026-10-14T10:00, after the "
+                             "sample's year: among the stored copies, e.g. 2026-03-16T10:00, more are linked "
+                             "and judged again)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="emailtrack-refresh-bench-"))
     try:
@@ -131,8 +136,8 @@ def main() -> int:
         if args.copy:
             shutil.copytree(root, folder / "ws", ignore=shutil.ignore_patterns("sample", "reports"))
             root = folder / "ws"
-        seconds, peak_kb, summary = ingest(root, new_lead(folder, root, 1))
-        steps = steps_in_process(root, new_lead(folder, root, 2))
+        seconds, peak_kb, summary = ingest(root, new_lead(folder, root, 1, args.at))
+        steps = steps_in_process(root, new_lead(folder, root, 2, args.at))
         steps["cli_start"] = round(cli_start(), 2)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -209,20 +209,19 @@ LEAD_BATCH_COPIES = 200_000
 def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES, incremental: bool = False) -> int:
     """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand.
 
-    ``incremental``: only the months where a lead can have changed are stored again, those the
-    leads of the copies of ``_touched_copies`` (new, or whose key changed: ``_rekeyed`` holds
-    their old and new keys) had before and have now (sql/refresh/leads.sql, ``changed_months``);
-    the other months' rows are what a full run would write again. Returns the rows stored."""
+    ``incremental``: only the leads that can have changed are stored again, those of the copies of
+    ``_touched_copies`` (new, or whose key changed: ``_rekeyed`` holds their old and new keys),
+    under their keys before and after (sql/refresh/leads.sql, ``changed_leads``): a lead's row
+    depends on its copies only. Returns the rows stored."""
     if incremental:
-        changed = {row[0] for row in con.execute(_LEADS["changed_months"]).fetchall()}
-        con.execute("DELETE FROM lead_rows WHERE list_contains(?, month)", [sorted(changed)])
-    else:
-        con.execute("DELETE FROM lead_rows")
+        keys = [row[0] for row in con.execute(_LEADS["changed_leads"]).fetchall()]
+        con.execute("DELETE FROM lead_rows WHERE lead_key IN (SELECT unnest(?::VARCHAR[]))", [keys])
+        if keys:
+            con.execute(_LEADS["store_leads_of_keys"], [keys])
+        return _count(con, "SELECT count(*) FROM lead_rows")
+    con.execute("DELETE FROM lead_rows")
     for months in lead_month_batches(con, batch_copies):
-        if incremental:
-            months = [month for month in months if month in changed]
-        if months:
-            con.execute(_LEADS["store_leads_of_months"], [months])
+        con.execute(_LEADS["store_leads_of_months"], [months])
     return _count(con, "SELECT count(*) FROM lead_rows")
 
 

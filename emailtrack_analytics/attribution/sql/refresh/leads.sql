@@ -14,15 +14,14 @@ ORDER BY month
 INSERT INTO lead_rows BY NAME
 SELECT * FROM leads_grouped_in(?::VARCHAR[])
 
--- name: changed_months
--- the months where an incremental refresh can have changed a lead: those the leads of the copies
--- attributed or re-keyed since the last refresh (_touched_copies; _rekeyed, their old and new
--- keys) had in lead_rows, and those of their copies now (a lead's month is one of its copies')
-WITH changed AS (
-    SELECT a.lead_key FROM _touched_copies JOIN attribution AS a USING (message_key) WHERE a.lead_key IS NOT NULL
-    UNION SELECT old_key FROM _rekeyed WHERE old_key IS NOT NULL
-)
-SELECT DISTINCT month FROM lead_rows WHERE lead_key IN (SELECT lead_key FROM changed)
-UNION
-SELECT DISTINCT month FROM attribution
-WHERE lead_key IN (SELECT lead_key FROM changed) AND category = 'lead' AND role = 'tracking' AND month IS NOT NULL
+-- name: changed_leads
+-- the leads an incremental refresh can have changed: those of the copies attributed or re-keyed
+-- since the last refresh (_touched_copies), under their new keys and, for the re-keyed, their
+-- old ones (_rekeyed)
+SELECT DISTINCT a.lead_key FROM _touched_copies JOIN attribution AS a USING (message_key) WHERE a.lead_key IS NOT NULL
+UNION SELECT old_key FROM _rekeyed WHERE old_key IS NOT NULL
+
+-- name: store_leads_of_keys
+-- the leads of the keys $1 (VARCHAR[]), whatever their month
+INSERT INTO lead_rows BY NAME
+SELECT * FROM leads_grouped_in(NULL, keys := ?::VARCHAR[])

@@ -204,6 +204,9 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
 # so a large workspace is grouped a few months at a time (a lead spans months; each batch
 # groups every copy of the leads it holds and keeps the leads whose month is in the batch).
 LEAD_BATCH_COPIES = 200_000
+# the leads an incremental refresh stores by key at most (each copy is compared with every key:
+# past a few thousand, storing every lead again, month by month, is faster)
+LEADS_BY_KEY = 2_000
 
 
 def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES, incremental: bool = False) -> int:
@@ -212,9 +215,10 @@ def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES, 
     ``incremental``: only the leads that can have changed are stored again, those of the copies of
     ``_touched_copies`` (new, or whose key changed: ``_rekeyed`` holds their old and new keys),
     under their keys before and after (sql/refresh/leads.sql, ``changed_leads``): a lead's row
-    depends on its copies only. Returns the rows stored."""
-    if incremental:
-        keys = [row[0] for row in con.execute(_LEADS["changed_leads"]).fetchall()]
+    depends on its copies only. More than ``LEADS_BY_KEY`` of them are stored with all the others.
+    Returns the rows stored."""
+    keys = [row[0] for row in con.execute(_LEADS["changed_leads"]).fetchall()] if incremental else []
+    if incremental and len(keys) <= LEADS_BY_KEY:
         con.execute("DELETE FROM lead_rows WHERE lead_key IN (SELECT unnest(?::VARCHAR[]))", [keys])
         if keys:
             con.execute(_LEADS["store_leads_of_keys"], [keys])

@@ -77,7 +77,7 @@ WHERE a.category = 'lead' AND a.role = 'tracking'
   AND (months IS NULL OR a.lead_key IN (
       SELECT lead_key FROM attribution
       WHERE category = 'lead' AND role = 'tracking' AND list_contains(months, month)))
-  AND (keys IS NULL OR a.lead_key IN (SELECT unnest(keys)));
+  AND (keys IS NULL OR list_contains(keys, a.lead_key));
 
 CREATE OR REPLACE VIEW lead_copies AS
 SELECT * FROM lead_copies_in(NULL);

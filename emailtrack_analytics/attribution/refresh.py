@@ -381,7 +381,8 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_cha
         pass
     con.execute(_LEAD_KEYS["joined"])
     con.execute(_LEAD_KEYS["unjoin_other_prospects"], [copies])
-    con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
+    if not scoped:  # (a copy is a lead or not until a full refresh)
+        con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
     con.execute(_LEAD_KEYS["keyed"], [timezone, copies])
     if record_changes:
         con.execute(_LEAD_KEYS["rekeyed"])
@@ -407,7 +408,9 @@ def _lead_scope(con: DuckDBPyConnection, timezone: str) -> bool:
     limit = max(SCOPE_COPIES, SCOPE_SHARE * _count(con, "SELECT count(*) FROM attribution WHERE category = 'lead'"))
     # each round covers what the scope reaches, and the scope grows to what links to it there
     while sum(_count(con, _LEAD_KEYS[name]) for name in ("scope_days", "scope_ids", "scope_prints")):
-        if _count(con, _LEAD_KEYS["scope_candidates"]) > limit:
+        con.execute(_LEAD_KEYS["scope_candidates"],
+                    con.execute("SELECT min(day), max(day) + 1 FROM _scope_days").fetchone())
+        if _count(con, "SELECT count(*) FROM _scope_copies") > limit:
             con.execute(_LEAD_KEYS["scope_keep"])
             return False
         con.execute(_LEAD_KEYS["scope_links"], [timezone])

@@ -49,15 +49,21 @@ WHERE coalesce(len(m.identity_marks), 0) = 0 AND m.content_fingerprint IS NOT NU
 EXCEPT SELECT print FROM _scope_prints
 
 -- name: scope_candidates
--- the lead copies on the days, of the Message-IDs and of the fingerprints covered, not yet held
--- (returns how many copies are now held)
+-- the lead copies on the days, of the Message-IDs and of the fingerprints covered, not yet held,
+-- each found by the column that says so ($1 and $2: the first day covered and the day after the
+-- last, so that the scan reads only the row groups of those days)
 INSERT INTO _scope_copies
 SELECT c.* FROM lead_reference_copies AS c
-WHERE (c.received_at::DATE IN (SELECT day FROM _scope_days)
-       OR c.original_message_id IN (SELECT id FROM _scope_ids)
-       OR (coalesce(len(c.identity_marks), 0) = 0 AND c.content_fingerprint IN (SELECT print FROM _scope_prints)))
-  AND c.message_key NOT IN (SELECT message_key FROM _scope_copies);
-SELECT count(*) FROM _scope_copies;
+WHERE c.message_key IN (
+    SELECT message_key FROM stored_messages
+    WHERE received_at >= ?::DATE AND received_at < ?::DATE AND received_at::DATE IN (SELECT day FROM _scope_days)
+    UNION
+    SELECT message_key FROM stored_messages WHERE original_message_id IN (SELECT id FROM _scope_ids)
+    UNION
+    SELECT message_key FROM stored_messages
+    WHERE content_fingerprint IN (SELECT print FROM _scope_prints) AND coalesce(len(identity_marks), 0) = 0
+)
+  AND c.message_key NOT IN (SELECT message_key FROM _scope_copies)
 
 -- name: scope_links
 -- the candidates' links, each labelled by its smaller hash (spread_labels spreads them)

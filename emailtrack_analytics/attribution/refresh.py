@@ -52,8 +52,11 @@ class RefreshResult:
     fingerprint: str
 
 
-def distribution_targets(con: DuckDBPyConnection, workspace: Workspace) -> dict[str, list[str]]:
-    """Message-ID -> points of sale the distribution log says it was dispatched to."""
+def distribution_targets(con: DuckDBPyConnection, workspace: Workspace, *,
+                         of_copies: list[str] | None = None) -> dict[str, list[str]]:
+    """Message-ID -> points of sale the distribution log says it was dispatched to; with
+    ``of_copies`` (message keys), only for those copies' Message-IDs (the copies an incremental
+    refresh attributes)."""
     owners: dict[str, str] = {}
     for pos in workspace.points_of_sale:
         for address in pos.mailboxes + pos.tracked_addresses:
@@ -62,7 +65,9 @@ def distribution_targets(con: DuckDBPyConnection, workspace: Workspace) -> dict[
         if entry.point_of_sale:
             owners[entry.address] = entry.point_of_sale
     targets: dict[str, list[str]] = {}
-    for message_id, delivered_to in con.execute(_COPIES["distribution_deliveries"]).fetchall():
+    deliveries = (con.execute(_COPIES["distribution_deliveries"]) if of_copies is None
+                  else con.execute(_COPIES["distribution_deliveries_of_copies"], [of_copies]))
+    for message_id, delivered_to in deliveries.fetchall():
         owner = owners.get(delivered_to)
         if owner and owner not in targets.setdefault(message_id, []):
             targets[message_id].append(owner)
@@ -116,7 +121,13 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     full = full or force
     if not full and not stale:
         return RefreshResult(0, False, fingerprint)
-    attributor = Attributor(workspace, distribution_targets(con, workspace))
+    new_copies: list[str] | None = None
+    if not full:
+        # the copies to attribute, found once by key (reading their columns in the same anti-join
+        # read every stored body first: a second on a million copies)
+        new_copies = [row[0] for row in con.execute(_COPIES["new_copies"]).fetchall()]
+    attributor = Attributor(workspace, distribution_targets(con, workspace, of_copies=new_copies))
+    last = con.execute("SELECT computed_at FROM attribution_state").fetchone()
 
     # Step by step, each step its own transaction: on a million copies, one transaction holding
     # a re-attribution, new lead keys and the leads outgrew DuckDB's bounded memory (what a
@@ -128,23 +139,33 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
         if full:
             con.execute("DELETE FROM attribution")
             con.execute("DELETE FROM attribution_targets")
-    if full:
+    # read through a second cursor so that each batch is written as soon as it is attributed
+    cursor = con.cursor()
+    if new_copies is None:
         query = f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')} FROM stored_messages"
     else:
-        query = (f"SELECT {', '.join('m.' + c for c in READ_COLUMNS)}, {BODY_COLUMN.format('m.')} FROM stored_messages m "
-                 "ANTI JOIN attribution a USING (message_key)")
-    # read through a second cursor so that each batch is written as soon as it is attributed
-    reader = arrow_batches(con.cursor(), query, batch)
+        # registered on the cursor that reads (a cursor is a connection of its own)
+        cursor.register("_new_copies", pa.table({"message_key": pa.array(new_copies, pa.string())}))
+        query = (f"SELECT {', '.join(READ_COLUMNS)}, {BODY_COLUMN.format('')}, first_seen_at "
+                 "FROM stored_messages WHERE message_key IN (SELECT message_key FROM _new_copies)")
+    reader = arrow_batches(cursor, query, batch)
     count = 0
     # the copies attributed, or whose lead key changes, in an incremental refresh: only the
     # deliveries in mail logs they can concern are judged again (classify_log_deliveries)
     incremental = not full
+    # a copy stored before the last refresh and attributed again was re-parsed (ingest deletes its
+    # attribution, and with it the lead key it had): the lead it left is not known, so the lead
+    # keys and the leads are computed in full
+    reparsed = False
     if incremental:
         con.execute("CREATE OR REPLACE TEMP TABLE _touched_copies (message_key VARCHAR)")
     for record_batch in reader:
         rows: list[dict[str, Any]] = []
         targets: list[dict[str, Any]] = []
         for row in record_batch.to_pylist():
+            if incremental:
+                seen = row.pop("first_seen_at")
+                reparsed = reparsed or last is None or seen is None or seen <= last[0]
             result = attributor.attribute(row)
             # an Exchange forward's time is the agent's local time read as UTC: its month and hour
             # are those of the time read in the workspace zone (identity.lead_time)
@@ -167,10 +188,12 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
     with transaction(con):
         mark_follow_ups(con)
     with transaction(con):
-        _assign_lead_keys(con, workspace.timezone, record_changes=incremental)
+        scoped = _assign_lead_keys(con, workspace.timezone, record_changes=incremental,
+                                   scoped=incremental and not reparsed)
     with transaction(con):
         sync_config_tables(con, workspace)
-        store_leads(con)
+        store_leads(con, incremental=scoped)
+        con.execute("DROP TABLE IF EXISTS _rekeyed")
     classify_log_deliveries(con, attributor, incremental=incremental)  # in steps of its own
     with transaction(con):
         con.execute("INSERT INTO attribution_state VALUES (?, ?, ?, ?)", [fingerprint, utcnow(), stored, log_rows])
@@ -181,10 +204,25 @@ def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force:
 # so a large workspace is grouped a few months at a time (a lead spans months; each batch
 # groups every copy of the leads it holds and keeps the leads whose month is in the batch).
 LEAD_BATCH_COPIES = 200_000
+# the leads an incremental refresh stores by key at most (each copy is compared with every key:
+# past a few thousand, storing every lead again, month by month, is faster)
+LEADS_BY_KEY = 2_000
 
 
-def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES) -> int:
-    """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand."""
+def store_leads(con: DuckDBPyConnection, batch_copies: int = LEAD_BATCH_COPIES, incremental: bool = False) -> int:
+    """Materialise the ``leads`` view (``lead_rows``) from the copies as they now stand.
+
+    ``incremental``: only the leads that can have changed are stored again, those of the copies of
+    ``_touched_copies`` (new, or whose key changed: ``_rekeyed`` holds their old and new keys),
+    under their keys before and after (sql/refresh/leads.sql, ``changed_leads``): a lead's row
+    depends on its copies only. More than ``LEADS_BY_KEY`` of them are stored with all the others.
+    Returns the rows stored."""
+    keys = [row[0] for row in con.execute(_LEADS["changed_leads"]).fetchall()] if incremental else []
+    if incremental and len(keys) <= LEADS_BY_KEY:
+        con.execute("DELETE FROM lead_rows WHERE lead_key IN (SELECT unnest(?::VARCHAR[]))", [keys])
+        if keys:
+            con.execute(_LEADS["store_leads_of_keys"], [keys])
+        return _count(con, "SELECT count(*) FROM lead_rows")
     con.execute("DELETE FROM lead_rows")
     for months in lead_month_batches(con, batch_copies):
         con.execute(_LEADS["store_leads_of_months"], [months])
@@ -211,7 +249,9 @@ def mark_follow_ups(con: DuckDBPyConnection) -> int:
     """Replies that reference a stored lead (In-Reply-To / References) are follow-ups, not
     'other', whatever their subject says (sql/refresh/copies.sql). Returns how many were changed.
     (A non-lead stays a non-lead: no judgement of a mail-log delivery depends on it.)"""
+    con.execute(_COPIES["replies"])
     changed = con.execute(_COPIES["mark_follow_ups"]).fetchone()
+    con.execute(_COPIES["drop_replies"])
     return int(changed[0]) if changed else 0
 
 
@@ -243,6 +283,7 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
     """
     params = {"match_seconds": MATCH_SECONDS}
     with transaction(con):
+        con.execute(_LOG_LEADS["unpaired"])
         if incremental:
             con.execute(_LOG_LEADS["affected_deliveries"], params)
             con.execute(_LOG_LEADS["scope_deliveries"], params)
@@ -256,9 +297,10 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
         pa.schema([("sender", pa.string()), ("portal", pa.string())])))
     # a scratch table in the database file (committed, so DuckDB can page it out), then pages
     # of it judged and written, each page committed: called with no transaction open
+    first, last = con.execute(_LOG_LEADS["scope_times"]).fetchone() or (None, None)
     try:
         with transaction(con):
-            con.execute(_LOG_LEADS["deliveries"], params)
+            con.execute(_LOG_LEADS["deliveries"], {**params, "first": first, "last": last})
     finally:
         con.unregister("_sender_portals")
     # what nothing matched is judged by the portal rules, page by page (by key: the same
@@ -305,7 +347,8 @@ def _looks_like_lead(attributor: Attributor, compiled: _CompiledPortal, sender: 
     return category == "lead" or (category == "other" and "unrecognised_template" in flags)
 
 
-def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_changes: bool = False) -> None:
+def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_changes: bool = False,
+                     scoped: bool = False) -> bool:
     """Lead keys computed in the database, by the statements of sql/refresh/lead_keys.sql
     (``identity.lead_keys`` is the same in Python, for reading; a test holds them to the same keys).
 
@@ -321,20 +364,62 @@ def _assign_lead_keys(con: DuckDBPyConnection, timezone: str = "UTC", record_cha
     million copies filled DuckDB's bounded memory. (Two references with the same 64-bit hash
     would join two groups: about one chance in ten million at a million copies.) Only the
     copies whose key changes are written; with ``record_changes``, their message keys are added
-    to the scratch table ``_touched_copies`` (an incremental refresh).
+    to the scratch table ``_touched_copies`` (an incremental refresh), and their old and new keys
+    are in the scratch table ``_rekeyed``.
+
+    ``scoped``: only the lead copies linked to the new lead copies of ``_touched_copies`` are keyed
+    (sql/refresh/lead_keys.sql, ``scope_start`` says why that gives a full run's keys), unless
+    their candidates are too many (``SCOPE_SHARE``). Returns whether only those were keyed.
     """
-    con.execute(_LEAD_KEYS["anchored"], [timezone])
-    con.execute(_LEAD_KEYS["lead_pairs"], [timezone])
+    copies = "lead_reference_copies"
+    if scoped:
+        scoped = _lead_scope(con, timezone)
+        copies = "_scope_copies" if scoped else copies
+    con.execute(_LEAD_KEYS["anchored"], [timezone, copies])
+    con.execute(_LEAD_KEYS["lead_pairs"], [timezone, copies])
     while _count(con, _LEAD_KEYS["spread_labels"]):
         pass
     con.execute(_LEAD_KEYS["joined"])
-    con.execute(_LEAD_KEYS["unjoin_other_prospects"])
-    con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
-    con.execute(_LEAD_KEYS["keyed"], [timezone])
+    con.execute(_LEAD_KEYS["unjoin_other_prospects"], [copies])
+    if not scoped:  # (a copy is a lead or not until a full refresh)
+        con.execute(_LEAD_KEYS["clear_keys_of_non_leads"])  # non-leads: no delivery takes their key
+    con.execute(_LEAD_KEYS["keyed"], [timezone, copies])
     if record_changes:
         con.execute(_LEAD_KEYS["rekeyed"])
     con.execute(_LEAD_KEYS["write_keys"])
     con.execute(_LEAD_KEYS["drop_scratch"])
+    con.execute("DROP TABLE IF EXISTS _scope_copies")
+    con.execute("DROP TABLE IF EXISTS _lead_scope")
+    return scoped
+
+
+# an incremental refresh keys everything again when the candidates of its scope are more than this
+# share of the lead copies (and more than SCOPE_COPIES): keying a scope costs about what keying as
+# many copies in full does, and more when it must grow several times
+SCOPE_SHARE = 0.5
+SCOPE_COPIES = 20_000
+
+
+def _lead_scope(con: DuckDBPyConnection, timezone: str) -> bool:
+    """Fills the scratch table ``_scope_copies`` with the lead copies whose key the new copies can
+    change (sql/refresh/lead_keys.sql, ``scope_start``). Returns False, leaving the full run to
+    key everything, when the candidates are more than ``SCOPE_SHARE`` of the lead copies."""
+    con.execute(_LEAD_KEYS["scope_start"])
+    limit = max(SCOPE_COPIES, SCOPE_SHARE * _count(con, "SELECT count(*) FROM attribution WHERE category = 'lead'"))
+    # each round covers what the scope reaches, and the scope grows to what links to it there
+    while sum(_count(con, _LEAD_KEYS[name]) for name in ("scope_days", "scope_ids", "scope_prints")):
+        con.execute(_LEAD_KEYS["scope_candidates"],
+                    con.execute("SELECT min(day), max(day) + 1 FROM _scope_days").fetchone())
+        if _count(con, "SELECT count(*) FROM _scope_copies") > limit:
+            con.execute(_LEAD_KEYS["scope_keep"])
+            return False
+        con.execute(_LEAD_KEYS["scope_links"], [timezone])
+        con.execute(_LEAD_KEYS["scope_pairs"])
+        while _count(con, _LEAD_KEYS["spread_labels"]):
+            pass
+        con.execute(_LEAD_KEYS["scope_grow"])
+    con.execute(_LEAD_KEYS["scope_keep"])
+    return True
 
 
 def _insert(con: DuckDBPyConnection, table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:

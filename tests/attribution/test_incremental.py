@@ -134,3 +134,144 @@ def test_a_mailbox_taken_out_of_the_configuration_leaves_no_judged_delivery(piec
         con.close()
     assert pos.id not in after
     assert after == {p: n for p, n in before.items() if p != pos.id}
+
+
+# --- lead keys and stored leads computed for the copies a new one can change (refresh._lead_scope)
+
+def _forward(n: int, sent: str, *, date: str, body: str = "Jean Dupont s'intéresse à ce bien.\nRef. de l'annonce : A123\n") -> bytes:
+    """An Outlook inline forward to lyon-2's tracked address: no Message-ID of the original, the
+    time its header printed without a zone (a guess, tried two hours either way for its body)."""
+    from tests.builders import outlook_forward
+    return outlook_forward(sent=sent, date=date, body=body, message_id=f"<fwd-{n}@agence-exemple.fr>")
+
+
+def _cc(message_id: str, date: str, body: str = "Jean Dupont s'intéresse à ce bien.\nRef. de l'annonce : A123\n") -> bytes:
+    from tests.builders import lead
+    return lead(message_id=message_id, cc="lyon2@track.example.net", date=date, body=body)
+
+
+def _ingest_in_turn(cli, root: Path, tmp_path: Path, pieces: list[list[bytes]]) -> list[dict[str, list[tuple]]]:
+    """Each piece ingested by itself (each ingest refreshing what changed); the results after each."""
+    from tests.builders import mbox
+    after = []
+    for i, messages in enumerate(pieces):
+        folder = tmp_path / f"piece-{i}"
+        folder.mkdir(parents=True)
+        (folder / "copies.mbox").write_bytes(mbox(*messages))
+        result = cli("--workspace", root, "ingest", folder)
+        assert result.code == 0, result.err
+        after.append(results(root))
+    return after
+
+
+def _keys(root: Path) -> dict[str, str | None]:
+    """Message-ID of each copy (the forward's own for an inline forward) -> its lead key."""
+    workspace = open_workspace(root)
+    con = connect(workspace.database)
+    try:
+        return dict(con.execute("SELECT m.message_id, a.lead_key FROM attribution a "
+                                "JOIN stored_messages m USING (message_key)").fetchall())
+    finally:
+        con.close()
+
+
+def _full_refresh_agrees(root: Path, incremental: dict[str, list[tuple]]) -> None:
+    workspace = open_workspace(root)
+    con = connect(workspace.database)
+    try:
+        assert refresh_attribution(con, workspace, force=True).full
+    finally:
+        con.close()
+    full = results(root)
+    for name in RESULTS:
+        assert incremental[name] == full[name], name
+
+
+def test_a_new_forward_that_links_two_leads_rekeys_one_of_them(workspace_dir, tmp_path, cli):
+    """Two inline forwards of one lead whose printed times are five hours apart (an agent's
+    clock in another zone) are two leads; a third printed in between shares a guessed minute
+    with each and makes them one: the copies of one of the two take the other's key, and its
+    stored lead goes. An incremental refresh that keyed only the new copy, or stored only its
+    lead, would keep two leads."""
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path, [
+        [_cc("<other@lead.seloger.com>", "Wed, 11 Mar 2026 09:00:00 +0100", body="Marie Curie demande une visite.\n")],
+        [_forward(1, "jeudi 12 mars 2026 13:04", date="Thu, 12 Mar 2026 18:10:00 +0100")],
+        [_forward(2, "jeudi 12 mars 2026 18:04", date="Thu, 12 Mar 2026 18:20:00 +0100")],
+        [_forward(3, "jeudi 12 mars 2026 15:04", date="Thu, 12 Mar 2026 18:30:00 +0100")],
+    ])
+    assert len(after[2]["lead_rows"]) == 3  # the two forwards were two leads
+    keys = _keys(workspace_dir)
+    assert keys["fwd-1@agence-exemple.fr"] == keys["fwd-2@agence-exemple.fr"] == keys["fwd-3@agence-exemple.fr"]
+    assert len(after[3]["lead_rows"]) == 2
+    _full_refresh_agrees(workspace_dir, after[3])
+
+
+def test_a_new_copy_of_another_lead_changes_no_key(workspace_dir, tmp_path, cli):
+    """A new lead and a second copy of a stored one (the same Message-ID) leave every other
+    copy's key as it was, and add one lead."""
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path, [
+        [_cc("<a@lead.seloger.com>", "Thu, 12 Mar 2026 18:04:11 +0100"),
+         _forward(1, "jeudi 12 mars 2026 18:04", date="Thu, 12 Mar 2026 18:10:00 +0100")],
+        [_cc("<b@lead.seloger.com>", "Fri, 13 Mar 2026 10:00:00 +0100", body="Marie Curie demande une visite.\n"),
+         _cc("<a@lead.seloger.com>", "Thu, 12 Mar 2026 18:04:11 +0100",
+             body="Jean Dupont s'intéresse à ce bien.\nRef. de l'annonce : A123\n\n-- \nCopie\n")],
+    ])
+    before, now = ({r[0]: r[6] for r in piece["attribution"]} for piece in after)
+    assert all(now[key] == lead_key for key, lead_key in before.items())
+    assert len(after[1]["lead_rows"]) == len(after[0]["lead_rows"]) + 1 == 2
+    _full_refresh_agrees(workspace_dir, after[1])
+
+
+def test_a_forward_arriving_a_month_later_joins_its_lead(workspace_dir, tmp_path, cli):
+    """An agent forwards in April a lead that arrived in March: the forward's header gives the
+    March minute, so it joins the March lead (one more copy in its stored row), though the new
+    copy arrived in April."""
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path, [
+        [_cc("<a@lead.seloger.com>", "Thu, 12 Mar 2026 18:04:11 +0100")],
+        [_forward(1, "jeudi 12 mars 2026 18:04", date="Tue, 14 Apr 2026 09:00:00 +0200")],
+    ])
+    keys = _keys(workspace_dir)
+    assert keys["fwd-1@agence-exemple.fr"] == keys["a@lead.seloger.com"]
+    (lead,) = after[1]["lead_rows"]
+    assert lead != after[0]["lead_rows"][0]
+    _full_refresh_agrees(workspace_dir, after[1])
+
+
+def test_a_lead_that_moves_month_leaves_no_row_in_its_old_month(workspace_dir, tmp_path, cli):
+    """A forward printed 00:10 on 1 April (its time a guess) is a lead of April until the original
+    arrives, sent at 23:10 on 31 March: the forward joins it (its body an hour off), the lead takes
+    the original's time, and so March. The April row must go."""
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path, [
+        [_forward(1, "mercredi 1 avril 2026 00:10", date="Wed, 01 Apr 2026 08:00:00 +0200")],
+        [_cc("<a@lead.seloger.com>", "Tue, 31 Mar 2026 23:10:00 +0200")],
+    ])
+    months = [[row[2] for row in piece["lead_rows"]] for piece in after]
+    assert months == [["2026-04"], ["2026-03"]]
+    _full_refresh_agrees(workspace_dir, after[1])
+
+
+def test_a_reparsed_copy_leaves_the_lead_it_was_in(workspace_dir, tmp_path, cli):
+    """A copy an older parser read with another date (April, where it linked to nothing) is parsed
+    again by the next ingest (March, where it joins a stored lead): ingest deletes its attribution,
+    and with it the key it had; its April lead must go all the same. (The older parser's reading
+    is written into the store, as that parser would have left it.)"""
+    from emailtrack_analytics.ingest.parsing.message import PARSER_VERSION
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path, [
+        [_cc("<a@lead.seloger.com>", "Thu, 12 Mar 2026 18:04:11 +0100"),
+         _forward(1, "jeudi 12 mars 2026 18:04", date="Thu, 12 Mar 2026 18:10:00 +0100")],
+    ])
+    workspace = open_workspace(workspace_dir)
+    con = connect(workspace.database)
+    try:
+        con.execute("UPDATE stored_messages SET parser_version = ?, received_at = received_at + INTERVAL 30 DAY "
+                    "WHERE message_id = 'fwd-1@agence-exemple.fr'", [PARSER_VERSION - 1])
+        assert refresh_attribution(con, workspace, force=True).full
+    finally:
+        con.close()
+    months = sorted(row[2] for row in results(workspace_dir)["lead_rows"])
+    assert months == ["2026-03", "2026-04"]
+    after = _ingest_in_turn(cli, workspace_dir, tmp_path / "later", [
+        [_cc("<b@lead.seloger.com>", "Fri, 13 Mar 2026 10:00:00 +0100", body="Marie Curie demande une visite.\n")],
+    ])
+    assert sorted(row[2] for row in after[0]["lead_rows"]) == ["2026-03", "2026-03"]
+    _full_refresh_agrees(workspace_dir, after[0])

@@ -6,16 +6,23 @@
 -- forward's own Date was UTC (Exchange), and, for the body's mark only, tried at whole-hour
 -- offsets up to two hours either way. Copies stored before identity marks keep their content
 -- fingerprint (minute included).
-CREATE OR REPLACE MACRO lead_references(tz) AS TABLE
+-- lead_references_of(tz, copies): the same for the copies of the table named `copies`, which has
+-- lead_reference_copies' columns (an incremental refresh keys a few copies: refresh.py).
+CREATE OR REPLACE VIEW lead_reference_copies AS
+SELECT a.message_key, m.original_message_id, m.content_fingerprint, m.identity_marks, m.received_at,
+       m.date_source, m.date_zone
+FROM attribution AS a JOIN stored_messages AS m USING (message_key)
+WHERE a.category = 'lead';
+
+CREATE OR REPLACE MACRO lead_references_of(tz, copies) AS TABLE
 WITH copies AS (
-    SELECT a.message_key,
-           coalesce('id:' || m.original_message_id, 'mk:' || a.message_key) AS id_ref,
-           m.content_fingerprint, m.identity_marks,
-           CASE WHEN m.date_source = 'forward_header' AND m.date_zone = 'utc'
-                THEN timezone('UTC', timezone(tz, m.received_at)) ELSE m.received_at END AS sent_at,
-           coalesce(m.date_source = 'forward_header' AND m.date_zone IN ('forward', 'utc'), false) AS guessed
-    FROM attribution AS a JOIN stored_messages AS m USING (message_key)
-    WHERE a.category = 'lead'
+    SELECT message_key,
+           coalesce('id:' || original_message_id, 'mk:' || message_key) AS id_ref,
+           content_fingerprint, identity_marks,
+           CASE WHEN date_source = 'forward_header' AND date_zone = 'utc'
+                THEN timezone('UTC', timezone(tz, received_at)) ELSE received_at END AS sent_at,
+           coalesce(date_source = 'forward_header' AND date_zone IN ('forward', 'utc'), false) AS guessed
+    FROM query_table(copies)
 ),
 marked AS (
     SELECT message_key, id_ref, sent_at, guessed, unnest(identity_marks) AS mark
@@ -32,13 +39,18 @@ UNION ALL
 SELECT message_key, id_ref, coalesce('fp:' || content_fingerprint, 'mk:' || message_key) AS fp_ref
 FROM copies WHERE coalesce(len(identity_marks), 0) = 0;
 
+CREATE OR REPLACE MACRO lead_references(tz) AS TABLE
+SELECT * FROM lead_references_of(tz, 'lead_reference_copies');
+
 -- Every lead copy that reached tracking, once per point of sale it counts for
 -- (a copy from the multi-distribution system counts for every point of sale it was sent to).
 -- lead_copies_in(months): the same, for the leads that have a copy in one of `months` (a list of
 -- 'YYYY-MM'; NULL for all): every copy of those leads, whatever its month, so that what is
 -- computed per lead from them is what `lead_copies` gives. The filter is on `attribution`
--- itself, before the joins: a report of a few months reads only those leads' copies.
-CREATE OR REPLACE MACRO lead_copies_in(months) AS TABLE
+-- itself, before the joins: a report of a few months reads only those leads' copies. `keys` (a
+-- list of lead keys; NULL for all): only the copies of those leads (an incremental refresh
+-- stores again the leads it changed).
+CREATE OR REPLACE MACRO lead_copies_in(months, keys := NULL) AS TABLE
 SELECT
     a.lead_key,
     t.point_of_sale,
@@ -64,7 +76,8 @@ LEFT JOIN attribution_targets AS t USING (message_key)
 WHERE a.category = 'lead' AND a.role = 'tracking'
   AND (months IS NULL OR a.lead_key IN (
       SELECT lead_key FROM attribution
-      WHERE category = 'lead' AND role = 'tracking' AND list_contains(months, month)));
+      WHERE category = 'lead' AND role = 'tracking' AND list_contains(months, month)))
+  AND (keys IS NULL OR list_contains(keys, a.lead_key));
 
 CREATE OR REPLACE VIEW lead_copies AS
 SELECT * FROM lead_copies_in(NULL);
@@ -74,10 +87,10 @@ SELECT * FROM lead_copies_in(NULL);
 -- the network = distinct lead_key.
 -- leads_grouped_in(months): the leads whose month is in `months` (NULL for all), the same rows
 -- as the full grouping filtered by month: a lead's month is the month of one of its copies, so
--- only the leads with a copy in those months are grouped (lead_copies_in).
+-- only the leads with a copy in those months are grouped (lead_copies_in); `keys`: only those leads.
 -- Grouped in one pass (no self-join of the copies, which needed them all in memory at once):
 -- the row without a point of sale is dropped afterwards when the lead has another.
-CREATE OR REPLACE MACRO leads_grouped_in(months) AS TABLE
+CREATE OR REPLACE MACRO leads_grouped_in(months, keys := NULL) AS TABLE
 WITH copies AS (
     -- each copy once per point of sale, however many times a target row repeats
     SELECT lead_key, point_of_sale, message_key,
@@ -86,7 +99,7 @@ WITH copies AS (
            any_value(portal) AS portal, any_value(channel) AS channel,
            any_value(local_date) AS local_date, any_value(local_hour) AS local_hour,
            any_value(weekday) AS weekday
-    FROM lead_copies_in(months)
+    FROM lead_copies_in(months, keys := keys)
     WHERE lead_key IS NOT NULL
     GROUP BY lead_key, point_of_sale, message_key
 ),

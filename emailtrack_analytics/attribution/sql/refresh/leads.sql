@@ -13,3 +13,15 @@ ORDER BY month
 -- the leads whose month is one of the list ($1, VARCHAR[])
 INSERT INTO lead_rows BY NAME
 SELECT * FROM leads_grouped_in(?::VARCHAR[])
+
+-- name: changed_leads
+-- the leads an incremental refresh can have changed: those of the copies attributed or re-keyed
+-- since the last refresh (_touched_copies), under their new keys and, for the re-keyed, their
+-- old ones (_rekeyed)
+SELECT DISTINCT a.lead_key FROM _touched_copies JOIN attribution AS a USING (message_key) WHERE a.lead_key IS NOT NULL
+UNION SELECT old_key FROM _rekeyed WHERE old_key IS NOT NULL
+
+-- name: store_leads_of_keys
+-- the leads of the keys $1 (VARCHAR[]), whatever their month
+INSERT INTO lead_rows BY NAME
+SELECT * FROM leads_grouped_in(NULL, keys := ?::VARCHAR[])

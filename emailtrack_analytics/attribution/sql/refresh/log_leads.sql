@@ -2,6 +2,16 @@
 -- mailbox read in mail logs (classify_log_deliveries says how; not views: this folder is not run
 -- by store/db.py).
 
+-- name: unpaired
+-- the deliveries to a mailbox not judged yet (delivery), and the judgements of deliveries that are
+-- no longer deliveries to a mailbox (judged: a log line erased, or, in a full refresh, an address
+-- no longer a point of sale's mailbox), found in one pass over both (each was a pass of its own)
+CREATE OR REPLACE TABLE _unpaired AS
+SELECT d.row_key AS delivery, l.row_key AS judged
+FROM (SELECT row_key FROM mailbox_deliveries) AS d
+FULL JOIN (SELECT row_key FROM log_leads) AS l ON l.row_key = d.row_key
+WHERE d.row_key IS NULL OR l.row_key IS NULL
+
 -- name: all_deliveries
 -- a full refresh judges every delivery to a mailbox: every one is affected and in scope
 CREATE OR REPLACE TABLE _affected AS SELECT row_key FROM mailbox_deliveries;
@@ -22,7 +32,7 @@ CREATE OR REPLACE TABLE _scope AS SELECT row_key FROM _affected;
 -- window: their own judgement is kept, but they decide which delivery a copy is nearest to.)
 CREATE OR REPLACE TABLE _affected AS
 WITH new_deliveries AS (
-    SELECT * FROM mailbox_deliveries ANTI JOIN log_leads USING (row_key)
+    SELECT * FROM mailbox_deliveries WHERE row_key IN (SELECT delivery FROM _unpaired WHERE judged IS NULL)
 ),
 touched AS (
     SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, a.role, m.received_at,
@@ -53,6 +63,10 @@ SELECT d.row_key FROM mailbox_deliveries d JOIN affected x
   ON d.point_of_sale = x.point_of_sale
  AND d.event_time BETWEEN x.event_time - to_seconds(2 * $match_seconds) AND x.event_time + to_seconds(2 * $match_seconds)
 
+-- name: scope_times
+-- when the first and the last delivery in scope were ($first and $last of deliveries)
+SELECT min(e.event_time), max(e.event_time) FROM log_events e SEMI JOIN _scope USING (row_key)
+
 -- name: mailbox_senders
 -- the senders of the deliveries in scope: each is given its portal in Python, then joined as the
 -- registered table _sender_portals (sender, portal)
@@ -71,6 +85,7 @@ WITH deliveries AS (
     FROM mailbox_deliveries d
     SEMI JOIN _scope USING (row_key)
     LEFT JOIN _sender_portals sp ON sp.sender = d.sender
+    WHERE d.event_time BETWEEN $first::TIMESTAMP AND $last::TIMESTAMP  -- where the scope is: read there only
 ),
 known AS (
     SELECT coalesce(m.original_message_id, m.message_id) AS message_id,
@@ -87,9 +102,14 @@ by_id AS (
     FROM deliveries d LEFT JOIN known k USING (message_id)
 ),
 copies AS (
+    -- only those received while the deliveries in scope were (an incremental refresh judges a few:
+    -- every tracking copy joined with its attribution took seconds on a million copies)
     SELECT coalesce(t.point_of_sale, a.point_of_sale) AS point_of_sale, m.message_key, m.received_at,
            a.portal, m.sender, a.lead_key, a.category
-    FROM attribution a JOIN stored_messages m USING (message_key)
+    FROM (SELECT message_key, received_at, sender FROM stored_messages
+          WHERE received_at BETWEEN $first::TIMESTAMP - to_seconds($match_seconds)
+                                AND $last::TIMESTAMP + to_seconds($match_seconds)) AS m
+    JOIN attribution a USING (message_key)
     LEFT JOIN attribution_targets t USING (message_key)
     WHERE a.role = 'tracking' AND coalesce(t.point_of_sale, a.point_of_sale) IS NOT NULL
 ),
@@ -121,12 +141,13 @@ WHERE d.row_key IN (SELECT row_key FROM _affected)
 -- the judgements made again, and those of deliveries that are no longer deliveries to a mailbox
 -- (a log line erased, or, in a full refresh, an address no longer a point of sale's mailbox)
 DELETE FROM log_leads WHERE row_key IN (SELECT row_key FROM _affected);
-DELETE FROM log_leads WHERE row_key NOT IN (SELECT row_key FROM mailbox_deliveries);
+DELETE FROM log_leads WHERE row_key IN (SELECT judged FROM _unpaired WHERE delivery IS NULL);
 
 -- name: drop_scratch
 DROP TABLE _deliveries;
 DROP TABLE _affected;
 DROP TABLE _scope;
+DROP TABLE _unpaired;
 
 -- name: deliveries_page
 -- the next page of judged deliveries after row key $1 ($2 rows)

@@ -97,11 +97,14 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         """A path as the contract's ``source`` shows it: relative to the workspace when inside."""
-        path = Path(os.path.abspath(path))
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        # string operations: a Path per file cost 50 µs, a second for a folder of 20,000 messages
+        text, root = os.path.abspath(path), str(self.root)
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if text.startswith(prefix) and os.path.isabs(root):
+            return text[len(prefix):].replace(os.sep, "/")
+        if text == root:
+            return "."
+        return Path(text).as_posix()
 
 
 # --------------------------------------------------------------------------- discovery

@@ -98,6 +98,22 @@ def test_distribution_log_is_detected(tmp_path):
     assert detect(path) == "distribution"
 
 
+def test_a_message_quoting_a_mail_log_is_a_message_and_logs_are_still_logs(tmp_path):
+    # a bounce notice quotes the log line of its delivery: it was read as a Postfix log
+    notice = lead().replace(b"\n\n", b"\n\nMar 12 10:00:01 mx postfix/smtp[4321]: 3F2A1: to=<a@b.fr>, "
+                            b"status=bounced (host said: 550 5.7.520 Access denied)\n\n", 1)
+    (tmp_path / "notice.eml").write_bytes(notice)
+    (tmp_path / "mail.log").write_bytes(b"Mar 12 10:00:01 mx postfix/smtp[4321]: 3F2A1: to=<a@b.fr>, "
+                                        b"relay=none, delay=1, status=bounced (550 5.7.520)\n")
+    (tmp_path / "trace.csv").write_bytes(b"Received,SenderAddress,RecipientAddress,Subject,Status\n"
+                                         b"2026-03-12T10:00:01Z,a@b.fr,c@d.fr,Lead,Delivered\n")
+    (tmp_path / "fields.csv").write_bytes(b"#Fields: Received,SenderAddress,RecipientAddress,Status\n"
+                                          b"Received,SenderAddress,RecipientAddress,Subject,Status\n"
+                                          b"2026-03-12T10:00:01Z,a@b.fr,c@d.fr,Lead,Delivered\n")
+    kinds = {name: detect(tmp_path / name) for name in ("notice.eml", "mail.log", "trace.csv", "fields.csv")}
+    assert kinds == {"notice.eml": "eml", "mail.log": "postfix", "trace.csv": "m365", "fields.csv": "m365"}
+
+
 def test_missing_input_is_a_usage_error(tmp_path):
     from emailtrack_analytics.errors import UsageError
     with pytest.raises(UsageError, match="not found"):

@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--point-of-sale", required=True, metavar="ID", help="the point of sale it belongs to")
     a.add_argument("--portal", metavar="P",
                    help="reserve it for this portal (a [[tracked_addresses]] entry; default: every portal)")
+
+    p = sub.add_parser("setup", parents=[common], help="write the set-up kit of each point of sale",
+                       description="Write DIR/<point_of_sale>/: index.html and index.md (its tracked addresses "
+                       "and the steps of every configuration: Gmail, Outlook on the web / Microsoft 365, "
+                       "Outlook for Windows, Apple Mail, Sieve, copy on the portal, multi-distribution), "
+                       "gmail-filters.xml, outlook-rule.ps1 and forward.sieve.")
+    p.add_argument("--point-of-sale", metavar="ID", help="only this point of sale (default: every one)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: the workspace's setup/)")
+    p.add_argument("--language", choices=("fr", "en"), help="language of the pages (default: the workspace's)")
     return parser
 
 
@@ -311,9 +320,19 @@ def _addresses(workspace: Workspace, args: argparse.Namespace) -> None:
           f"{issued.point_of_sale}", file=sys.stderr)
 
 
+def _setup(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops.setup import write_setup_kits
+    for folder in write_setup_kits(workspace, args.point_of_sale, out=args.out, language=args.language):
+        print(folder / "index.html")
+    skipped = [p.id for p in workspace.points_of_sale if not args.point_of_sale and not (
+        p.tracked_addresses or any(t.point_of_sale == p.id for t in workspace.tracked_addresses))]
+    if skipped:
+        print(f"no kit for {', '.join(skipped)}: no tracked address (emailtrack addresses add)", file=sys.stderr)
+
+
 # every command but init, which creates the workspace the others open
 _COMMANDS: dict[str, Callable[[Workspace, argparse.Namespace], None]] = {
     "ingest": _ingest, "export": _export, "report": _report, "merge": _merge, "forget": _forget,
     "purge": _purge, "status": _status, "senders": _senders, "portals": _portals,
-    "addresses": _addresses,
+    "addresses": _addresses, "setup": _setup,
 }

@@ -322,12 +322,12 @@ def _addresses(workspace: Workspace, args: argparse.Namespace) -> None:
 
 def _setup(workspace: Workspace, args: argparse.Namespace) -> None:
     from .ops.setup import write_setup_kits
-    for folder in write_setup_kits(workspace, args.point_of_sale, out=args.out, language=args.language):
+    result = write_setup_kits(workspace, args.point_of_sale, out=args.out, language=args.language)
+    for folder in result.folders:
         print(folder / "index.html")
-    skipped = [p.id for p in workspace.points_of_sale if not args.point_of_sale and not (
-        p.tracked_addresses or any(t.point_of_sale == p.id for t in workspace.tracked_addresses))]
-    if skipped:
-        print(f"no kit for {', '.join(skipped)}: no tracked address (emailtrack addresses add)", file=sys.stderr)
+    if result.without_address:
+        print(f"no kit for {', '.join(result.without_address)}: no tracked address "
+              "(emailtrack addresses add --point-of-sale ID)", file=sys.stderr)
 
 
 # every command but init, which creates the workspace the others open

@@ -87,12 +87,18 @@ def kit_for(workspace: Workspace, point: PointOfSale) -> Kit:
                portals=portals)
 
 
-def write_setup_kits(workspace: Workspace, point_of_sale: str | None = None, out: str | os.PathLike[str] | None = None,
-                     language: str | None = None) -> list[Path]:
-    """Write ``OUT/<point_of_sale>/`` for one point of sale or every one; returns the folders.
+@dataclass(frozen=True)
+class SetupResult:
+    folders: tuple[Path, ...]
+    without_address: tuple[str, ...]   # points of sale given no kit: no tracked address to send copies to
 
-    A point of sale without any tracked address gets no kit (refused when it is the one asked
-    for): its page would have no address to give.
+
+def write_setup_kits(workspace: Workspace, point_of_sale: str | None = None, out: str | os.PathLike[str] | None = None,
+                     language: str | None = None) -> SetupResult:
+    """Write ``OUT/<point_of_sale>/`` for one point of sale or every one.
+
+    A point of sale whose portals have no tracked address to go to gets no kit (refused when
+    it is the one asked for): its page would have no address to give.
     """
     language = language or workspace.language
     if language not in LANGUAGES:
@@ -112,11 +118,10 @@ def write_setup_kits(workspace: Workspace, point_of_sale: str | None = None, out
     if point_of_sale is not None and not kits[0].routes:
         raise UsageError(f"point of sale {point_of_sale!r} has no tracked address: issue one with "
                          f"'emailtrack addresses add --point-of-sale {point_of_sale}'")
-    written = []
-    for kit in kits:
-        if kit.routes:
-            written.append(write_kit(workspace, kit, folder / kit.point_of_sale.id, language))
-    return written
+    return SetupResult(
+        folders=tuple(write_kit(workspace, kit, folder / kit.point_of_sale.id, language)
+                      for kit in kits if kit.routes),
+        without_address=tuple(kit.point_of_sale.id for kit in kits if not kit.routes))
 
 
 def write_kit(workspace: Workspace, kit: Kit, folder: Path, language: str) -> Path:

@@ -133,6 +133,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="senders' addresses and names in clear (default: pseudonyms for people)")
     sub.add_parser("portals", parents=[common], help="list the portal catalogue with the workspace's changes",
                    description="The built-in portal catalogue merged with the workspace's [[portals]].")
+
+    p = sub.add_parser("addresses", parents=[common], help="issue tracked addresses",
+                       description="Manage the tracked addresses of emailtrack.toml.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    a = actions.add_parser("add", parents=[common], help="issue a new tracked address",
+                           description="Issue a new tracked address on the [tracking] domain for a point of "
+                           "sale (for one portal with --portal), write it into emailtrack.toml keeping its "
+                           "comments, and print it.")
+    a.add_argument("--point-of-sale", required=True, metavar="ID", help="the point of sale it belongs to")
+    a.add_argument("--portal", metavar="P",
+                   help="reserve it for this portal (a [[tracked_addresses]] entry; default: every portal)")
+
+    p = sub.add_parser("setup", parents=[common], help="write the set-up kit of each point of sale",
+                       description="Write DIR/<point_of_sale>/: index.html and index.md (its tracked addresses "
+                       "and the steps of every configuration: Gmail, Outlook on the web / Microsoft 365, "
+                       "Outlook for Windows, Apple Mail, Sieve, copy on the portal, multi-distribution), "
+                       "gmail-filters.xml, outlook-rule.ps1 and forward.sieve.")
+    p.add_argument("--point-of-sale", metavar="ID", help="only this point of sale (default: every one)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: the workspace's setup/)")
+    p.add_argument("--language", choices=("fr", "en"), help="language of the pages (default: the workspace's)")
     return parser
 
 
@@ -292,8 +312,27 @@ def _portals(workspace: Workspace, args: argparse.Namespace) -> None:
         print(f"{portal.id:<14} {portal.kind:<8} {origin:<9} {', '.join(portal.senders)}")
 
 
+def _addresses(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops.addresses import add_tracked_address
+    issued = add_tracked_address(workspace, args.point_of_sale, args.portal)
+    print(issued.address)
+    print(f"written to {workspace.config_path}: {issued.written_to}; next: emailtrack setup --point-of-sale "
+          f"{issued.point_of_sale}", file=sys.stderr)
+
+
+def _setup(workspace: Workspace, args: argparse.Namespace) -> None:
+    from .ops.setup import write_setup_kits
+    result = write_setup_kits(workspace, args.point_of_sale, out=args.out, language=args.language)
+    for folder in result.folders:
+        print(folder / "index.html")
+    if result.without_address:
+        print(f"no kit for {', '.join(result.without_address)}: no tracked address "
+              "(emailtrack addresses add --point-of-sale ID)", file=sys.stderr)
+
+
 # every command but init, which creates the workspace the others open
 _COMMANDS: dict[str, Callable[[Workspace, argparse.Namespace], None]] = {
     "ingest": _ingest, "export": _export, "report": _report, "merge": _merge, "forget": _forget,
     "purge": _purge, "status": _status, "senders": _senders, "portals": _portals,
+    "addresses": _addresses, "setup": _setup,
 }

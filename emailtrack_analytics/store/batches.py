@@ -61,8 +61,8 @@ def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.T
                  quarantine: pa.Table, seen: pa.Table, *, paths: Sequence[str], role: str,
                  numbered: tuple[str, int] | None = None, reset: Sequence[str] = (),
                  ledger: Sequence[tuple[int, Ledger]] = ()) -> Appended:
-    """Append one batch (``seen``: copies known to be stored already, only sighted). ``paths``: the real path of each file of the shard (``file`` indexes
-    it). ``numbered``: for a shard of an mbox, (its label, the messages of the shards before):
+    """Append one batch (``seen``: copies known to be stored already, only sighted). ``paths``:
+    the real path of each file of the shard (``file`` indexes it). ``numbered``: for a shard of an mbox, (its label, the messages of the shards before):
     sources are ``label:N`` counted over the whole file. ``reset``: files read again from their
     start, whose quarantine entries go first. ``ledger``: the entries of the files this batch
     completes (by their index in ``paths``), counting what the shards before found: this

@@ -218,7 +218,7 @@ def read_mbox_range(path: Path, label: str, start: int, end: int | None,
 def cut_points(path: Path, every: int) -> list[int]:
     """Where to cut an mbox into shards of about ``every`` bytes: the first byte of a separator
     line at or after each multiple of ``every``, found as the whole file's reading finds
-    separators (``is_separator`` with the lines around it). None for a compressed file (it
+    separators (``is_separator`` with the lines around it). No cuts for a compressed file (it
     cannot be read from the middle) or one smaller than ``every``."""
     try:
         size = path.stat().st_size

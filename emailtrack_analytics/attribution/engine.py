@@ -19,12 +19,13 @@ from ..config.catalogue import Portal, catalogue_text, compile_patterns, merged_
 from ..config.workspace import Workspace
 from ..ingest.parsing.forwards import FORWARD_PREFIX, REPLY_PREFIX
 from ..ingest.parsing.signals import domain_of
+from . import confirmations
 
 # Raise when a change to this package's rules (engine.py, identity.py, catalogue.py) can change
 # an attributed copy: every workspace is then re-attributed once at its next command. A comment
 # or a refactoring that gives the same results needs no new version (tests/attribution/test_versions.py
 # asks the question whenever these files change).
-ATTRIBUTION_VERSION = 14
+ATTRIBUTION_VERSION = 15
 CODE_FINGERPRINT = f"attribution-{ATTRIBUTION_VERSION}"
 
 CHANNELS = ("forward", "redirect", "cc", "distribution", "direct", "unknown")
@@ -185,7 +186,7 @@ def attribution_fingerprint(ws: Workspace, distribution_digest: tuple[int, int] 
     """Changes whenever anything that attribution depends on changes: the code, the config,
     the catalogue and (through its digest) the distribution log."""
     basis = repr((CODE_FINGERPRINT, ws.timezone, ws.points_of_sale, ws.portals, ws.tracked_addresses,
-                  catalogue_text(), distribution_digest))
+                  catalogue_text(), confirmations.confirmations_text(), distribution_digest))
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
 
 
@@ -485,6 +486,11 @@ class Attributor:
             point_of_sale = tracked.point_of_sale
             self._check_ambiguous(row, tracked, flags)
 
+        if confirmations.recognise(row.get("sender"), row.get("subject"), row.get("body_text"),
+                                   row.get("link_hosts")) is not None:
+            # a provider's verification mail to the tracked address: the point of sale's set-up
+            # under way, never a lead nor a portal's, whatever portal the tracked address is for
+            return self._confirmation(row, place, tracked, role, point_of_sale, flags)
         recognition = self.recognise(row)
         compiled = recognition.compiled if recognition.score >= RECOGNISED else None
         if compiled is not None and row.get("sender") and not {"sender_address", "sender_domain"} & set(recognition.signals):
@@ -515,6 +521,14 @@ class Attributor:
             targets = [point_of_sale]
         return Attribution(point_of_sale, compiled.portal.id if compiled else None, channel,
                            category, role, targets, flags, bool(tracked and tracked.distribution))
+
+    def _confirmation(self, row: MessageRow, place: str | None, tracked: _Tracked | None, role: str,
+                      point_of_sale: str | None, flags: list[str]) -> Attribution:
+        flags.append("forwarding_confirmation")
+        if tracked is not None and tracked.distribution and role == "tracking":
+            point_of_sale = None  # the distribution system's own address: no point of sale set it up
+        return Attribution(point_of_sale, None, self.channel_for(row, place, tracked, role), "notification", role,
+                           [point_of_sale] if point_of_sale else [], flags, bool(tracked and tracked.distribution))
 
     def _check_ambiguous(self, row: MessageRow, tracked: _Tracked, flags: list[str]) -> None:
         if row.get("envelope_to"):

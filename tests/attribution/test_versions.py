@@ -18,7 +18,7 @@ RECORD = Path(__file__).resolve().parents[1] / "assets" / "versions.json"
 REFRESH_SQL = ["copies.sql", "leads.sql", "lead_keys.sql", "log_leads.sql"]
 COVERED = {
     "attribution": (ATTRIBUTION_VERSION, ["attribution/engine.py", "attribution/identity.py",
-                                          "config/catalogue.py"]),
+                                          "config/catalogue.py", "attribution/confirmations.py"]),
     "leads": (LEADS_VERSION, ["attribution/refresh.py", "attribution/sql/020_leads.sql",
                               *(f"attribution/sql/refresh/{name}" for name in REFRESH_SQL)]),
 }

@@ -2,6 +2,8 @@
 -- spam nor an auto-reply), that they recognised but could not classify ('other'), or that came
 -- from a sender the catalogue does not list for their portal ('new_sender'): what an analyst
 -- reads to add a sender or a template in a minute (`emailtrack senders`, docs/attribution.md).
+-- A provider's forwarding confirmation is none of these: no portal rule is to be added for it
+-- (`emailtrack status` lists it instead).
 CREATE OR REPLACE VIEW unrecognised_copies AS
 SELECT
     a.message_key,
@@ -21,6 +23,7 @@ SELECT
 FROM attribution AS a
 JOIN stored_messages AS m USING (message_key)
 WHERE a.role = 'tracking'
+  AND NOT list_contains(a.flags, 'forwarding_confirmation')
   AND ((a.portal IS NULL AND a.category NOT IN ('spam', 'auto_reply'))
        OR a.category = 'other'
        OR list_contains(a.flags, 'new_sender'));

@@ -13,6 +13,16 @@ Shown by ``emailtrack status`` (its "checks" section) and by the health report:
   would make every point of sale look silent).
 - ``mailbox_not_tracked``: a point of sale's own mailbox export shows leads that never reached
   tracking.
+- ``pending_confirmation``: a mail provider's verification mail reached a tracked address (Gmail's
+  "Forwarding Confirmation": Gmail forwards nothing to an address until someone opens the link
+  or types the code the mail holds; ``config/confirmations.toml``), and the forward does not work
+  yet. It is pending until a later copy reached that address relayed from the mailbox that asked
+  (an unwrapped forward whose From is the mailbox, a redirect keeping the mailbox among the
+  original's To/Cc, Resent-From, or ``X-Forwarded-For`` naming it); a later confirmation for the
+  same address and mailbox supersedes an earlier one (its code and link are the ones that work).
+  An address no point of sale claims is listed too, with the point of sale whose mailbox asked
+  when it is one of the configuration's. Fix: open the link, or type the code in the mailbox's
+  forwarding settings (the code and link are the set-up's, no prospect's data).
 
 The SQL is in ``analytics/views/065_checks.sql``.
 """
@@ -25,11 +35,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..attribution import confirmations
 from ..config.workspace import PointOfSale, Workspace
 from . import health
 from .api import SqlRunner, frame_rows
 
-KINDS = ("unclaimed_address", "silent_point_of_sale", "mailbox_not_tracked")
+KINDS = ("unclaimed_address", "silent_point_of_sale", "mailbox_not_tracked", "pending_confirmation")
 NEAR_TYPO = 2          # a claimed address this many edits away (local part) is probably what was meant
 NEVER_MIN_DAYS = 14    # a point of sale no lead ever reached is flagged once the data spans this long
 
@@ -55,13 +66,22 @@ class Check:
     until: dt.date | None = None      # silent_point_of_sale: the day checked as of; mailbox_not_tracked:
                                       # its last month's first day
     fix_kind: str = ""                # one of FIXES: which fix ``fix`` writes
+    # pending_confirmation: the mailbox asking to forward to ``address``, what confirms it, the
+    # provider's name (``since`` is the day the newest confirmation mail arrived, ``count`` how
+    # many arrived for that address and mailbox)
+    mailbox: str | None = None
+    code: str | None = None
+    link: str | None = None
+    provider: str | None = None
+    unclaimed: bool = False           # pending_confirmation: at an address no point of sale claims
 
 
 # toml: add the [[tracked_addresses]] lines; rule_or_toml: correct the forwarding rule (a near typo of
 # nearest_address) or add them; unclaimed: see the unclaimed address the copies go to; forwarding: check
 # the mailbox forwards to the tracked address; tracked_address: give the point of sale a tracked
-# address; add_point_of_sale: the point of sale is not in emailtrack.toml
-FIXES = ("toml", "rule_or_toml", "unclaimed", "forwarding", "tracked_address", "add_point_of_sale")
+# address; add_point_of_sale: the point of sale is not in emailtrack.toml; confirm: open the
+# confirmation link or type the code
+FIXES = ("toml", "rule_or_toml", "unclaimed", "forwarding", "tracked_address", "add_point_of_sale", "confirm")
 TOML_PLACEHOLDER = "<id of the point of sale it belongs to>"
 
 
@@ -77,6 +97,7 @@ def find_checks(sql: SqlRunner, workspace: Workspace) -> list[Check]:
     """Every configuration problem the workspace's data shows; ``sql(query, params)`` runs a query
     on the workspace's views (``Analytics.sql``, or a connection's ``execute(...).df()``)."""
     found = unclaimed_addresses(sql, workspace)
+    found += pending_confirmations(sql, workspace)
     found += silent_points_of_sale(sql, workspace, found)
     found += mailbox_leads_not_tracked(sql, workspace, found)
     return found
@@ -123,6 +144,67 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
                            distance=int(row.distance) if nearest is not None and not pd.isna(row.distance) else None,
                            fix_kind="rule_or_toml" if typo else "toml"))
     return found
+
+
+def pending_confirmations(sql: SqlRunner, workspace: Workspace) -> list[Check]:
+    """The verification mail at tracked addresses whose forward does not work yet (see the module's
+    docstring), with the mailbox asking, the code and the link each holds."""
+    extra = [workspace.tracking_domain] if workspace.tracking_domain else []
+    copies = list(frame_rows(sql("SELECT * FROM forwarding_confirmations($1::VARCHAR[]) ORDER BY received_at",
+                                 [extra])))
+    if not copies:
+        return []
+    read: dict[str, confirmations.Confirmation | None] = {}
+    for row in copies:
+        sender, subject, text, tracked = (v if isinstance(v, str) else None for v in (
+            row.sender, row.subject, row.body_text, row.tracked_address))
+        hosts = list(row.link_hosts) if row.link_hosts is not None and not isinstance(row.link_hosts, float) else []
+        provider = confirmations.recognise(sender, subject, text, hosts)
+        read[row.message_key] = confirmations.read(provider, subject, text, tracked) if provider else None
+    keys = list(read)
+    mailboxes = [c.mailbox if c is not None else None for c in read.values()]
+    pending = sql("SELECT * FROM pending_forwarding_confirmations($1::VARCHAR[], $2::VARCHAR[], $3::VARCHAR[])",
+                  [extra, keys, mailboxes])
+    owners = {address: pos.id for pos in workspace.points_of_sale for address in pos.mailboxes}
+    found = []
+    for row in frame_rows(pending):
+        asked = read[row.message_key]
+        tracked = row.tracked_address if isinstance(row.tracked_address, str) else None
+        mailbox = asked.mailbox if asked else None
+        pos = row.point_of_sale if isinstance(row.point_of_sale, str) else owners.get(mailbox or "")
+        provider_name = asked.provider_name if asked else "the mail provider"
+        since = pd.Timestamp(row.received_at).date()
+        who = mailbox or "a mailbox"
+        unclaimed = pos is None and tracked not in _claimed(workspace)
+        detail = (f"{tracked or 'a tracked address'}: {provider_name} asks to confirm that {who} may forward to it "
+                  f"(confirmation mail of {since.isoformat()}"
+                  + (f", {int(row.confirmations)} in all" if int(row.confirmations) > 1 else "")
+                  + f"); nothing it forwards arrives until then, and nothing forwarded from {who} arrived since"
+                  + ("; no point of sale claims this address" if unclaimed else ""))
+        found.append(Check("pending_confirmation", pos, tracked, int(row.confirmations), detail,
+                           _confirm_fix(asked, mailbox), since, mailbox=mailbox,
+                           code=asked.code if asked else None, link=asked.link if asked else None,
+                           provider=asked.provider_name if asked else None, unclaimed=unclaimed,
+                           fix_kind="confirm"))
+    return found
+
+
+def _claimed(workspace: Workspace) -> set[str]:
+    claimed = {a for pos in workspace.points_of_sale for a in pos.tracked_addresses}
+    return claimed | {e.address for e in workspace.tracked_addresses}
+
+
+def _confirm_fix(asked: confirmations.Confirmation | None, mailbox: str | None) -> str:
+    """Open the link, or type the code, as the mailbox that asked; the link on a line of its own."""
+    if asked is None or (asked.link is None and asked.code is None):
+        return "open the confirmation mail at the tracked address and follow its link"
+    fix = []
+    if asked.link:
+        fix.append("open this link (it confirms the forward):\n" + asked.link)
+    if asked.code:
+        fix.append(f"type the code {asked.code} in the forwarding settings of {mailbox or 'the mailbox that asked'}"
+                   f" ({asked.provider_name})")
+    return ("\nor " if asked.link else "").join(fix)
 
 
 def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Sequence[Check] = ()) -> list[Check]:
@@ -217,7 +299,7 @@ def lines(checks: list[Check], day: dt.date | None) -> list[str]:
     when = f" (as of {day.isoformat()}, the last lead stored)" if day else ""
     out = [f"checks     {len(checks)} configuration problem{'s' if len(checks) > 1 else ''}{when}"]
     names = {"unclaimed_address": "unclaimed address", "silent_point_of_sale": "silent point of sale",
-             "mailbox_not_tracked": "mailbox leads not tracked"}
+             "mailbox_not_tracked": "mailbox leads not tracked", "pending_confirmation": "pending confirmation"}
     for check in checks:
         out.append(f"  {names[check.kind]}: {check.detail}")
         fix = check.fix.splitlines()

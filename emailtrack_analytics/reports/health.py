@@ -287,6 +287,13 @@ def check_evidence(check: checks.Check, language: str, names: dict[str, str]) ->
             first=month_name(first, lang), last=month_name(last, lang))
         return str(t["check_mailbox"]).format(missing=number(check.count, lang),
                                               received=number(check.received, lang), months=months)
+    if check.kind == "pending_confirmation":
+        return str(t["check_confirmation"]).format(
+            provider=check.provider or t["the_provider"], mailbox=check.mailbox or t["the_mailbox"],
+            address=check.address or "", since=since,
+            count=str(t["check_confirmation_count"]).format(count=number(check.count, lang)) if check.count > 1
+            else "") + (str(t["check_confirmation_unclaimed"]) if check.unclaimed
+                                                         else "")
     return check.detail if language == "en" else ""
 
 
@@ -320,4 +327,12 @@ def check_fix(check: checks.Check, language: str, workspace: Workspace, found: l
             point_of_sale=names.get(check.point_of_sale or "", check.point_of_sale or ""))
     if check.fix_kind == "add_point_of_sale":
         return str(t["fix_add_point_of_sale"])
+    if check.fix_kind == "confirm":
+        if not check.link and not check.code:
+            return str(t["fix_confirm_open"])
+        code = str(t["fix_confirm_code"]).format(code=check.code, mailbox=check.mailbox or t["the_mailbox"],
+                                                 provider=check.provider or t["the_provider"])
+        if not check.link:
+            return code
+        return [str(t["fix_confirm_link"]), check.link, *([str(t["fix_confirm_or"]) + code] if check.code else [])]
     return check.fix if language == "en" else ""

@@ -66,7 +66,8 @@ LABELS = {
         "check_kind": "Problème",
         "check_kinds": {"unclaimed_address": "Adresse de suivi non déclarée",
                         "silent_point_of_sale": "Point de vente silencieux",
-                        "mailbox_not_tracked": "Leads de la boîte non suivis"},
+                        "mailbox_not_tracked": "Leads de la boîte non suivis",
+                        "pending_confirmation": "Confirmation de transfert en attente"},
         "address": "Adresse",
         "count": "Nombre",
         "fix": "Correction",
@@ -98,6 +99,17 @@ LABELS = {
         "check_mailbox": ("{missing} des {received} leads de son propre export de boîte n'ont jamais atteint "
                           "le suivi ({months})"),
         "month_range": "{first} à {last}",
+        "check_confirmation": ("{provider} demande de confirmer que {mailbox} peut transférer vers {address} "
+                               "(message de confirmation du {since}{count}) ; rien de ce qu'elle transfère n'arrive avant, "
+                               "et rien n'est arrivé de {mailbox} depuis"),
+        "check_confirmation_unclaimed": " ; aucun point de vente ne déclare cette adresse",
+        "check_confirmation_count": ", {count} en tout",
+        "the_mailbox": "la boîte qui l'a demandé",
+        "the_provider": "le fournisseur de messagerie",
+        "fix_confirm_link": "ouvrir ce lien (il confirme le transfert) :",
+        "fix_confirm_code": "saisir le code {code} dans les paramètres de transfert de {mailbox} ({provider})",
+        "fix_confirm_or": "ou ",
+        "fix_confirm_open": "ouvrir le message de confirmation reçu à l'adresse de suivi et suivre son lien",
         "fix_toml": "ajouter à emailtrack.toml :",
         "fix_rule_or_toml": ("si la règle de transfert visait {nearest} (à {distance} {characters}), corriger la "
                              "règle ; sinon, ajouter à emailtrack.toml :"),
@@ -264,7 +276,8 @@ LABELS = {
         "check_kind": "Problem",
         "check_kinds": {"unclaimed_address": "Unclaimed tracking address",
                         "silent_point_of_sale": "Silent point of sale",
-                        "mailbox_not_tracked": "Mailbox leads not tracked"},
+                        "mailbox_not_tracked": "Mailbox leads not tracked",
+                        "pending_confirmation": "Pending forwarding confirmation"},
         "address": "Address",
         "count": "Count",
         "fix": "Fix",
@@ -295,6 +308,17 @@ LABELS = {
         "check_mailbox": ("{missing} of the {received} leads in its own mailbox export never reached tracking "
                           "({months})"),
         "month_range": "{first} to {last}",
+        "check_confirmation": ("{provider} asks to confirm that {mailbox} may forward to {address} (confirmation "
+                               "mail of {since}{count}); nothing it forwards arrives until then, and nothing forwarded "
+                               "from {mailbox} arrived since"),
+        "check_confirmation_unclaimed": "; no point of sale claims this address",
+        "check_confirmation_count": ", {count} in all",
+        "the_mailbox": "the mailbox that asked",
+        "the_provider": "the mail provider",
+        "fix_confirm_link": "open this link (it confirms the forward):",
+        "fix_confirm_code": "type the code {code} in the forwarding settings of {mailbox} ({provider})",
+        "fix_confirm_or": "or ",
+        "fix_confirm_open": "open the confirmation mail at the tracked address and follow its link",
         "fix_toml": "add to emailtrack.toml:",
         "fix_rule_or_toml": ("if the forwarding rule means {nearest} ({distance} {characters} away), correct the "
                              "rule; otherwise add to emailtrack.toml:"),

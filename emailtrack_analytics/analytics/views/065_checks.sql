@@ -126,3 +126,89 @@ SELECT
 FROM expected_lead_status
 WHERE list_contains(string_split(evidence, ','), 'mailbox')
 GROUP BY point_of_sale;
+
+-- forwarding_confirmations(extra_domains): the copies at tracking that are a mail provider's
+-- verification mail (attribution flag 'forwarding_confirmation': Gmail's "Forwarding
+-- Confirmation" and the like, attribution/confirmations.py), with the address each reached: a
+-- claimed tracked address first, else one on a tracking domain (`extra_domains` as in
+-- unclaimed_tracking_addresses), else the first address, in the order Delivered-To,
+-- X-Forwarded-To, Resent-To, To, Cc. `subject` and `body_text` (its beginning) are what
+-- analytics/checks.py reads the mailbox asking, the code and the link from.
+CREATE OR REPLACE MACRO forwarding_confirmations(extra_domains) AS TABLE
+WITH tracking_domains AS (
+    SELECT DISTINCT split_part(address, '@', 2) AS domain
+    FROM addresses
+    WHERE kind IN ('tracked', 'distribution')
+    UNION
+    SELECT lower(unnest(extra_domains)) AS domain
+),
+confirmations AS (
+    SELECT a.message_key, a.point_of_sale, m.received_at, m.sender, m.subject,
+           left(m.body_text, 3000) AS body_text, m.link_hosts,
+           list_concat(coalesce(m.envelope_to, []), coalesce(m.forwarded_to, []), coalesce(m.resent_to, []),
+                       coalesce(m.to_addrs, []), coalesce(m.cc_addrs, [])) AS recipients
+    FROM attribution AS a
+    JOIN stored_messages AS m USING (message_key)
+    WHERE a.role = 'tracking' AND list_contains(a.flags, 'forwarding_confirmation')
+),
+listed AS (
+    SELECT message_key, lower(trim(unnest(recipients))) AS address, generate_subscripts(recipients, 1) AS position
+    FROM confirmations
+),
+reached AS (
+    SELECT message_key, address
+    FROM listed
+    WHERE regexp_full_match(address, '[^@\s]+@[^@\s]+\.[^@\s]+')
+    QUALIFY row_number() OVER (PARTITION BY message_key ORDER BY
+        address IN (SELECT address FROM addresses WHERE kind IN ('tracked', 'distribution')) DESC,
+        split_part(address, '@', 2) IN (SELECT domain FROM tracking_domains) DESC, position) = 1
+)
+SELECT c.message_key, c.received_at, c.point_of_sale, r.address AS tracked_address, c.sender, c.subject,
+       c.body_text, c.link_hosts
+FROM confirmations AS c
+LEFT JOIN reached AS r USING (message_key);
+
+-- pending_forwarding_confirmations(extra_domains, message_keys, mailboxes): of the confirmations
+-- `message_keys` (forwarding_confirmations' rows), each asking that the mailbox at the same
+-- position of `mailboxes` (lower case; NULL when it could not be read) may forward to the
+-- address it reached, those still pending. A confirmation is no longer pending once the forward
+-- evidently works: a later copy reached that address relayed (unwrapped forward, X-Forwarded-To/
+-- For, Resent-To, or attributed channel forward/redirect) from that mailbox (the forward's From,
+-- Resent-From, X-Forwarded-For, or the original's To/Cc, which a redirect keeps); with the
+-- mailbox unread, any later relayed copy at that address. A later confirmation for the same
+-- address and mailbox supersedes an earlier one (the newer code and link are the ones that
+-- work): `confirmations` counts them all, `first_asked` is the first one's time.
+CREATE OR REPLACE MACRO pending_forwarding_confirmations(extra_domains, message_keys, mailboxes) AS TABLE
+WITH asked AS (
+    SELECT unnest(message_keys) AS message_key, lower(unnest(mailboxes)) AS mailbox
+),
+requests AS (
+    SELECT f.*, a.mailbox,
+           count(*) OVER pair AS confirmations,
+           min(f.received_at) OVER pair AS first_asked,
+           row_number() OVER (pair ORDER BY f.received_at DESC, f.message_key DESC) AS newest
+    FROM forwarding_confirmations(extra_domains) AS f
+    JOIN asked AS a USING (message_key)
+    WINDOW pair AS (PARTITION BY f.tracked_address, a.mailbox)
+),
+confirmed AS (
+    SELECT DISTINCT r.message_key
+    FROM requests AS r
+    JOIN copy_recipients AS c ON c.address = r.tracked_address
+    JOIN stored_messages AS m ON m.message_key = c.message_key AND m.received_at > r.received_at
+    JOIN attribution AS a ON a.message_key = m.message_key
+    WHERE NOT list_contains(a.flags, 'forwarding_confirmation')
+      AND (m.forward_kind IS NOT NULL OR len(coalesce(m.forwarded_to, [])) > 0
+           OR len(coalesce(m.resent_to, [])) > 0 OR a.channel IN ('forward', 'redirect'))
+      AND (r.mailbox IS NULL
+           OR list_contains(list_transform(list_concat(coalesce(m.forwarded_to, []), coalesce(m.to_addrs, []),
+                                                       coalesce(m.cc_addrs, []), coalesce(m.original_to, []),
+                                                       coalesce(m.original_cc, []),
+                                                       [m.copy_sender, m.resent_from]),
+                                           lambda x: lower(trim(x))), r.mailbox))
+)
+SELECT message_key, received_at, point_of_sale, tracked_address, mailbox, sender, subject, body_text,
+       confirmations, first_asked
+FROM requests
+WHERE newest = 1 AND message_key NOT IN (SELECT message_key FROM confirmed)
+ORDER BY point_of_sale NULLS LAST, received_at, message_key;

@@ -80,8 +80,9 @@ class Check:
 # nearest_address) or add them; unclaimed: see the unclaimed address the copies go to; forwarding: check
 # the mailbox forwards to the tracked address; tracked_address: give the point of sale a tracked
 # address; add_point_of_sale: the point of sale is not in emailtrack.toml; confirm: open the
-# confirmation link or type the code
-FIXES = ("toml", "rule_or_toml", "unclaimed", "forwarding", "tracked_address", "add_point_of_sale", "confirm")
+# confirmation link or type the code; confirmation: see the pending confirmation its forward waits for
+FIXES = ("toml", "rule_or_toml", "unclaimed", "forwarding", "tracked_address", "add_point_of_sale", "confirm",
+         "confirmation")
 TOML_PLACEHOLDER = "<id of the point of sale it belongs to>"
 
 
@@ -220,7 +221,7 @@ def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Seque
             "silent_point_of_sale", alert.point_of_sale, _first(pos.tracked_addresses) if pos else None, days,
             f"{alert.point_of_sale}: no lead reached tracking for {days} days since {alert.since.isoformat()} "
             f"({alert.expected:.0f} expected from its own history and the network's trend)",
-            _unclaimed_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since,
+            _earlier_fix(unclaimed, alert.point_of_sale) or _forwarding_fix(pos, "still forwards"), alert.since,
             expected=alert.expected, until=day, fix_kind=_fix_kind(unclaimed, alert.point_of_sale, pos)))
     never = sql("SELECT * FROM point_of_sale_tracking WHERE point_of_sale_leads = 0 ORDER BY point_of_sale", [])
     first = pd.Timestamp(sql("SELECT min(local_date) AS day FROM leads", [])["day"].iloc[0]).date()
@@ -236,7 +237,7 @@ def silent_points_of_sale(sql: SqlRunner, workspace: Workspace, unclaimed: Seque
         found.append(Check(
             "silent_point_of_sale", row.point_of_sale, _first(pos.tracked_addresses) if pos else None, days,
             f"{row.point_of_sale}: no lead ever reached tracking{evidence}",
-            _unclaimed_fix(unclaimed, row.point_of_sale) or (
+            _earlier_fix(unclaimed, row.point_of_sale) or (
                 _forwarding_fix(pos, "forwards") if pos and pos.tracked_addresses else
                 f"give {row.point_of_sale} a tracked address (tracked_addresses) and set up its copies"), since,
             received=int(row.received_leads or 0), until=day,
@@ -251,7 +252,7 @@ def mailbox_leads_not_tracked(sql: SqlRunner, workspace: Workspace, found: list[
     for row in frame_rows(rows):
         pos = workspace.point_of_sale(row.point_of_sale)
         months = row.first_month if row.first_month == row.last_month else f"{row.first_month} to {row.last_month}"
-        fix = _unclaimed_fix(found, row.point_of_sale) or _forwarding_fix(pos, "forwards every lead")
+        fix = _earlier_fix(found, row.point_of_sale) or _forwarding_fix(pos, "forwards every lead")
         checks.append(Check(
             "mailbox_not_tracked", row.point_of_sale, _first(pos.mailboxes) if pos else None, int(row.not_tracked),
             f"{row.point_of_sale}: {row.not_tracked} of the {row.mailbox_leads} leads in its own mailbox export "
@@ -270,11 +271,30 @@ def _unclaimed_fix(found: Sequence[Check], pos_id: str) -> str:
     return f"its copies go to {', '.join(addresses)}, which no point of sale claims: see the unclaimed address"
 
 
+def _confirmation_fix(found: Sequence[Check], pos_id: str) -> str:
+    """The fix of a point of sale whose forward waits for its confirmation: that confirmation's."""
+    addresses = [c.address for c in found
+                 if c.kind == "pending_confirmation" and c.point_of_sale == pos_id and c.address is not None]
+    if not addresses:
+        return ""
+    return (f"its forward to {', '.join(addresses)} was never confirmed: see the pending confirmation "
+            "(its link or code)")
+
+
+def _earlier_fix(found: Sequence[Check], pos_id: str) -> str:
+    """The fix an earlier check already gives for what silences the point of sale: the unclaimed
+    address its copies go to, else the confirmation its forward waits for."""
+    return _unclaimed_fix(found, pos_id) or _confirmation_fix(found, pos_id)
+
+
 def _fix_kind(found: Sequence[Check], pos_id: str, pos: PointOfSale | None, never: bool = False) -> str:
-    """Which fix was written: ``_unclaimed_fix``, else ``_forwarding_fix`` (for a point of sale never
-    tracked, only when it has a tracked address; else the advice to give it one)."""
+    """Which fix was written: ``_unclaimed_fix``, else ``_confirmation_fix``, else ``_forwarding_fix``
+    (for a point of sale never tracked, only when it has a tracked address; else the advice to
+    give it one)."""
     if _unclaimed_fix(found, pos_id):
         return "unclaimed"
+    if _confirmation_fix(found, pos_id):
+        return "confirmation"
     if never:
         return "forwarding" if pos and pos.tracked_addresses else "tracked_address"
     return "forwarding" if pos else "add_point_of_sale"

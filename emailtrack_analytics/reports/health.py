@@ -311,6 +311,10 @@ def check_fix(check: checks.Check, language: str, workspace: Workspace, found: l
             first = str(t["fix_rule_or_toml"]).format(nearest=check.nearest_address, distance=check.distance,
                                                       characters=singular if check.distance == 1 else plural)
         return [first, *toml.splitlines()]
+    if check.fix_kind == "confirmation":
+        addresses = [c.address for c in found if c.kind == "pending_confirmation"
+                     and c.point_of_sale == check.point_of_sale and c.address]
+        return str(t["fix_confirmation"]).format(addresses=", ".join(addresses))
     if check.fix_kind == "unclaimed":
         addresses = [c.address for c in found if c.kind == "unclaimed_address"
                      and c.point_of_sale == check.point_of_sale and c.address]

@@ -110,6 +110,8 @@ LABELS = {
         "fix_confirm_code": "saisir le code {code} dans les paramètres de transfert de {mailbox} ({provider})",
         "fix_confirm_or": "ou ",
         "fix_confirm_open": "ouvrir le message de confirmation reçu à l'adresse de suivi et suivre son lien",
+        "fix_confirmation": ("son transfert vers {addresses} n'a jamais été confirmé : voir la confirmation en "
+                             "attente (son lien ou son code)"),
         "fix_toml": "ajouter à emailtrack.toml :",
         "fix_rule_or_toml": ("si la règle de transfert visait {nearest} (à {distance} {characters}), corriger la "
                              "règle ; sinon, ajouter à emailtrack.toml :"),
@@ -319,6 +321,8 @@ LABELS = {
         "fix_confirm_code": "type the code {code} in the forwarding settings of {mailbox} ({provider})",
         "fix_confirm_or": "or ",
         "fix_confirm_open": "open the confirmation mail at the tracked address and follow its link",
+        "fix_confirmation": ("its forward to {addresses} was never confirmed: see the pending confirmation (its "
+                             "link or code)"),
         "fix_toml": "add to emailtrack.toml:",
         "fix_rule_or_toml": ("if the forwarding rule means {nearest} ({distance} {characters} away), correct the "
                              "rule; otherwise add to emailtrack.toml:"),

@@ -176,6 +176,40 @@ def test_a_later_forwarded_lead_from_that_mailbox_clears_it_and_a_newer_confirma
     assert (paris.code, paris.link, paris.count, paris.since) == ("598700001", PARIS_LINK + "2", 2, dt.date(2026, 3, 6))
 
 
+def test_a_point_of_sale_silent_because_its_forward_was_never_confirmed_is_sent_to_the_confirmation(
+        confirm_workspace, tmp_path, cli):
+    """Paris 11's own mailbox export shows leads that never reached tracking: the fix is the
+    confirmation its Gmail forward waits for, not "check the forwarding rule"."""
+    start = dt.date(2026, 3, 5)
+    mailbox = [lead(message_id=f"<paris-{n}@lead.seloger.com>", to="paris11@agence-exemple.fr",
+                    date=f"{start + dt.timedelta(days=n):%a, %d %b %Y} 10:00:00 +0100",
+                    body=f"Prospect {n} s'intéresse à ce bien.\n", top={"Delivered-To": "paris11@agence-exemple.fr"})
+               for n in range(20)]
+    tracked = [lead(message_id=f"<lyon-{n}@lead.seloger.com>", cc="lyon2@track.example.net",
+                    date=f"{start + dt.timedelta(days=n):%a, %d %b %Y} 11:00:00 +0100", body=f"Prospect L{n}\n")
+               for n in range(20)]
+    (tmp_path / "more.mbox").write_bytes(mbox(*mailbox, *tracked))
+    ingest(open_workspace(confirm_workspace), [tmp_path / "more.mbox"], workers=1)
+    workspace = open_workspace(confirm_workspace)
+    found = checks.find_checks(Analytics(workspace).sql, workspace)
+    paris = {c.kind: c for c in found if c.point_of_sale == "paris-11"}
+    assert {"pending_confirmation", "mailbox_not_tracked", "silent_point_of_sale"} <= set(paris)
+    for kind in ("mailbox_not_tracked", "silent_point_of_sale"):
+        assert paris[kind].fix_kind == "confirmation"
+        assert paris[kind].fix == ("its forward to paris11@track.example.net was never confirmed: see the pending "
+                                   "confirmation (its link or code)")
+    from emailtrack_analytics.reports.health import check_fix
+    names = {p.id: p.name for p in workspace.points_of_sale}
+    for kind in ("mailbox_not_tracked", "silent_point_of_sale"):
+        assert check_fix(paris[kind], "en", workspace, found, names) == paris[kind].fix
+        assert check_fix(paris[kind], "fr", workspace, found, names) == (
+            "son transfert vers paris11@track.example.net n'a jamais été confirmé : voir la confirmation en attente "
+            "(son lien ou son code)")
+    status = cli("--workspace", confirm_workspace, "status")
+    assert "mailbox leads not tracked: paris-11: 20 of the 20 leads" in status.out
+    assert "fix: its forward to paris11@track.example.net was never confirmed" in status.out
+
+
 def test_a_subject_in_a_language_not_listed_is_recognised_by_sender_and_link():
     # an invented subject in a language the data file does not list: the sender and the vf- link
     # are what count (Gmail writes in the account's language)

@@ -80,10 +80,27 @@ def providers() -> tuple[Provider, ...]:
         sources=tuple(sorted((entry.get("sources") or {}).items()))) for entry in data["providers"])
 
 
+@functools.cache
+def _sender_rules() -> tuple[frozenset[str], frozenset[str]]:
+    """(exact addresses, domains) of every provider's senders: most copies are from neither, and
+    this look-up is all they cost (every copy is attributed through ``recognise``)."""
+    rules = [rule for provider in providers() for rule in provider.senders]
+    return (frozenset(r for r in rules if not r.startswith("@")),
+            frozenset(r[1:] for r in rules if r.startswith("@")))
+
+
+def _maybe_sent(sender: str) -> bool:
+    exact, domains = _sender_rules()
+    if sender in exact:
+        return True
+    labels = sender.rsplit("@", 1)[-1].split(".")
+    return any(".".join(labels[start:]) in domains for start in range(len(labels) - 1))
+
+
 def recognise(sender: str | None, subject: str | None, text: str | None,
               link_hosts: Sequence[str] | None = ()) -> Provider | None:
     """The provider whose verification mail this copy is: its sender, and its subject or its link."""
-    if not sender:
+    if not sender or not _maybe_sent(sender.lower()):
         return None
     for provider in providers():
         if not provider.sent(sender):

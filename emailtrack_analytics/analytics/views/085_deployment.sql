@@ -44,46 +44,38 @@ SELECT
 -- forwards the run's copies forwarded more than `late_after_s` seconds after the original
 -- (`late_copies`; argument `late_after_s`).
 CREATE OR REPLACE MACRO deployment_modes(as_of, window_days, late_after_s) AS TABLE
-WITH copies AS (
-    SELECT *,
+WITH copies AS MATERIALIZED (
+    SELECT point_of_sale, channel, received_at, how, forward_delay_s,
            coalesce(received_at - lag(received_at) OVER (PARTITION BY point_of_sale, channel ORDER BY received_at)
                     > to_days(CAST(window_days AS INTEGER)), false) AS gap
     FROM deployment_copies
     WHERE category = 'lead' AND received_at <= as_of
 ),
-runs AS (
-    SELECT *, sum(CASE WHEN gap THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY point_of_sale, channel ORDER BY received_at ROWS UNBOUNDED PRECEDING) AS run
+-- the current run starts at the last copy that came after a gap (else at the first copy)
+bounds AS (
+    SELECT point_of_sale, channel,
+           count(*) FILTER (WHERE received_at > as_of - to_days(CAST(window_days AS INTEGER))) AS recent_copies,
+           count(*) AS copies,
+           min(received_at) AS first_copy,
+           max(received_at) AS last_copy,
+           coalesce(max(received_at) FILTER (WHERE gap), min(received_at)) AS since
     FROM copies
-),
-current_run AS (
-    SELECT * FROM runs
-    QUALIFY run = max(run) OVER (PARTITION BY point_of_sale, channel)
+    GROUP BY ALL
 ),
 run_facts AS (
-    SELECT point_of_sale, channel, min(received_at) AS since, mode(how) AS how,
-           count(*) AS run_copies,
-           count(*) FILTER (WHERE forward_delay_s > late_after_s) AS late_copies,
-           median(forward_delay_s) AS median_delay_s
-    FROM current_run
+    SELECT c.point_of_sale, c.channel, mode(c.how) AS how, count(*) AS run_copies,
+           count(*) FILTER (WHERE c.forward_delay_s > late_after_s) AS late_copies,
+           median(c.forward_delay_s) AS median_delay_s
+    FROM copies AS c
+    JOIN bounds AS b USING (point_of_sale, channel)
+    WHERE c.received_at >= b.since
     GROUP BY ALL
 )
-SELECT
-    c.point_of_sale,
-    c.channel,
-    count(*) FILTER (WHERE c.received_at > as_of - to_days(CAST(window_days AS INTEGER))) AS recent_copies,
-    count(*) AS copies,
-    min(c.received_at) AS first_copy,
-    max(c.received_at) AS last_copy,
-    any_value(r.since) AS since,
-    any_value(r.how) AS how,
-    any_value(r.run_copies) AS run_copies,
-    any_value(r.late_copies) AS late_copies,
-    any_value(r.median_delay_s) AS median_delay_s
-FROM copies AS c
+SELECT b.point_of_sale, b.channel, b.recent_copies, b.copies, b.first_copy, b.last_copy, b.since,
+       r.how, r.run_copies, r.late_copies, r.median_delay_s
+FROM bounds AS b
 JOIN run_facts AS r USING (point_of_sale, channel)
-GROUP BY c.point_of_sale, c.channel
-ORDER BY c.point_of_sale, c.channel;
+ORDER BY b.point_of_sale, b.channel;
 
 -- Every failed delivery to a tracked address the workspace has evidence of: a mail log's line
 -- (bounced, rejected or deferred) and a delivery failure report read from a mailbox

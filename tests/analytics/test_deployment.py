@@ -59,11 +59,26 @@ POSTFIX = (
     "relay=mx.track.example.net[198.51.100.7]:25, status=sent (250 2.0.0 Ok)\n")
 
 
+# Lyon 2's Microsoft 365 message trace detail (Get-MessageTraceDetail | Export-Csv in PowerShell 5.1):
+# the forward of a fourth lead refused, the reason in Detail
+TRACE_DETAIL = (
+    "#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTraceDetail\n"
+    '"Organization","MessageId","MessageTraceId","Date","Event","Action","Detail","Data","SenderAddress",'
+    '"RecipientAddress"\n'
+    '"agence-exemple.onmicrosoft.com","<m-9@lead.seloger.com>","ae5c1219-4c90-41bf-fef5-08d837917e7c",'
+    '"2026-03-18T09:15:02.0000000Z","Receive","","Message received by: AM0PR01MB1234.eurprd01.prod.exchangelabs.com",'
+    '"","noreply@lead.seloger.com","lyon2@track.example.net"\n'
+    '"agence-exemple.onmicrosoft.com","<m-9@lead.seloger.com>","ae5c1219-4c90-41bf-fef5-08d837917e7c",'
+    '"2026-03-18T09:15:03.0000000Z","Fail","","Reason: [{LED=550 5.7.520 Access denied, Your organization does '
+    'not allow external forwarding. Please contact your administrator for further assistance. AS(7555)};{MSG=};'
+    '{FQDN=};{IP=};{LRT=}]","","noreply@lead.seloger.com","lyon2@track.example.net"\n')
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     """Lyon 2: Gmail forwarding in January (then deleted), the tracked address in copy on the
-    portal from March; its Microsoft 365 mailbox refused three forwards in March (5.7.520, the
-    reports in its mailbox export). Paris 11: an Outlook rule forwarding 15 leads, 6 of them the
+    portal from March; its Microsoft 365 mailbox refused four forwards in March (5.7.520: three
+    reports in its mailbox export, one in its message trace detail). Paris 11: an Outlook rule forwarding 15 leads, 6 of them the
     next morning; one forward bounced in the mail log (5.1.1)."""
     from tests.conftest import BASIC_CONFIG, write_config
     tmp = tmp_path_factory.mktemp("deployment")
@@ -79,10 +94,11 @@ def deployed(tmp_path_factory):
                         date=f"Tue, {10 + n} Mar 2026 09:15:02 +0000") for n in range(3)]
     (tmp / "lyon2-mailbox.mbox").write_bytes(mbox(*reports))
     (tmp / "mail.log").write_text(POSTFIX, encoding="utf-8")
+    (tmp / "trace-detail.csv").write_text(TRACE_DETAIL, encoding="utf-8")
     workspace = open_workspace(folder)
     ingest(workspace, [tmp / "tracking.mbox"], role="tracking", workers=1)
     ingest(workspace, [tmp / "lyon2-mailbox.mbox"], role="mailbox", workers=1)
-    ingest(workspace, [tmp / "mail.log"], workers=1)
+    ingest(workspace, [tmp / "mail.log", tmp / "trace-detail.csv"], workers=1)
     return folder
 
 
@@ -117,11 +133,11 @@ def test_as_of_an_earlier_day_the_stopped_mode_was_live(deployed):
     assert lyon.failures == [] and lyon.alerts == []
 
 
-def test_microsoft_365_refusals_in_a_mailbox_export_are_failed_forwards(deployed):
+def test_microsoft_365_refusals_in_a_mailbox_export_and_a_trace_are_failed_forwards(deployed):
     lyon = by_pos(status(deployed))["lyon-2"]
     (failure,) = lyon.failures
     assert (failure.tracked_address, failure.code, failure.status, failure.count, failure.recent,
-            failure.evidence) == ("lyon2@track.example.net", "5.7.520", "bounced", 3, 3, ("report",))
+            failure.evidence) == ("lyon2@track.example.net", "5.7.520", "bounced", 4, 4, ("log", "report"))
     assert "Microsoft 365 blocks automatic forwarding" in failure.meaning
     assert any(a.kind == "forward_failures" and "5.7.520" in a.detail for a in lyon.alerts)
     # the reports return a lead: the report is no lead, and Lyon 2 has its 30 leads, not 33

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable
@@ -119,8 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first month to keep (default: retention_months in [workspace] back from now)")
     p.add_argument("--dry-run", action="store_true", help="count what would be erased, change nothing")
 
-    sub.add_parser("status", parents=[common], help="what is stored: sources, messages, leads per month",
-                   description="Sources, messages, leads per month, quarantined and unattributed copies.")
+    p = sub.add_parser("status", parents=[common], help="what is stored: sources, messages, leads per month",
+                       description="Sources, messages, leads per month, quarantined and unattributed copies, "
+                       "configuration problems. With --deployment: per point of sale, the set-up modes live "
+                       "(lead copies in the last 30 days), since when, the last copy, failed forwards and alerts.")
+    p.add_argument("--deployment", action="store_true",
+                   help="per point of sale: set-up modes live, since when, last copy, failed forwards, alerts")
+    p.add_argument("--point-of-sale", metavar="ID", help="with --deployment: only this point of sale")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", type=_day,
+                   help="with --deployment: the day to judge as of (default: the last copy that reached tracking)")
+    p.add_argument("--format", default="text", choices=("text", "json"), dest="fmt",
+                   help="with --deployment: text (default) or json")
     p = sub.add_parser("senders", parents=[common], help="senders of the copies no portal rule recognised",
                        description="Senders, domains and display names of the copies at tracked addresses "
                        "that are unattributed, 'other' or from a sender the catalogue does not list, by "
@@ -288,8 +298,22 @@ def _purge(workspace: Workspace, args: argparse.Namespace) -> None:
 
 
 def _status(workspace: Workspace, args: argparse.Namespace) -> None:
-    from .ops.status import workspace_status
-    print("\n".join(workspace_status(workspace).lines()))
+    from .ops.status import deployment_status, workspace_status
+    if not args.deployment:
+        if args.point_of_sale or args.as_of or args.fmt != "text":
+            raise UsageError("--point-of-sale, --as-of and --format go with --deployment")
+        print("\n".join(workspace_status(workspace).lines()))
+        return
+    from .analytics.deployment import as_json, lines
+    found = deployment_status(workspace, args.point_of_sale, args.as_of)
+    print(as_json(found) if args.fmt == "json" else "\n".join(lines(found, workspace)))
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def _senders(workspace: Workspace, args: argparse.Namespace) -> None:

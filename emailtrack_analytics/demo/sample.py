@@ -987,7 +987,9 @@ def config_text() -> str:
            "# mailbox exports (mailbox/, for coverage): ingest it all with `emailtrack ingest data/sample`.",
            "", "[workspace]", 'name = "Réseau Exemple"',
            'timezone = "Europe/Paris"            # days and months are cut in this zone',
-           'database = "data/emailtrack.duckdb"', ""]
+           'database = "data/emailtrack.duckdb"', "",
+           "# The domain the tracked addresses are issued on: `emailtrack addresses add` makes new ones there.",
+           "[tracking]", f'domain = "{TRACK_DOMAIN}"', ""]
     group = ""
     for pos in NETWORK:
         if pos.group != group:

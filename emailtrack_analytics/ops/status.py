@@ -10,8 +10,10 @@ import duckdb
 import pandas as pd
 
 from ..analytics import checks as config_checks
+from ..analytics import deployment as deploy
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
+from ..errors import UsageError
 from ..store.db import connect
 
 
@@ -89,3 +91,22 @@ def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
     row = con.execute(query).fetchone()
     assert row is not None, "an aggregate without GROUP BY returns one row"
     return row
+
+
+def deployment_status(workspace: Workspace, point_of_sale: str | None = None,
+                      day: dt.date | None = None) -> deploy.DeploymentStatus:
+    """``emailtrack status --deployment``: each point of sale's set-up modes, failures, alerts and
+    checks (analytics/deployment.py), as of ``day`` (default: the last copy that reached tracking)."""
+    if point_of_sale is not None and workspace.point_of_sale(point_of_sale) is None:
+        known = ", ".join(p.id for p in workspace.points_of_sale) or "none"
+        raise UsageError(f"unknown point of sale {point_of_sale!r} (known: {known})")
+    con = connect(workspace.database)
+    try:
+        refresh_attribution(con, workspace)
+
+        def sql(query: str, params: list[Any]) -> pd.DataFrame:
+            frame: pd.DataFrame = con.execute(query, params).df()
+            return frame
+        return deploy.deployment(sql, workspace, day, point_of_sale)
+    finally:
+        con.close()

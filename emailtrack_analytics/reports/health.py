@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..analytics import checks, health
+from ..analytics import checks, deployment, health
 from ..analytics.api import Analytics, frame_rows
-from ..config.months import shift_month
+from ..config.months import month_bounds, shift_month
 from ..config.workspace import Workspace
 from . import html as h
 from .base import Report
@@ -55,6 +55,10 @@ class HealthReport(Report):
             problems = [c for c in problems if c.point_of_sale in (None, self.point_of_sale)]
         self.check_list = problems
         self.checks = checks.frame(problems)
+        # as of the month's last day, or the last copy before it when the data stops earlier
+        self.deployment = deployment.deployment(data.sql, self.workspace,
+                                                month_bounds(month)[1] - dt.timedelta(days=1),
+                                                self.point_of_sale or None, found=problems, within_data=True)
         where, params = "month = ?", [month]
         if self.point_of_sale:
             where += " AND point_of_sale = ?"
@@ -128,6 +132,67 @@ class HealthReport(Report):
             t["evidence"]: [check_evidence(c, lang, names) for c in self.check_list],
             t["fix"]: [check_fix(c, lang, self.workspace, self.check_list, names) for c in self.check_list]})
         return h.HTML(str(self.section("checks")) + str(h.table(table, numeric=(t["count"],))))
+
+    def deployment_section(self) -> h.HTML:
+        """Each point of sale's set-up: the modes its copies reach tracking by (live or stopped), its
+        last copy, its failed forwards with what their code means, and the deployment's alerts
+        (analytics/deployment.py), in the page's language."""
+        t, lang, found = self.t, self.language, self.deployment
+        head = str(self.section("deployment"))
+        if found.as_of is None:
+            return h.HTML(head + str(h.note(t["deployment_none"])))
+        day = found.as_of.replace(tzinfo=dt.timezone.utc).astimezone(self.workspace.tz).date()
+        note = str(t["deployment_note"]).format(day=date(day, lang), days=number(found.window_days, lang))
+        rows = found.points_of_sale
+        table = pd.DataFrame({
+            t["point_of_sale"]: [self.pos_label(p.point_of_sale) for p in rows],
+            t["deployment_state"]: [t["deployment_states"][p.state] for p in rows],
+            t["live_modes"]: [[str(t["mode_since"]).format(mode=t["modes"].get(m.how, m.channel),
+                                                           since=date(self._local_day(m.since), lang),
+                                                           copies=number(m.recent_copies, lang),
+                                                           days=number(found.window_days, lang))
+                               for m in p.live_modes] for p in rows],
+            t["stopped_modes"]: [[str(t["mode_last"]).format(mode=t["modes"].get(m.how, m.channel),
+                                                             last=date(self._local_day(m.last_copy), lang))
+                                  for m in p.modes if not m.live] for p in rows],
+            t["last_copy"]: [date(self._local_day(p.last_copy), lang) if p.last_copy else "" for p in rows],
+            t["failed_forwards"]: [[self._failure_text(f) for f in p.failures] for p in rows],
+            t["deployment_alerts"]: [[self._deployment_alert(a, p) for a in p.alerts] for p in rows]})
+        return h.HTML(head + str(h.note(note)) + str(h.table(table)))
+
+    def _local_day(self, moment: dt.datetime) -> dt.date:
+        return moment.replace(tzinfo=dt.timezone.utc).astimezone(self.workspace.tz).date()
+
+    def _failure_text(self, failure: deployment.Failure) -> str:
+        t, lang = self.t, self.language
+        code = failure.code or str(t["no_code"])
+        text = str(t["failure"]).format(address=failure.tracked_address, count=number(failure.count, lang),
+                                        status=t["failure_statuses"].get(failure.status, failure.status), code=code,
+                                        last=date(self._local_day(failure.last), lang))
+        meaning = failure_meaning(failure.code, lang)
+        colon = " : " if lang == "fr" else ": "
+        return f"{text}{colon}{meaning}" if meaning else text
+
+    def _deployment_alert(self, alert: deployment.DeploymentAlert, pos: deployment.Deployment) -> str:
+        """A deployment alert written from the facts it was made of, in the page's language."""
+        t, lang = self.t, self.language
+        if alert.mode is not None and alert.kind == "client_rule_delays":
+            m = alert.mode
+            return str(t["delays_evidence"]).format(late=number(m.late_copies, lang), copies=number(m.run_copies, lang),
+                                                    since=date(self._local_day(m.since), lang),
+                                                    hours=number(deployment.LATE_AFTER_S // 3600, lang))
+        if alert.mode is not None and alert.kind == "mode_stopped":
+            m = alert.mode
+            as_of = self.deployment.as_of or m.last_copy
+            return str(t["stopped_evidence"]).format(mode=t["modes"].get(m.how, m.channel),
+                                                     days=number((as_of - m.last_copy).days, lang),
+                                                     last=date(self._local_day(m.last_copy), lang))
+        if alert.failure is not None:
+            f = alert.failure
+            return str(t["failures_evidence"]).format(count=number(f.recent, lang), address=f.tracked_address,
+                                                      code=f.code or t["no_code"],
+                                                      days=number(self.deployment.window_days, lang))
+        return alert.detail
 
     def likely_cause(self, point_of_sale: object) -> str:
         """The most frequent likely cause of a point of sale's missing leads this month, ties to the
@@ -259,6 +324,14 @@ def _per_month(coverage: pd.DataFrame) -> pd.Series[Any]:
     per_month = coverage.groupby("month")[["expected", "tracked"]].sum()
     per_month = per_month[per_month["expected"] > 0]
     return (per_month["tracked"] / per_month["expected"]).astype(float)
+
+
+def failure_meaning(code: str | None, language: str) -> str:
+    """What a failed forward's status code asks, in ``language`` (English: analytics/deployment.py's)."""
+    if language == "en" or not code:
+        return deployment.failure_meaning(code) if code else ""
+    meanings = labels(language)["failure_meanings"]
+    return str(meanings.get(code) or meanings.get(code[0], ""))
 
 
 # ---------------------------------------------------------------------- configuration problems, written

@@ -51,7 +51,7 @@ def _c(name: str, type_: str = "VARCHAR", *, not_null: bool = False, note: str =
 _V, _L, _B, _I, _BI, _TS = "VARCHAR", "VARCHAR[]", "BOOLEAN", "INTEGER", "BIGINT", "TIMESTAMP"
 
 TABLES: tuple[Table, ...] = (
-    Table("stored_messages", "one stored copy: the facts of its bytes, which never change once read (0001, 0004, 0005)", (
+    Table("stored_messages", "one stored copy: the facts of its bytes, which never change once read (0001, 0004, 0005, 0008)", (
         _c("message_key"), _c("message_id"), _c("received_at", _TS, not_null=True), _c("date_source"),
         _c("copy_at", _TS), _c("sender"), _c("sender_name"), _c("subject"), _c("copy_sender"),
         _c("copy_subject"), _c("to_addrs", _L), _c("cc_addrs", _L), _c("original_to", _L),
@@ -67,6 +67,9 @@ TABLES: tuple[Table, ...] = (
         _c("dkim_domains", _L), _c("list_id"), _c("link_hosts", _L),
         # 0005: what links the copies of one lead whatever their path (attribution/identity.py)
         _c("date_zone"), _c("identity_marks", _L),
+        # 0008: a delivery failure report's failed recipients, aligned lists (parsing/reports.py)
+        _c("report_recipients", _L), _c("report_statuses", _L), _c("report_actions", _L),
+        _c("report_diagnostics", _L),
     ), ("message_key",)),
     Table("lead_details", "a prospect's personal data read from a copy, apart so that it can be purged or "
           "pseudonymised", (

@@ -110,8 +110,13 @@ def test_a_message_quoting_a_mail_log_is_a_message_and_logs_are_still_logs(tmp_p
     (tmp_path / "fields.csv").write_bytes(b"#Fields: Received,SenderAddress,RecipientAddress,Status\n"
                                           b"Received,SenderAddress,RecipientAddress,Subject,Status\n"
                                           b"2026-03-12T10:00:01Z,a@b.fr,c@d.fr,Lead,Delivered\n")
-    kinds = {name: detect(tmp_path / name) for name in ("notice.eml", "mail.log", "trace.csv", "fields.csv")}
-    assert kinds == {"notice.eml": "eml", "mail.log": "postfix", "trace.csv": "m365", "fields.csv": "m365"}
+    # Postfix with RFC 3339 stamps (smtp_syslog / maillog_file): its first "field" would be the date
+    (tmp_path / "rfc3339.log").write_bytes(b"2026-03-12T18:04:12+01:00 mx postfix/smtp[2]: AAA111: "
+                                           b"to=<a@b.fr>, relay=none, delay=1, status=bounced (550 5.1.1)\n")
+    names = ("notice.eml", "mail.log", "trace.csv", "fields.csv", "rfc3339.log")
+    kinds = {name: detect(tmp_path / name) for name in names}
+    assert kinds == {"notice.eml": "eml", "mail.log": "postfix", "trace.csv": "m365", "fields.csv": "m365",
+                     "rfc3339.log": "postfix"}
 
 
 def test_missing_input_is_a_usage_error(tmp_path):

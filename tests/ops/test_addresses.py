@@ -163,3 +163,14 @@ def test_the_new_address_attributes_copies_to_its_point_of_sale(ws, tmp_path):
     rows = {row["source"].rsplit("/", 1)[-1]: row for row in csv.DictReader(io.StringIO(exported.out))}
     assert (rows["redirect.eml"]["point_of_sale"], rows["redirect.eml"]["portal"]) == ("paris-11", "seloger")
     assert (rows["direct.eml"]["point_of_sale"], rows["direct.eml"]["portal"]) == ("lyon-2", "pap")
+
+
+def test_the_sample_network_issues_addresses_on_its_tracking_domain(tmp_path):
+    """`init --sample` declares the domain its tracked addresses are on, so that the set-up commands
+    work on the sample as on a real network."""
+    assert run_cli("init", tmp_path / "s", "--sample").code == 0
+    result = run_cli("--workspace", tmp_path / "s", "addresses", "add", "--point-of-sale", "cassis")
+    assert result.code == 0, result.err
+    issued = result.out.strip()
+    assert re.fullmatch(r"cassis-all-[a-z2-9]{6}@track\.example\.net", issued)
+    assert issued in open_workspace(tmp_path / "s").point_of_sale("cassis").tracked_addresses

@@ -22,10 +22,11 @@ from . import signals as sig
 from .body import readable_from, text_parts
 from .details import LeadDetails, LeadDetailsRow, extract_details
 from .forwards import FORWARD_PREFIX, unwrap
+from .reports import delivery_report
 
 # Raise when parsing changes what it extracts: stored copies are then parsed again from their
 # bytes at the next ingest.
-PARSER_VERSION = 10
+PARSER_VERSION = 11
 MAX_BODY_CHARS = 20_000  # body text kept per message for rules and fingerprints
 
 # Headers a mailbox program adds or rewrites on export: they say nothing about the message,
@@ -97,6 +98,11 @@ class MessageRecord:
     dkim_domains: list[str] = field(default_factory=list)
     list_id: str | None = None
     link_hosts: list[str] = field(default_factory=list)
+    # a delivery failure report's failed recipients, aligned (parsing/reports.py); empty for any other
+    report_recipients: list[str] = field(default_factory=list)
+    report_statuses: list[str] = field(default_factory=list)
+    report_actions: list[str] = field(default_factory=list)
+    report_diagnostics: list[str] = field(default_factory=list)
     parser_version: int = PARSER_VERSION
     details: LeadDetailsRow | None = None  # prospect details (personal data: stored apart)
 
@@ -426,6 +432,7 @@ def _record(raw: bytes, message: Message, from_line: str | None, key: str | None
         origin = {}  # an inline forward's headers are the forwarder's
     reply_to = h.addresses(origin.get("reply-to", []))
     body_print = fingerprint(orig_body)  # once: the fingerprints below read it too
+    report = delivery_report(message, copy_sender, subject, body)
     details = extract_details(orig_body, orig_subject, reply_to=reply_to[0] if reply_to else None,
                               sender_name=sender_name, sender=sender)
 
@@ -476,6 +483,10 @@ def _record(raw: bytes, message: Message, from_line: str | None, key: str | None
         list_id=sig.list_id(h.decode_text(_first_value(origin.get("list-id")))),
         link_hosts=sig.link_hosts([markup, plain] + (sig.body_texts(original.message)
                                                      if original is not None and original.message is not None else [])),
+        report_recipients=report.recipients,
+        report_statuses=report.statuses,
+        report_actions=report.actions,
+        report_diagnostics=report.diagnostics,
     )
 
 

@@ -84,7 +84,9 @@ def _starts_a_message(line: bytes) -> bool:
     if not _HEADER_LINE.match(line) or line.startswith(b"#"):
         return False
     name = line.split(b":", 1)[0]
-    return not any(mark in name for mark in (b",", b";", b'"'))
+    # a field name starts with a letter; "2026-03-12T18:04:11+01:00 mx postfix/…" (an RFC 3339
+    # stamped log) would otherwise read as the field "2026-03-12T18"
+    return name[:1].isalpha() and not any(mark in name for mark in (b",", b";", b'"'))
 
 
 def _walk(folder: Path) -> Iterator[str]:

@@ -90,7 +90,10 @@ M365_ALIASES = {
     "status": ("status", "deliverystatus"),
     "message_id": ("messageid", "internetmessageid"),
     "recipient_status": ("recipientstatus",),
-    "event": ("eventid",),
+    # EventId: Exchange's message tracking log; Event and Detail: Get-MessageTraceDetail's export,
+    # whose Detail gives a failure's reason ("Reason: [{LED=550 5.7.520 Access denied, …}]")
+    "event": ("eventid", "event"),
+    "detail": ("detail",),
     "related": ("relatedrecipientaddress",),
     "trace_id": ("messagetraceid", "networkmessageid"),
 }
@@ -371,7 +374,7 @@ def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
                                    subject=subject)
                 continue
             if "event" in fields:
-                event = fields["event"].strip().lower()
+                event = fields["event"].strip().lower().replace(" ", "")  # "Send external"
                 if event not in _M365_EVENTS:
                     continue  # RECEIVE, AGENTINFO, …: steps, not deliveries
                 related = clean_address(fields.get("related"))
@@ -380,7 +383,7 @@ def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
                         recipient = related if event in ("redirect", "resolve") and related else clean_address(address)
                         original = clean_address(address) if recipient != clean_address(address) else None
                         yield LogEvent(when, "m365", message_id, sender, recipient, original,
-                                       _M365_EVENTS[event], source, detail=fields["event"].upper(), subject=subject)
+                                       _M365_EVENTS[event], source, detail=_event_detail(fields), subject=subject)
                 continue
             recipient = clean_address(fields.get("recipient"))
             if not recipient:
@@ -392,6 +395,12 @@ def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
         except Exception as exc:  # noqa: BLE001 - a row that cannot be read is quarantined, never a crash
             detail = str(exc) if isinstance(exc, (ValueError, IndexError)) else f"{type(exc).__name__}: {exc}"
             yield BadLine(source, "bad_log_row", detail[:200], ",".join(row).encode("utf-8", "replace"))
+
+
+def _event_detail(fields: dict[str, str]) -> str:
+    """An event row's detail: the event, and the reason when the export gives one."""
+    reason = " ".join((fields.get("detail") or "").split())
+    return f"{fields['event'].strip().upper()} {reason}".strip()[:300]
 
 
 def _gws_status(status: str, target: str) -> str:

@@ -148,6 +148,8 @@ class DeploymentStatus:
     window_days: int
     points_of_sale: list[Deployment]
     last_read: dt.datetime | None = None   # UTC: when a copy was last read (ingest)
+    # configuration checks no point of sale owns (an unclaimed address, a confirmation sent to one)
+    unassigned: list[config_checks.Check] = field(default_factory=list)
 
 
 def failure_meaning(code: str | None) -> str:
@@ -200,7 +202,8 @@ def deployment(sql: SqlRunner, workspace: Workspace, day: dt.date | None = None,
                           failed, checks=[c for c in problems if c.point_of_sale == pos.id])
         item.alerts = _alerts(item, as_of)
         out.append(item)
-    return DeploymentStatus(as_of, window_days, out, None if pd.isna(read) else _utc(read))
+    return DeploymentStatus(as_of, window_days, out, None if pd.isna(read) else _utc(read),
+                            [c for c in problems if c.point_of_sale is None] if point_of_sale is None else [])
 
 
 def tracked_of(workspace: Workspace, pos: PointOfSale) -> tuple[str, ...]:
@@ -293,8 +296,20 @@ def lines(status: DeploymentStatus, workspace: Workspace) -> list[str]:
         for alert in pos.alerts:
             out.append(f"  alert   {alert.detail}")
             out.append(f"          fix: {alert.fix}")
-        for check in pos.checks:
-            out.append(f"  check   {check.detail}")
+        out.extend(_check_lines(pos.checks))
+    if status.unassigned:
+        out.append("no point of sale:")
+        out.extend(_check_lines(status.unassigned))
+    return out
+
+
+def _check_lines(found: list[config_checks.Check]) -> list[str]:
+    out = []
+    for check in found:
+        out.append(f"  check   {check.detail}")
+        fix = check.fix.splitlines()  # a confirmation's link and code, the TOML to add: on their own lines
+        out.append(f"          fix: {fix[0]}")
+        out.extend(f"            {line}" for line in fix[1:])
     return out
 
 
@@ -326,4 +341,5 @@ def as_json(status: DeploymentStatus) -> str:
             "alerts": [{"kind": a.kind, "detail": a.detail, "fix": a.fix} for a in p.alerts],
             "checks": [{"kind": c.kind, "detail": c.detail, "fix": c.fix} for c in p.checks],
         } for p in status.points_of_sale],
+        "unassigned_checks": [{"kind": c.kind, "detail": c.detail, "fix": c.fix} for c in status.unassigned],
     }, indent=2, ensure_ascii=False)

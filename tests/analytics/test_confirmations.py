@@ -153,6 +153,12 @@ def test_status_lists_each_pending_confirmation_with_its_mailbox_code_and_link(c
         assert f"      {check.link}\n" in status.out  # on a line of its own, to copy
         assert f"type the code {check.code} in the forwarding settings of {check.mailbox}" in status.out
     assert "forwarding_confirmation" in status.out  # among the flags counted
+    # the deployment status shows them too, under their point of sale or under none, with the fix
+    deployment = cli("--workspace", confirm_workspace, "status", "--deployment")
+    assert deployment.code == 0, deployment.err
+    lyon_part = deployment.out.split("lyon-2 (", 1)[1].split("paris-11 (", 1)[0]
+    assert lyon.link in lyon_part and lyon.code in lyon_part
+    assert nantes.link in deployment.out.split("no point of sale:", 1)[1]
 
 
 def test_a_later_forwarded_lead_from_that_mailbox_clears_it_and_a_newer_confirmation_supersedes(

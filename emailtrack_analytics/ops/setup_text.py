@@ -31,8 +31,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "gmail_1": "Open Gmail's **Settings** (the gear), **See all settings**, tab **Forwarding and POP/IMAP**, "
                    "**Add a forwarding address** and enter {addresses} (each one, when there are several).",
         "gmail_2": "Gmail sends a confirmation message with a code and a link to that address, that is to "
-                   "the tracking service: ask whoever runs emailtrack for the code (the message is among "
-                   "the copies it reads), enter it and click **Verify**. Leave **Disable forwarding** "
+                   "the tracking service: ask whoever runs emailtrack for the code (once the message is "
+                   "read, **emailtrack status** shows its code and link), enter it and click **Verify**. Leave **Disable forwarding** "
                    "selected: the filters forward the portals' mail only.",
         "gmail_3": "Tab **Filters and Blocked Addresses**, **Import filters**, choose {file}, **Open file**, "
                    "then **Create filters**.",
@@ -124,7 +124,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "s'il y en a plusieurs).",
         "gmail_2": "Gmail envoie un message de confirmation, avec un code et un lien, à cette adresse, "
                    "c'est-à-dire au service de suivi : demandez le code à la personne qui gère emailtrack "
-                   "(le message fait partie des copies qu'il lit), saisissez-le et cliquez sur **Valider**. "
+                   "(une fois le message lu, **emailtrack status** affiche son code et son lien), saisissez-le et cliquez sur **Valider**. "
                    "Laissez **Désactiver le transfert** coché : les filtres ne transfèrent que les e-mails "
                    "des portails.",
         "gmail_3": "Onglet **Filtres et adresses bloquées**, **Importer des filtres**, choisissez {file}, "

@@ -23,7 +23,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
+# the server, when its IMAP process is installed too (dovecot-core alone, for Sieve, has none)
+DOVECOT = next((path for path in (shutil.which("dovecot"), "/usr/sbin/dovecot") if path and os.path.exists(path)
+                and any(os.path.exists(f"/usr/{lib}/dovecot/imap") for lib in ("lib", "libexec"))), None)
 OPENSSL = shutil.which("openssl")
 
 

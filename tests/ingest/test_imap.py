@@ -69,6 +69,15 @@ class Account:
         finally:
             imap.logout()
 
+    def append_more(self, folder: str, *messages: bytes) -> None:
+        """Append to a folder that exists."""
+        imap = self.server.client(self.user, self.password)
+        try:
+            for message in messages:
+                assert imap.append(f'"{utf7_folder(folder)}"', None, None, message)[0] == "OK"
+        finally:
+            imap.logout()
+
     def recreate(self, folder: str, *messages: bytes) -> None:
         imap = self.server.client(self.user, self.password)
         try:
@@ -171,6 +180,27 @@ def test_a_mailbox_is_read_once_then_only_what_arrived_since(account, workspace_
     assert query(ws, "SELECT path, kind, items, new_items FROM ingested_files") == [(canonical, "imap", 14, 14)]
     status = cli("--workspace", ws, "status")
     assert "1 imap" in status.out
+
+
+@needs_dovecot
+def test_an_empty_folder_is_read_and_what_arrives_later_is_read_next_time(account, workspace_dir, cli):
+    account.append("Leads")
+    url = account.url("Leads")
+    empty = cli("--workspace", workspace_dir, "ingest", url)
+    assert empty.code == 0, empty.err
+    assert counts(empty.out) == (0, 0, 0)
+    assert query(workspace_dir, "SELECT last_uid FROM imap_mailboxes") == [(0,)]
+    account.append_more("Leads", *leads(2))
+    later = cli("--workspace", workspace_dir, "ingest", url)
+    assert counts(later.out) == (2, 0, 0)
+
+
+@needs_dovecot
+def test_a_folder_that_does_not_exist_is_refused_naming_it(account, workspace_dir, cli):
+    result = cli("--workspace", workspace_dir, "ingest", account.url("Nowhere"))
+    assert result.code == 2
+    assert "the folder 'Nowhere' cannot be opened" in result.err
+    assert str(parse_url(account.url("Nowhere"))) in result.err
 
 
 @needs_dovecot

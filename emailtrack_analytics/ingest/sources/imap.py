@@ -247,8 +247,11 @@ class Session:
     def _examine(self) -> int:
         imap = self._need()
         with self._errors("opening the folder", refusal=True):
-            imap.select(_quoted(utf7_folder(self.url.folder)), readonly=True)
+            status, reply = imap.select(_quoted(utf7_folder(self.url.folder)), readonly=True)
             _, values = imap.response("UIDVALIDITY")
+        if status != "OK":  # imaplib returns a NO (no such folder, no right to read it) as a value
+            raise ImapRefused(f"{self.url}: the folder {self.url.folder!r} cannot be opened: "
+                              f"{self._redacted(_text(reply))}")
         if not values or not values[0]:
             raise ImapRefused(f"{self.url}: the server gave the folder no UIDVALIDITY")
         return int(values[0])
@@ -257,7 +260,10 @@ class Session:
         """(UID, size in bytes) of the messages above ``last_uid``, in UID order."""
         imap = self._need()
         with self._errors("listing the messages"):
-            _, data = imap.uid("FETCH", f"{last_uid + 1}:*", "(UID RFC822.SIZE)")
+            status, data = imap.uid("FETCH", f"{last_uid + 1}:*", "(UID RFC822.SIZE)")
+        if status != "OK":
+            raise ConnectionLost(f"{self.url}: the server failed while listing the messages: "
+                                 f"{self._redacted(_text(data))}")
         found = []
         for line in data:
             head = line[0] if isinstance(line, tuple) else line
@@ -276,7 +282,11 @@ class Session:
             return
         imap = self._need()
         with self._errors("fetching messages"):
-            _, data = imap.uid("FETCH", ",".join(str(uid) for uid in uids), "(UID BODY.PEEK[])")
+            status, data = imap.uid("FETCH", ",".join(str(uid) for uid in uids), "(UID BODY.PEEK[])")
+        # NO [EXPUNGEISSUED]: some were expunged meanwhile, the others are there (RFC 5530)
+        if status != "OK" and "EXPUNGEISSUED" not in _text(data):
+            raise ConnectionLost(f"{self.url}: the server failed while fetching messages: "
+                                 f"{self._redacted(_text(data))}")
         for line in data:
             if isinstance(line, tuple) and len(line) == 2:
                 uid = _FETCHED_UID.search(line[0])
@@ -340,6 +350,13 @@ class _Translated:
                 raise ImapRefused(f"{url}: refused while {self.doing}: {detail}") from None
             raise ConnectionLost(f"{url}: the server failed while {self.doing}: {detail}") from None
         return False
+
+
+def _text(reply: Sequence[object]) -> str:
+    """The text lines of an imaplib reply, decoded."""
+    lines = [line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+             for line in reply if isinstance(line, (bytes, str))]
+    return " ".join(lines) or "no reason given"
 
 
 def _reason(exc: BaseException) -> str:

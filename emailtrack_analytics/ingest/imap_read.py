@@ -121,7 +121,7 @@ def _store(con: duckdb.DuckDBPyConnection, session: Session, url: MailboxUrl, va
     """Fetch, parse and store one batch with the mailbox's new last UID; returns that UID."""
     key = str(url)
     wanted = [uid for uid, size in batch if size <= limit]
-    fetched = dict(session.fetch(wanted))
+    fetched = {uid: (data, delivery) for uid, data, delivery in session.fetch(wanted)}
     reads: list[Read] = []
     for uid, size in batch:
         source = url.message(validity, uid)
@@ -130,13 +130,13 @@ def _store(con: duckdb.DuckDBPyConnection, session: Session, url: MailboxUrl, va
                                              f"message of {size} bytes, larger than the maximum message size "
                                              f"({size_text(limit)}): not fetched")))
         elif uid in fetched:  # else expunged since it was listed: gone, nothing to keep
-            reads.append((0, uid, RawMessage(Path(key), source, fetched[uid])))
+            reads.append((0, uid, RawMessage(Path(key), source, *fetched[uid])))
     keyed = {seq: message_key(raw.data) for seq, (_, _, raw) in enumerate(reads) if not raw.problem}
     fresh = unstored_keys(con, pa.table({"message_key": pa.array(list(keyed.values()), pa.string())}))
     known = {seq: k for seq, k in keyed.items() if k not in fresh}
     # a copy already stored (the folder read again, or a batch whose commit was lost) is only
     # sighted, not parsed again
-    results = parse([(reads[seq][2].data, None, k) for seq, k in keyed.items() if seq not in known])
+    results = parse([(reads[seq][2].data, reads[seq][2].from_line, k) for seq, k in keyed.items() if seq not in known])
     shard = Shard((InputFile(Path(key), "imap", key),))
     copies, details, quarantine, seen = build_batch(shard, reads, results, known).tables()
     last_uid = batch[-1][0]

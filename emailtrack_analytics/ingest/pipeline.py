@@ -364,14 +364,13 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
 def _session_opener(mailboxes: list[MailboxUrl], starttls: str) -> Callable[[MailboxUrl], Session]:
     """What logs in to a mailbox, with the credentials of the environment; UsageError when there
     are none (before any work)."""
-    credentials = Credentials()
-    if mailboxes:
-        credentials = Credentials(settings.imap_password(), settings.imap_token_command())
-        if credentials.password is None and credentials.token_command is None:
-            raise UsageError(f"{mailboxes[0]}: no credentials: set EMAILTRACK_IMAP_PASSWORD, or "
-                             "EMAILTRACK_IMAP_TOKEN_COMMAND for OAuth2 (XOAUTH2)")
-    ca_file = settings.imap_ca_file()
-    return functools.partial(Session, credentials=credentials, starttls=starttls, ca_file=ca_file)
+    if not mailboxes:  # the IMAP variables are read only when a mailbox is
+        return functools.partial(Session, credentials=Credentials(), starttls=starttls)
+    credentials = Credentials(settings.imap_password(), settings.imap_token_command())
+    if credentials.password is None and credentials.token_command is None:
+        raise UsageError(f"{mailboxes[0]}: no credentials: set EMAILTRACK_IMAP_PASSWORD, or "
+                         "EMAILTRACK_IMAP_TOKEN_COMMAND for OAuth2 (XOAUTH2)")
+    return functools.partial(Session, credentials=credentials, starttls=starttls, ca_file=settings.imap_ca_file())
 
 
 class _Failures(EmailtrackError):

@@ -81,6 +81,7 @@ class DovecotServer:
         # a passwd-file per user: a user added while the server runs is read from a file of its own
         self.users = self.root / "users"
         self.users.mkdir()
+        self.users.chmod(0o755)  # listed by Dovecot's auth process, whatever this process's umask
         self.log = self.root / "dovecot.log"
         self.ca_file = self.root / "cert.pem"
         subprocess.run([OPENSSL or "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",

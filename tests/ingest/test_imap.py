@@ -430,3 +430,58 @@ def test_no_credentials_is_refused_before_any_work(workspace_dir, cli, monkeypat
     result = cli("--workspace", workspace_dir, "ingest", "imap://u@127.0.0.1/INBOX")
     assert result.code == 2
     assert "EMAILTRACK_IMAP_PASSWORD" in result.err
+
+
+@needs_dovecot
+def test_a_month_of_the_sample_network_read_over_imap_gives_the_leads_its_mbox_gives(account, tmp_path, cli):
+    """The sample network's tracked copies of a month, held by Dovecot (which serves them with
+    CRLF line ends), give the same messages and leads as the mbox they came from, and the mbox
+    read after them is all "already stored"."""
+    from pathlib import Path
+
+    from emailtrack_analytics.ingest.sources.mbox import read_mbox
+    over_imap, from_file = tmp_path / "imap", tmp_path / "file"
+    for ws in (over_imap, from_file):
+        result = cli("init", ws, "--sample", "--end-month", "2026-10", "--scale", "0.15")
+        assert result.code == 0, result.err
+    month = over_imap / "data" / "sample" / "tracking" / "2026-10.mbox"
+    messages = [raw.data for raw in read_mbox(Path(month), "m")]
+    assert len(messages) > 100
+    account.append("INBOX", *messages)
+
+    read = cli("--workspace", over_imap, "ingest", account.url())
+    assert read.code == 0, read.err
+    assert counts(read.out) == (len(messages), 0, 0)
+    result = cli("--workspace", from_file, "ingest", from_file / "data" / "sample" / "tracking" / "2026-10.mbox")
+    assert result.code == 0, result.err
+
+    def export(ws, table):
+        out = cli("--workspace", ws, "export", table, "--personal-data")
+        assert out.code == 0, out.err
+        return sorted(tuple(v for k, v in row.items() if k != "source") for row in csv.DictReader(io.StringIO(out.out)))
+
+    for table in ("leads", "messages"):
+        assert export(over_imap, table) == export(from_file, table), table
+    assert len(export(over_imap, "leads")) > 50
+    again = cli("--workspace", over_imap, "ingest", month)
+    assert counts(again.out) == (0, len(messages), 0)
+
+
+@needs_dovecot
+def test_a_message_without_date_or_received_is_dated_by_its_arrival_on_the_server(account, workspace_dir, cli):
+    """Found in the sample network read over IMAP: a website form's copy with no Date and no
+    Received header was quarantined no_date, when its mbox From line dates it in a file."""
+    import datetime as dt
+    import imaplib
+
+    undated = lead(message_id="<undated@agence-exemple.fr>", date=None, top=TRACKED)
+    arrived = dt.datetime(2026, 3, 12, 18, 4, 11, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    imap = account.server.client(account.user, account.password)
+    try:
+        assert imap.append("INBOX", None, imaplib.Time2Internaldate(arrived), undated)[0] == "OK"
+    finally:
+        imap.logout()
+    result = cli("--workspace", workspace_dir, "ingest", account.url())
+    assert counts(result.out) == (1, 0, 0)
+    assert query(workspace_dir, "SELECT received_at, date_source FROM stored_messages") == [
+        (dt.datetime(2026, 3, 12, 17, 4, 11), "mbox_from")]

@@ -14,6 +14,7 @@ What was read and where to resume is kept by the caller (``ingest/imap_read.py``
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import imaplib
 import re
 import socket
@@ -275,14 +276,16 @@ class Session:
                 found.append((int(uid.group(1)), int(size.group(1))))
         return sorted(set(found))
 
-    def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
-        """(UID, bytes) of these messages, without marking them seen. A message expunged
-        meanwhile is simply not there."""
+    def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes, str | None]]:
+        """(UID, bytes, delivery line) of these messages, without marking them seen. The
+        delivery line is the server's INTERNALDATE (when the message arrived) written as an mbox
+        ``From `` line, so that a message without Date or Received header is dated as it would
+        be from an mbox export. A message expunged meanwhile is simply not there."""
         if not uids:
             return
         imap = self._need()
         with self._errors("fetching messages"):
-            status, data = imap.uid("FETCH", ",".join(str(uid) for uid in uids), "(UID BODY.PEEK[])")
+            status, data = imap.uid("FETCH", ",".join(str(uid) for uid in uids), "(UID INTERNALDATE BODY.PEEK[])")
         # NO [EXPUNGEISSUED]: some were expunged meanwhile, the others are there (RFC 5530)
         if status != "OK" and "EXPUNGEISSUED" not in _text(data):
             raise ConnectionLost(f"{self.url}: the server failed while fetching messages: "
@@ -291,7 +294,7 @@ class Session:
             if isinstance(line, tuple) and len(line) == 2:
                 uid = _FETCHED_UID.search(line[0])
                 if uid:
-                    yield int(uid.group(1)), line[1]
+                    yield int(uid.group(1)), line[1], _delivery_line(line[0])
 
     def close(self) -> None:
         imap, self._imap = self._imap, None
@@ -350,6 +353,23 @@ class _Translated:
                 raise ImapRefused(f"{url}: refused while {self.doing}: {detail}") from None
             raise ConnectionLost(f"{url}: the server failed while {self.doing}: {detail}") from None
         return False
+
+
+_INTERNALDATE = re.compile(rb'INTERNALDATE "\s?(\d{1,2}-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4})"')
+
+
+def _delivery_line(head: bytes) -> str | None:
+    """``From MAILER-DAEMON Thu Oct  1 04:16:47 2026`` (UTC, as mbox lines are read) from a
+    FETCH response's INTERNALDATE, or None."""
+    match = _INTERNALDATE.search(head)
+    if not match:
+        return None
+    try:
+        when = dt.datetime.strptime(match.group(1).decode("ascii"), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+    utc = when.astimezone(dt.timezone.utc)
+    return f"From MAILER-DAEMON {utc:%a %b} {utc.day:2d} {utc:%H:%M:%S %Y}"
 
 
 def _text(reply: Sequence[object]) -> str:

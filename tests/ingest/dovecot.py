@@ -189,7 +189,12 @@ userdb {{
             self.process.wait()
         if self.process.stderr:
             self.process.stderr.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        # the master is gone, but its children may still be writing under run/ as they exit
+        for _ in range(50):
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                break
+            time.sleep(0.1)
 
 
 class CuttingProxy:

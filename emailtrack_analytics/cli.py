@@ -52,15 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing emailtrack.toml")
 
     from .ingest.sources import KINDS, ROLES
-    p = sub.add_parser("ingest", parents=[common], help="read mbox, EML, Maildir and logs into the database",
-                       description="Read files and folders (recursively). Re-ingesting what is already "
+    p = sub.add_parser("ingest", parents=[common], help="read mbox, EML, Maildir, logs and IMAP mailboxes",
+                       description="Read files and folders (recursively) and IMAP mailboxes "
+                       "(imap://USER@HOST[:PORT]/FOLDER, imaps://…: read-only, only what is new since "
+                       "the last run; password in EMAILTRACK_IMAP_PASSWORD or an OAuth2 token printed by "
+                       "EMAILTRACK_IMAP_TOKEN_COMMAND). Re-ingesting what is already "
                        "stored adds nothing; prints new / already stored / quarantined counts.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or an imap:// or imaps:// URL")
     p.add_argument("--kind", default="auto", choices=KINDS, help="input kind (default: auto, by content)")
     p.add_argument("--role", default="auto", choices=ROLES,
                    help="tracking copies, or a point of sale's own mailbox export (default: auto)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parser processes (default: number of CPUs)")
+    p.add_argument("--starttls", default="auto", choices=("auto", "require", "never"),
+                   help="for imap:// URLs: STARTTLS when the server offers it (auto, the default), "
+                        "refuse a server without it (require), or never")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="parse on this Dask cluster, whose workers see the paths given (a shared "
                         "filesystem); needs pip install 'emailtrack-analytics[dask]'")
@@ -228,8 +234,10 @@ def _ingest(workspace: Workspace, args: argparse.Namespace) -> None:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
-                     workers=args.workers, progress=True, scheduler=args.scheduler)
+                     workers=args.workers, progress=True, scheduler=args.scheduler, starttls=args.starttls)
     print(summary.line())
+    for note in summary.notes:
+        print(note)
 
 
 def _export(workspace: Workspace, args: argparse.Namespace) -> None:

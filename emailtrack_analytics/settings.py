@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +24,10 @@ VARIABLES = {
     "EMAILTRACK_NOTEBOOKS": "a folder of report notebooks looked in after the workspace's own notebooks/",
     "EMAILTRACK_SMTP_URL": "where report emails go: smtp://user:pass@host:port, smtps://…, ?starttls=true",
     "EMAILTRACK_MAIL_FROM": "the From address of report emails",
+    "EMAILTRACK_IMAP_PASSWORD": "the password of the mailboxes read by `ingest imap://…` (never shown)",
+    "EMAILTRACK_IMAP_TOKEN_COMMAND": "a command printing an OAuth2 access token for `ingest imap://…` (XOAUTH2: "
+                                     "Gmail, Microsoft 365); split as a shell would, run without a shell",
+    "EMAILTRACK_IMAP_CA_FILE": "a PEM file of certificates trusted besides the system's for IMAP over TLS (a self-signed server)",
 }
 DEFAULT_LOCK_WAIT = 600.0
 DEFAULT_DB_MEMORY = "256MB"
@@ -87,3 +92,31 @@ def notebooks_dir() -> Path | None:
 def smtp(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     """(``EMAILTRACK_SMTP_URL``, ``EMAILTRACK_MAIL_FROM``), as given (mailer.py parses them)."""
     return _value("EMAILTRACK_SMTP_URL", environ), _value("EMAILTRACK_MAIL_FROM", environ)
+
+
+def imap_password() -> str | None:
+    """``EMAILTRACK_IMAP_PASSWORD``, as given (not stripped: a password may end with a space)."""
+    return os.environ.get("EMAILTRACK_IMAP_PASSWORD") or None
+
+
+def imap_token_command() -> list[str] | None:
+    """``EMAILTRACK_IMAP_TOKEN_COMMAND`` split as a shell would split it (it is run without one)."""
+    text = _value("EMAILTRACK_IMAP_TOKEN_COMMAND")
+    if not text:
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an unclosed quote; the command itself holds no secret, the token it prints does
+        raise UsageError(f"EMAILTRACK_IMAP_TOKEN_COMMAND cannot be split into words: {exc}") from None
+    return words or None
+
+
+def imap_ca_file() -> Path | None:
+    """``EMAILTRACK_IMAP_CA_FILE``: certificates trusted besides the system's, or None."""
+    text = _value("EMAILTRACK_IMAP_CA_FILE")
+    if not text:
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise UsageError(f"EMAILTRACK_IMAP_CA_FILE is not a file: {text}")
+    return path

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
+from .. import settings
 from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
-from ..errors import UsageError
+from ..errors import EmailtrackError, UsageError
 from ..store.batches import Ledger, append_batch, unstored_keys
 from ..store.db import connect, transaction, writer_lock
 from ..store.erasure import erase_forgotten
@@ -50,6 +51,7 @@ from .sources import (
 )
 from .sources.base import read_problem
 from .sources.distribution import BadRow
+from .sources.imap import STARTTLS, Credentials, MailboxUrl, Session, is_imap_url, parse_url
 from .sources.logs import BadLine
 from .sources.mbox import cut_points
 
@@ -75,6 +77,8 @@ class IngestSummary:
     quarantined: int = 0
     log_rows: int = 0
     reparsed: int = 0               # stored copies read again by a newer parser
+    mailboxes_read: int = 0         # IMAP mailboxes (imap://…) read up to their last message
+    notes: list[str] = field(default_factory=list)   # lines to show besides the counts
 
     def line(self) -> str:
         parts = [f"{self.new} new", f"{self.already_stored} already stored",
@@ -84,6 +88,8 @@ class IngestSummary:
         if self.log_rows:
             parts.append(f"{self.log_rows} log rows")
         parts.append(f"{self.files_read} files read")
+        if self.mailboxes_read:
+            parts.append(f"{self.mailboxes_read} mailboxes read")
         parts.append(f"{self.files_skipped} files skipped (unchanged)")
         for kind, count in sorted(self.files_unsupported.items()):
             parts.append(f"{count} {kind} files not read (not supported yet)")
@@ -266,8 +272,10 @@ def default_workers() -> int:
 
 def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: str = "auto", role: str = "auto",
            workers: int | None = None, progress: bool = False,
-           max_message_bytes: int | None = None, scheduler: str | None = None) -> IngestSummary:
-    """Ingest ``paths`` (files and folders, recursively) into the workspace database.
+           max_message_bytes: int | None = None, scheduler: str | None = None,
+           starttls: str = "auto") -> IngestSummary:
+    """Ingest ``paths`` (files and folders, recursively, and IMAP mailboxes given by their URL,
+    ``imap://USER@HOST[:PORT]/FOLDER``) into the workspace database.
 
     ``progress`` shows a progress bar on stderr when it is a terminal. ``max_message_bytes`` is
     the maximum message size (default: EMAILTRACK_MAX_MESSAGE_MB, else 64 MB): a larger message
@@ -275,9 +283,17 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
     ``scheduler`` (``tcp://HOST:8786``): the map step runs as tasks on that Dask cluster, whose
     workers must see the files at the same paths (``ingest/cluster.py``); ``workers`` is then
     the local processes that find a message killing its Dask workers, if one does.
+    Mailboxes are read after the files (``imap_read.py``; ``starttls``: auto, require or never,
+    for ``imap://``); one that cannot be read does not stop the others: its error is raised once
+    everything else is stored.
     """
     if role not in ROLES:
         raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
+    if starttls not in STARTTLS:
+        raise UsageError(f"unknown --starttls {starttls!r} (one of {', '.join(STARTTLS)})")
+    mailboxes = [parse_url(str(path)) for path in paths if is_imap_url(str(path))]
+    paths = [path for path in paths if not is_imap_url(str(path))]
+    open_session = _session_opener(mailboxes, starttls)  # no credentials: UsageError, before any work
     check_paths(paths, kind)  # a bad path: UsageError, before any work
     summary = IngestSummary()
     held = contextlib.ExitStack()
@@ -328,9 +344,12 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
             else:
                 _read_log_file(run, workspace, item, path, stat)
         shards.finish()
+        failed = _read_mailboxes(run, parser, mailboxes, open_session)
         writer.flush()
         erase_forgotten(con)  # people erased with `emailtrack forget` stay erased
         refresh_attribution(con, workspace)
+        if failed:
+            raise failed[0] if len(failed) == 1 else _Failures(failed)
     finally:
         if bar:
             bar.close()
@@ -340,6 +359,53 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
         con.close()
         held.close()
     return summary
+
+
+def _session_opener(mailboxes: list[MailboxUrl], starttls: str) -> Callable[[MailboxUrl], Session]:
+    """What logs in to a mailbox, with the credentials of the environment; UsageError when there
+    are none (before any work)."""
+    if not mailboxes:  # the IMAP variables are read only when a mailbox is
+        return functools.partial(Session, credentials=Credentials(), starttls=starttls)
+    credentials = Credentials(settings.imap_password(), settings.imap_token_command())
+    if credentials.password is None and credentials.token_command is None:
+        raise UsageError(f"{mailboxes[0]}: no credentials: set EMAILTRACK_IMAP_PASSWORD, or "
+                         "EMAILTRACK_IMAP_TOKEN_COMMAND for OAuth2 (XOAUTH2)")
+    return functools.partial(Session, credentials=credentials, starttls=starttls, ca_file=settings.imap_ca_file())
+
+
+class _Failures(EmailtrackError):
+    """Several mailboxes could not be read: one line each; the exit code of the first."""
+
+    def __init__(self, errors: list[EmailtrackError]) -> None:
+        super().__init__("; ".join(str(error) for error in errors))
+        self.exit_code = errors[0].exit_code
+
+
+def _read_mailboxes(run: _Run, parser: _Parser, mailboxes: list[MailboxUrl],
+                    open_session: Callable[[MailboxUrl], Session]) -> list[EmailtrackError]:
+    """Read each mailbox (``imap_read.py``) into the summary; returns the errors of those that
+    could not be read to the end (what they stored before stays stored)."""
+    from .imap_read import read_mailbox
+    # a mailbox read here is the one tracking receives, unless --role says otherwise
+    role = "tracking" if run.role == "auto" else run.role
+    failed = []
+    for url in mailboxes:
+        try:
+            read = read_mailbox(run.con, url, role=role, open_session=open_session, parse=parser.map,
+                                max_message_bytes=run.max_message_bytes)
+        except EmailtrackError as exc:
+            failed.append(exc)
+            continue
+        summary = run.summary
+        summary.new += read.new
+        summary.already_stored += read.already_stored
+        summary.quarantined += read.quarantined
+        summary.mailboxes_read += 1
+        if read.note:
+            summary.notes.append(read.note)
+        if read.reconnections:
+            summary.notes.append(f"{url}: connection lost {read.reconnections} time(s), resumed")
+    return failed
 
 
 def _locate(run: _Run, files: list[InputFile], real_path: _RealPaths,

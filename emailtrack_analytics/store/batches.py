@@ -26,12 +26,13 @@ _DETAIL_COLUMNS = columns("lead_details")
 
 @dataclass
 class Ledger:
-    """The ledger entry of a file read in full (``ingested_files``)."""
+    """The ledger entry of a file read in full (``ingested_files``), or of an IMAP mailbox read
+    up to its last message (kind ``imap``, no modification time)."""
     path: str
     kind: str
     role: str
     size: int
-    mtime_ns: int
+    mtime_ns: int | None
     items: int
     new_items: int
     quarantined: int
@@ -60,13 +61,15 @@ def unstored_keys(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> frozenset[s
 def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.Table,
                  quarantine: pa.Table, seen: pa.Table, *, paths: Sequence[str], role: str,
                  numbered: tuple[str, int] | None = None, reset: Sequence[str] = (),
-                 ledger: Sequence[tuple[int, Ledger]] = ()) -> Appended:
+                 ledger: Sequence[tuple[int, Ledger]] = (),
+                 after: Sequence[tuple[str, list[Any]]] = ()) -> Appended:
     """Append one batch (``seen``: copies known to be stored already, only sighted). ``paths``:
     the real path of each file of the shard (``file`` indexes it). ``numbered``: for a shard of an mbox, (its label, the messages of the shards before):
     sources are ``label:N`` counted over the whole file. ``reset``: files read again from their
     start, whose quarantine entries go first. ``ledger``: the entries of the files this batch
     completes (by their index in ``paths``), counting what the shards before found: this
-    batch's new copies and quarantine items are added to them."""
+    batch's new copies and quarantine items are added to them. ``after``: statements (SQL,
+    parameters) run in the same transaction, last (an IMAP mailbox's last UID stored)."""
     source = "source" if numbered is None else "concat($label, ':', number + $offset)"
     parameters = {} if numbered is None else {"label": numbered[0], "offset": numbered[1]}
     path_table = pa.table({"file": pa.array(range(len(paths)), pa.int32()), "path": pa.array(paths, pa.string())})
@@ -117,6 +120,8 @@ def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.T
                 entry.quarantined += bad[file]
             if ledger:
                 _write_ledger(con, [entry for _, entry in ledger], now)
+            for statement, values in after:
+                con.execute(statement, values)
             con.execute("DROP TABLE _b_new")
     finally:
         for name in registered:

@@ -142,6 +142,11 @@ TABLES: tuple[Table, ...] = (
     Table("views_state", "the digest of the view definitions last created (store/db.py ensure_views)", (
         _c("digest"),
     )),
+    Table("imap_mailboxes", "what was read of an IMAP mailbox: its folder's UIDVALIDITY and the highest UID "
+          "whose copy is stored (0007, ingest/imap_read.py)", (
+              _c("mailbox", note="its URL without any secret: imap://user@host:port/FOLDER"),
+              _c("uidvalidity", _BI, not_null=True), _c("last_uid", _BI, not_null=True), _c("read_at", _TS),
+          ), ("mailbox",)),
     Table("schema_migrations", "the migrations applied, by name (store/db.py creates it before the first)", (
         _c("name"), _c("applied_at", _TS),
     ), ("name",)),

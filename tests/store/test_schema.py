@@ -31,6 +31,7 @@ SHIPPED = {
     "0004_signals": "5a458f55a3a64210",
     "0005_identity": "3908f05e71afd558",
     "0006_views_state": "cc1b623a877a8274",
+    "0007_imap_mailboxes": "7d7dc2ad99a7f8c5",
     "0008_delivery_reports": "a21887075e032525",
 }
 

@@ -53,12 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .ingest.sources import KINDS, ROLES
     p = sub.add_parser("ingest", parents=[common], help="read mbox, EML, Maildir, logs and IMAP mailboxes",
-                       description="Read files and folders (recursively) and IMAP mailboxes "
+                       description="Read files and folders (recursively), objects of a store "
+                       "(s3://BUCKET/PREFIX/: every object under the prefix, or a glob; credentials "
+                       "as the AWS tools find them, or --storage-option) and IMAP mailboxes "
                        "(imap://USER@HOST[:PORT]/FOLDER, imaps://…: read-only, only what is new since "
                        "the last run; password in EMAILTRACK_IMAP_PASSWORD or an OAuth2 token printed by "
                        "EMAILTRACK_IMAP_TOKEN_COMMAND). Re-ingesting what is already "
                        "stored adds nothing; prints new / already stored / quarantined counts.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or an imap:// or imaps:// URL")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a file, a folder, an s3:// (or other fsspec) URL, or an imap:// or imaps:// URL")
     p.add_argument("--kind", default="auto", choices=KINDS, help="input kind (default: auto, by content)")
     p.add_argument("--role", default="auto", choices=ROLES,
                    help="tracking copies, or a point of sale's own mailbox export (default: auto)")
@@ -69,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "refuse a server without it (require), or never")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="parse on this Dask cluster, whose workers see the paths given (a shared "
-                        "filesystem); needs pip install 'emailtrack-analytics[dask]'")
+                        "filesystem) or read the s3:// URLs themselves; needs pip install "
+                        "'emailtrack-analytics[dask]'")
+    p.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE", dest="storage_options",
+                   help="for s3:// (and other fsspec) URLs: an option of the filesystem, e.g. "
+                        "endpoint_url=http://minio:9000 or anon=true (repeatable); needs pip install "
+                        "'emailtrack-analytics[s3]'")
 
     from .ops.exports import FORMATS, TABLE_NAMES
     p = sub.add_parser("export", parents=[common], help="write a table as CSV, JSON or Parquet",
@@ -231,10 +239,12 @@ def _init(args: argparse.Namespace) -> None:
 
 def _ingest(workspace: Workspace, args: argparse.Namespace) -> None:
     from .ingest.pipeline import ingest
+    from .ingest.sources.remote import storage_options
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     summary = ingest(workspace, args.paths, kind=args.kind, role=args.role,
-                     workers=args.workers, progress=True, scheduler=args.scheduler, starttls=args.starttls)
+                     workers=args.workers, progress=True, scheduler=args.scheduler, starttls=args.starttls,
+                     storage_options=storage_options(args.storage_options))
     print(summary.line())
     for note in summary.notes:
         print(note)

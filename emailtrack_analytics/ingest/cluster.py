@@ -4,7 +4,8 @@ Each shard becomes one Dask task running ``shards.map_shard`` on a worker; its b
 bytes) comes back here, where the reduce appends it to the workspace's database, in shard order,
 as a local ingest does: the stored result is the same. The workers read the input files
 themselves, so the paths given must name the same files on every worker (a shared filesystem:
-NFS, a cluster's scratch space, a bind mount in the same place).
+NFS, a cluster's scratch space, a bind mount in the same place), or be URLs of an object store
+(``s3://bucket/exports/``), which every worker opens itself (``sources/remote.py``).
 
 A worker that dies while it maps a shard (killed, out of memory) loses nothing: the scheduler
 runs the task again on another worker; after ``distributed.scheduler.allowed-failures`` deaths
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
@@ -32,9 +34,10 @@ class InputNotShared(Exception):
 
 def _check_shared(shard: Shard) -> None:
     """A reader would quarantine a missing file as unreadable, while it is there, on another
-    machine: a worker that does not see a file refuses the shard instead."""
+    machine: a worker that does not see a file refuses the shard instead. An object of a store
+    is where its URL says for every worker: one that cannot be read is quarantined there."""
     for item in shard.files:
-        if not os.path.lexists(item.path):
+        if isinstance(item.path, Path) and not os.path.lexists(item.path):
             raise InputNotShared(f"{item.path} does not exist on Dask worker {os.uname().nodename}")
 
 

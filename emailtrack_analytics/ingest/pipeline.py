@@ -18,10 +18,11 @@ import functools
 import os
 import stat as stat_module
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
@@ -45,6 +46,7 @@ from .sources import (
     SUPPORTED_LOGS,
     InputFile,
     check_paths,
+    detect_kinds,
     discover,
     read_distribution,
     read_log,
@@ -54,6 +56,7 @@ from .sources.distribution import BadRow
 from .sources.imap import STARTTLS, Credentials, MailboxUrl, Session, is_imap_url, parse_url
 from .sources.logs import BadLine
 from .sources.mbox import cut_points
+from .sources.remote import ObjectPath
 
 if TYPE_CHECKING:
     from .cluster import DaskMapper
@@ -273,8 +276,9 @@ def default_workers() -> int:
 def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: str = "auto", role: str = "auto",
            workers: int | None = None, progress: bool = False,
            max_message_bytes: int | None = None, scheduler: str | None = None,
-           starttls: str = "auto") -> IngestSummary:
-    """Ingest ``paths`` (files and folders, recursively, and IMAP mailboxes given by their URL,
+           starttls: str = "auto", storage_options: Mapping[str, Any] | None = None) -> IngestSummary:
+    """Ingest ``paths`` (files and folders, recursively, objects of a store given by an fsspec
+    URL, ``s3://BUCKET/PREFIX``, and IMAP mailboxes given by their URL,
     ``imap://USER@HOST[:PORT]/FOLDER``) into the workspace database.
 
     ``progress`` shows a progress bar on stderr when it is a terminal. ``max_message_bytes`` is
@@ -285,7 +289,10 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
     the local processes that find a message killing its Dask workers, if one does.
     Mailboxes are read after the files (``imap_read.py``; ``starttls``: auto, require or never,
     for ``imap://``); one that cannot be read does not stop the others: its error is raised once
-    everything else is stored.
+    everything else is stored. A URL is listed before any work (``sources/remote.py``; its
+    filesystem opened with ``storage_options``, e.g. ``endpoint_url``): its objects are read like
+    files, where they are, and the ledger holds each by its URL with its ETag for a modification
+    time, so an unchanged object is skipped without being read.
     """
     if role not in ROLES:
         raise UsageError(f"unknown --role {role!r} (one of {', '.join(ROLES)})")
@@ -294,7 +301,7 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
     mailboxes = [parse_url(str(path)) for path in paths if is_imap_url(str(path))]
     paths = [path for path in paths if not is_imap_url(str(path))]
     open_session = _session_opener(mailboxes, starttls)  # no credentials: UsageError, before any work
-    check_paths(paths, kind)  # a bad path: UsageError, before any work
+    inputs = check_paths(paths, kind, storage_options)  # a bad path or URL: UsageError, before any work
     summary = IngestSummary()
     held = contextlib.ExitStack()
     held.enter_context(writer_lock(workspace.database, "emailtrack ingest"))  # a second ingest exits 2
@@ -329,20 +336,22 @@ def ingest(workspace: Workspace, paths: list[str | os.PathLike[str]], *, kind: s
             summary.files_skipped += 1
             return True
 
-        files = list(discover(paths, kind, workspace.relative, unchanged if ledger else None))
-        _forget_listed_folders(con, writer, paths, {str(item.path) for item in files})
+        files = list(discover(inputs, kind, workspace.relative, unchanged if ledger else None, detect_later=True))
+        _forget_listed_folders(con, writer, [path for path in inputs if isinstance(path, Path)],
+                               {str(item.path) for item in files})
         bar = _progress_bar(len(files)) if progress else None
         run = _Run(con, writer, summary, role, max_message_bytes, bar)
         located = _locate(run, files, real_path, ledger)
-        message_bytes = sum(stat.st_size for item, _, stat in located if item.kind in MESSAGE_KINDS)
+        # objects of kind "auto" are told apart as they come (detect_kinds): nearly all hold messages
+        message_bytes = sum(entry.size for entry in located if entry.item.kind in (*MESSAGE_KINDS, "auto"))
         shards = _Shards(run, parser, local=message_bytes < LOCAL_BYTES and mapper is None, cluster=mapper)
-        for item, path, stat in located:
+        for entry, item in zip(located, detect_kinds(entry.item for entry in located), strict=True):
             if item.kind in MESSAGE_KINDS:
                 # a changed file, or one an interrupted run read part of, is read again from the
                 # start: its earlier quarantine entries go (the rest is keyed: not stored twice)
-                shards.add(_FileRead(item, path, stat.st_size, stat.st_mtime_ns, again=path in ledger))
+                shards.add(_FileRead(item, entry.path, entry.size, entry.mtime_ns, again=entry.path in ledger))
             else:
-                _read_log_file(run, workspace, item, path, stat)
+                _read_log_file(run, workspace, item, entry)
         shards.finish()
         failed = _read_mailboxes(run, parser, mailboxes, open_session)
         writer.flush()
@@ -408,31 +417,48 @@ def _read_mailboxes(run: _Run, parser: _Parser, mailboxes: list[MailboxUrl],
     return failed
 
 
+@dataclass(frozen=True)
+class _Located:
+    """A file (or an object) to read: where the ledger knows it, its size and modification time
+    (an object's version, from its ETag)."""
+    item: InputFile
+    path: str
+    size: int
+    mtime_ns: int | None
+
+
 def _locate(run: _Run, files: list[InputFile], real_path: _RealPaths,
-            ledger: dict[str, tuple[int, int]]) -> list[tuple[InputFile, str, os.stat_result]]:
+            ledger: dict[str, tuple[int, int]]) -> list[_Located]:
     """The files to read, with their real path and status; those the ledger holds as they are
-    are skipped, those that cannot be found any more are quarantined ``unreadable``."""
+    are skipped, those that cannot be found any more are quarantined ``unreadable``. An object
+    is known by its URL; its size and version are its listing's (it is not opened)."""
     located = []
     for item in files:
-        try:
-            path, stat = real_path(str(item.path))
-        except OSError as exc:
-            path = str(item.path.resolve())
-            run.writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
-            run.summary.quarantined += 1
-            continue
-        if ledger.get(path) == (stat.st_size, stat.st_mtime_ns):
+        if isinstance(item.path, ObjectPath):
+            entry = _Located(item, item.path.url, item.path.size, item.path.version)
+        else:
+            try:
+                path, stat = real_path(str(item.path))
+            except OSError as exc:
+                path = str(item.path.resolve())
+                run.writer.add_quarantine(item.label, path, "unreadable", exc.strerror or str(exc), b"")
+                run.summary.quarantined += 1
+                continue
+            entry = _Located(item, path, stat.st_size, stat.st_mtime_ns)
+        # an object whose store gives no version is never taken as unchanged (content keys:
+        # reading it again stores nothing twice)
+        if entry.mtime_ns is not None and ledger.get(entry.path) == (entry.size, entry.mtime_ns):
             run.summary.files_skipped += 1
             if run.bar:
                 run.bar.update(1)
             continue
-        located.append((item, path, stat))
+        located.append(entry)
     return located
 
 
-def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, path: str, stat: os.stat_result) -> None:
+def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, entry: _Located) -> None:
     """Read a mail log or the distribution log here, while the workers parse messages."""
-    writer, summary = run.writer, run.summary
+    writer, summary, path = run.writer, run.summary, entry.path
     writer.reset_file(path)
     if item.kind == "distribution":
         counts = _ingest_rows(run, path, _guarded(read_distribution, item, item.path, item.label),
@@ -444,7 +470,7 @@ def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, path: str, 
         summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
         return
     summary.files_read += 1
-    writer.add_file(path, item.kind, run.role, stat.st_size, stat.st_mtime_ns, *counts)
+    writer.add_file(path, item.kind, run.role, entry.size, entry.mtime_ns, *counts)
     if writer.full:
         writer.flush()
     if run.bar:
@@ -452,7 +478,7 @@ def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, path: str, 
 
 
 def _forget_listed_folders(con: duckdb.DuckDBPyConnection, writer: BatchWriter,
-                           paths: list[str | os.PathLike[str]], found: set[str]) -> None:
+                           paths: list[Path], found: set[str]) -> None:
     """Drop the ``unreadable`` entries of folders under ``paths`` that could not be listed
     before and were listed now (their files are among those found: they are read)."""
     roots = [os.path.realpath(path) for path in paths]
@@ -547,7 +573,7 @@ class _FileRead:
     item: InputFile
     path: str
     size: int
-    mtime_ns: int
+    mtime_ns: int | None
     items: int = 0
     new: int = 0
     quarantined: int = 0

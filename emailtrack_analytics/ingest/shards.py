@@ -1,7 +1,8 @@
 """The map step of an ingest: a shard of input becomes a columnar batch, in whichever process runs it.
 
 A shard is a byte range of an mbox (cut where a message starts: ``sources.mbox.cut_points``) or
-a group of message files. ``map_shard`` reads it, keys each message, parses and compresses it,
+a group of message files (or objects of a store, read where they are: ``sources.remote``; the
+small ones of a group are fetched in one concurrent batch). ``map_shard`` reads it, keys each message, parses and compresses it,
 and returns a ``Batch``: columns of plain values, one row per copy read and one per item to
 quarantine, as Arrow tables in IPC stream bytes (what crosses a pipe or a network cheaply, and
 what DuckDB reads without a copy). It runs in a parser process of this machine
@@ -22,7 +23,7 @@ import pyarrow as pa
 from ..store.schema import FOUND_COLUMNS, arrow_schema
 from .parsing.message import message_key
 from .parsing.worker import Item, Parsed, ParseResult, parse_item, quarantined_bytes, record_row
-from .sources import InputFile, RawMessage, read_messages
+from .sources import InputFile, RawMessage, prefetched, read_messages
 from .sources.mbox import read_mbox_range
 
 
@@ -133,7 +134,7 @@ def read_shard(shard: Shard) -> Iterator[Read]:
                                                      shard.max_message_bytes), start=1):
             yield 0, number, raw
         return
-    for index, item in enumerate(shard.files):
+    for index, item in enumerate(prefetched(shard.files)):
         for number, raw in enumerate(read_messages(item, shard.max_message_bytes), start=1):
             yield index, number, raw
 

@@ -54,7 +54,7 @@ class BatchWriter:
         self._resets: list[str] = []
         self._events: list[Row] = []
 
-    def add_file(self, path: str, kind: str, role: str, size: int, mtime_ns: int,
+    def add_file(self, path: str, kind: str, role: str, size: int, mtime_ns: int | None,
                  items: int, new_items: int, quarantined: int) -> None:
         """The ledger entry of a file read in full: written with (or after) its last rows."""
         self._files.append({"path": path, "kind": kind, "role": role, "size": size,

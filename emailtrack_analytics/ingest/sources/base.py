@@ -10,9 +10,13 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr
+from typing import AnyStr, TypeAlias
 
 from ... import settings
+from .remote import ObjectPath
+
+# Where an input is read from: a local file, or an object of a store (``s3://…``)
+InputPath: TypeAlias = Path | ObjectPath
 
 # A single message larger than this is quarantined (``too_large``) instead of held in memory.
 # ``EMAILTRACK_MAX_MESSAGE_MB`` (a number of megabytes, decimals allowed) or the ``max_message_bytes``
@@ -60,7 +64,7 @@ def read_problem(exc: BaseException) -> tuple[str, str]:
 class RawMessage:
     """One message as read: where it came from and its bytes (or why it has none)."""
 
-    file: Path                    # the physical file it was read from
+    file: InputPath               # the physical file (or object) it was read from
     source: str                   # the contract's ``source``: PATH or PATH:N
     data: bytes
     from_line: str | None = None  # the mbox ``From `` line, for its date
@@ -68,19 +72,46 @@ class RawMessage:
     detail: str | None = None
 
 
-def is_regular(path: Path) -> bool:
-    """Whether ``path`` is a regular file (not a FIFO, socket or device, which could block)."""
+def is_regular(path: InputPath) -> bool:
+    """Whether ``path`` is a regular file (not a FIFO, socket or device, which could block); an
+    object of a store always is."""
+    if isinstance(path, ObjectPath):
+        return True
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return True  # let the reader report why it cannot be read
 
 
-def open_binary(path: Path) -> io.BufferedIOBase:
-    """Open a file for streaming, transparently gunzipping ``.gz`` files."""
+def open_plain(path: InputPath, buffer: int | None = None) -> io.BufferedReader:
+    """Open a file or an object for reading its bytes as they are (seekable). ``buffer``: for an
+    object, the bytes each request fetches at least (default ``remote.READ_BUFFER``)."""
+    if isinstance(path, ObjectPath):
+        return path.open() if buffer is None else path.open(buffer)
     if not is_regular(path):
         raise OSError(f"not a regular file: {path.name}")
-    handle = open(path, "rb")
+    return open(path, "rb")
+
+
+def input_size(path: InputPath) -> int:
+    """The size of a file, or of an object as its listing gave it."""
+    if isinstance(path, ObjectPath):
+        return len(path.data) if path.data is not None else path.size
+    return os.stat(path).st_size
+
+
+def modified_time(path: InputPath) -> float:
+    """When a file (or an object) was last modified, in seconds since the epoch."""
+    if isinstance(path, ObjectPath):
+        if path.modified is None:
+            raise OSError(f"no modification time listed for {path.url}")
+        return path.modified
+    return os.stat(path).st_mtime
+
+
+def open_binary(path: InputPath) -> io.BufferedIOBase:
+    """Open a file or an object for streaming, transparently gunzipping ``.gz`` ones."""
+    handle = open_plain(path)
     try:
         magic = handle.peek(2)[:2]
     except BaseException:
@@ -122,10 +153,23 @@ def read_blocks(handle: io.BufferedIOBase, size: int = 1 << 16) -> Iterator[byte
             return
 
 
-def head(path: Path, size: int = 8192) -> bytes:
+def head(path: InputPath, size: int = 8192) -> bytes:
     """The first ``size`` bytes of a file (those before the break, in a truncated ``.gz``)."""
     with open_binary(path) as handle:
-        data, error = read_block(handle, size)
+        return _first_bytes(handle, size)
+
+
+def head_of(start: bytes, size: int = 8192) -> bytes:
+    """The first ``size`` bytes of what a file starting with the bytes ``start`` holds (gunzipped)."""
+    handle: io.BufferedIOBase = io.BufferedReader(io.BytesIO(start))
+    if start[:2] == b"\x1f\x8b":
+        handle = gzip.GzipFile(fileobj=handle)
+    with handle:
+        return _first_bytes(handle, size)
+
+
+def _first_bytes(handle: io.BufferedIOBase, size: int) -> bytes:
+    data, error = read_block(handle, size)
     if error is not None and not data:
         raise error
     return data

@@ -20,11 +20,10 @@ import datetime as dt
 import io
 import re
 from collections.abc import Generator, Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 from zoneinfo import ZoneInfo
 
-from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_block, read_blocks, read_problem, split_lines
+from .base import MAX_LOG_LINE, READ_ERRORS, InputPath, open_binary, read_block, read_blocks, read_problem, split_lines
 from .logs import BadLine, LogEvent, clean_address, clean_message_id, numbered
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ Aliases: TypeAlias = Mapping[str, tuple[str, ...]]
 
 # --------------------------------------------------------------------------- decoding
 
-def read_text(path: Path, limit: int | None = None) -> str:
+def read_text(path: InputPath, limit: int | None = None) -> str:
     """A CSV export as text: BOM-marked or NUL-sniffed UTF-16, else UTF-8, else Windows-1252."""
     with open_binary(path) as handle:
         if limit is None:
@@ -240,7 +239,7 @@ def _decoded_lines(handle: io.BufferedIOBase, limit: int) -> Iterator[tuple[str 
             yield piece, len(piece)
 
 
-def _rows(path: Path, label: str, aliases: Aliases,
+def _rows(path: InputPath, label: str, aliases: Aliases,
           max_line: int = MAX_LOG_LINE) -> Iterator[tuple[str, dict[str, str], list[str]] | BadLine]:
     """(source, fields by canonical name, raw row) for each data row; a ``BadLine`` for a row the
     CSV reader refuses, a line longer than ``max_line`` or a file that breaks off."""
@@ -347,13 +346,13 @@ def _status_from_events(events: str) -> str:
     return "other"
 
 
-def read_m365(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
+def read_m365(path: InputPath, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Microsoft 365 message trace export (any of the variants): every
     row with a recipient is an event, whatever its status (two alike rows are two events)."""
     return numbered(_read_m365(path, label))
 
 
-def _read_m365(path: Path, label: str) -> Iterator[LogEvent | BadLine]:
+def _read_m365(path: InputPath, label: str) -> Iterator[LogEvent | BadLine]:
     utc = ZoneInfo("UTC")  # Microsoft exports are UTC, with or without a marker
     for item in _rows(path, label, M365_ALIASES):
         if isinstance(item, BadLine):
@@ -420,12 +419,12 @@ def _gws_status(status: str, target: str) -> str:
     return "other"
 
 
-def read_gws(path: Path, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
+def read_gws(path: InputPath, label: str, timezone: str = "UTC") -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Google Workspace email log search export: one per row."""
     return numbered(_read_gws(path, label, timezone))
 
 
-def _read_gws(path: Path, label: str, timezone: str) -> Iterator[LogEvent | BadLine]:
+def _read_gws(path: InputPath, label: str, timezone: str) -> Iterator[LogEvent | BadLine]:
     zone = ZoneInfo(timezone)
     for item in _rows(path, label, GWS_ALIASES):
         if isinstance(item, BadLine):

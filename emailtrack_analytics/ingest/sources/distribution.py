@@ -12,9 +12,8 @@ import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from .base import MAX_LOG_LINE, READ_ERRORS, open_binary, read_blocks, read_problem, split_lines
+from .base import MAX_LOG_LINE, READ_ERRORS, InputPath, open_binary, read_blocks, read_problem, split_lines
 
 COLUMNS = ["received_at", "message_id", "sender", "subject", "delivered_to"]
 
@@ -70,7 +69,7 @@ def _lines(handle: io.BufferedIOBase, limit: int, too_long: list[int]) -> Iterat
             yield line.decode("utf-8", "replace")
 
 
-def read_distribution(path: Path, label: str, max_line: int = MAX_LOG_LINE) -> Iterator[DistributionRow | BadRow]:
+def read_distribution(path: InputPath, label: str, max_line: int = MAX_LOG_LINE) -> Iterator[DistributionRow | BadRow]:
     """Rows of the distribution log, numbered as rows (``PATH:N``, the header is row 1). A row the
     CSV reader refuses is a ``bad_log_row``; a line longer than ``max_line`` is ``too_large``
     (skipped unread); a file that breaks off ends with an ``unreadable``/``truncated`` row."""

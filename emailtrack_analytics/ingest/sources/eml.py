@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
-from .base import MAX_MESSAGE_BYTES, RawMessage, message_limit, open_binary, too_large_detail
+from .base import MAX_MESSAGE_BYTES, InputPath, RawMessage, input_size, message_limit, open_binary, too_large_detail
 
 _EMLX_LENGTH = re.compile(rb"^\s*(\d+)\s*\r?\n")
 _CHUNK = 1 << 20
 
 
-def read_eml(path: Path, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
+def read_eml(path: InputPath, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
     """Yield the one message a file holds (an empty file yields empty bytes: quarantined).
 
     A file larger than the maximum message size (``max_bytes``, else EMAILTRACK_MAX_MESSAGE_MB,
@@ -23,7 +21,7 @@ def read_eml(path: Path, label: str, max_bytes: int | None = None) -> Iterator[R
     limit = message_limit(MAX_MESSAGE_BYTES, max_bytes)
     parts, size = [], 0
     with open_binary(path) as handle:
-        if not isinstance(handle, gzip.GzipFile) and os.fstat(handle.fileno()).st_size > limit:
+        if not isinstance(handle, gzip.GzipFile) and input_size(path) > limit:
             size = limit + 1  # known without reading it
         while size <= limit:
             block = handle.read(min(_CHUNK, limit + 1 - size))

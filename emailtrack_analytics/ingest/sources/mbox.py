@@ -12,15 +12,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 from .base import (
     MAX_MESSAGE_BYTES,
     READ_ERRORS,
+    InputPath,
     RawMessage,
+    input_size,
     message_limit,
     open_binary,
+    open_plain,
     read_block,
     read_problem,
     too_large_detail,
@@ -78,7 +80,7 @@ def _lines(handle: io.BufferedIOBase, limit: int = 1 << 20) -> Iterator[tuple[by
         chunk = following
 
 
-def contains_separator(path: Path, limit: int = 64 * 1024 * 1024) -> bool:
+def contains_separator(path: InputPath, limit: int = 64 * 1024 * 1024) -> bool:
     """Whether a file that starts like a single message holds further mbox messages."""
     if not _has_from_line(path, limit + 2 * _BLOCK):
         return False  # the line-by-line search below (2.5 s for 20,000 .eml files) finds none
@@ -101,7 +103,7 @@ def contains_separator(path: Path, limit: int = 64 * 1024 * 1024) -> bool:
 _BLOCK = 1 << 20
 
 
-def _has_from_line(path: Path, limit: int) -> bool:
+def _has_from_line(path: InputPath, limit: int) -> bool:
     """Whether a line starts with ``From `` in the first ``limit`` bytes (or so) of a file."""
     tail = b"\n"  # the file starts a line
     read = 0
@@ -156,7 +158,7 @@ class _Message:
         else:
             self.parts.append(data)
 
-    def raw(self, path: Path, source: str, problem: tuple[str, str] | None = None) -> RawMessage:
+    def raw(self, path: InputPath, source: str, problem: tuple[str, str] | None = None) -> RawMessage:
         if self.too_large:
             return RawMessage(path, source, b"", self.from_line, "too_large",
                               too_large_detail(self.limit, self.offset))
@@ -189,7 +191,7 @@ class _Blocks:
         return buf + block, len(block) < size or self.remaining == 0
 
 
-def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
+def read_mbox(path: InputPath, label: str, max_bytes: int | None = None) -> Iterator[RawMessage]:
     """Yield each message of an mbox file, numbered from 1 as ``label:N``.
 
     The file is read in 1 MB blocks and searched for ``From `` at line starts; each candidate
@@ -202,7 +204,7 @@ def read_mbox(path: Path, label: str, max_bytes: int | None = None) -> Iterator[
     yield from read_mbox_range(path, label, 0, None, max_bytes)
 
 
-def read_mbox_range(path: Path, label: str, start: int, end: int | None,
+def read_mbox_range(path: InputPath, label: str, start: int, end: int | None,
                     max_bytes: int | None = None) -> Iterator[RawMessage]:
     """The messages of bytes ``start`` to ``end`` of an mbox, cut where ``cut_points`` says a
     message starts: a shard of the file, read as the whole file's reading reads those bytes.
@@ -215,14 +217,15 @@ def read_mbox_range(path: Path, label: str, start: int, end: int | None,
         yield from _Scan(blocks, path, label, message_limit(MAX_MESSAGE_BYTES, max_bytes), start).messages()
 
 
-def cut_points(path: Path, every: int) -> list[int]:
+def cut_points(path: InputPath, every: int) -> list[int]:
     """Where to cut an mbox into shards of about ``every`` bytes: the first byte of a separator
     line at or after each multiple of ``every``, found as the whole file's reading finds
     separators (``is_separator`` with the lines around it). No cuts for a compressed file (it
     cannot be read from the middle) or one smaller than ``every``."""
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as handle:
+        size = input_size(path)
+        # small buffer: each look near a cut is one request for what is read there, not more
+        with open_plain(path, buffer=64 * 1024) as handle:
             if size <= every or handle.read(2) == b"\x1f\x8b":
                 return []
             cuts: list[int] = []
@@ -277,7 +280,7 @@ class _Scan:
     ``base`` of the file), where to look for the next separator in them, and the message being
     read (None before the first one)."""
 
-    def __init__(self, blocks: _Blocks, path: Path, label: str, limit: int, start: int = 0) -> None:
+    def __init__(self, blocks: _Blocks, path: InputPath, label: str, limit: int, start: int = 0) -> None:
         self.blocks, self.path, self.label, self.limit = blocks, path, label, limit
         self.number = 0
         self.current: _Message | None = None

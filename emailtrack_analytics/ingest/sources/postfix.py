@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
-from .base import MAX_LOG_LINE, READ_ERRORS, bounded_lines, open_binary, read_problem
+from .base import MAX_LOG_LINE, READ_ERRORS, InputPath, bounded_lines, modified_time, open_binary, read_problem
 from .logs import BadLine, LogEvent, clean_address, clean_message_id, numbered
 
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -114,9 +112,9 @@ def _timestamp(line: str, years: _YearGuess, zone: ZoneInfo) -> tuple[dt.datetim
         return None
 
 
-def _modified(path: Path, zone: ZoneInfo) -> dt.datetime:
+def _modified(path: InputPath, zone: ZoneInfo) -> dt.datetime:
     try:
-        return dt.datetime.fromtimestamp(os.stat(path).st_mtime, tz=zone)
+        return dt.datetime.fromtimestamp(modified_time(path), tz=zone)
     except (OverflowError, OSError, ValueError):  # a modification time out of range
         return dt.datetime.now(tz=zone)
 
@@ -142,7 +140,7 @@ def _text_lines(handle: io.BufferedIOBase, limit: int) -> Iterator[tuple[int, st
             yield number, piece.decode("utf-8", "replace"), len(piece)
 
 
-def read_postfix(path: Path, label: str, timezone: str = "UTC",
+def read_postfix(path: InputPath, label: str, timezone: str = "UTC",
                  max_line: int = MAX_LOG_LINE) -> Iterator[LogEvent | BadLine]:
     """Delivery events of a Postfix log; lines that look like Postfix but cannot be read are
     ``BadLine``s; other programs' lines (amavis, dovecot, …) are passed over. A line longer than
@@ -152,7 +150,7 @@ def read_postfix(path: Path, label: str, timezone: str = "UTC",
     return numbered(_read(path, label, timezone, max_line))
 
 
-def _read(path: Path, label: str, timezone: str, max_line: int) -> Iterator[LogEvent | BadLine]:
+def _read(path: InputPath, label: str, timezone: str, max_line: int) -> Iterator[LogEvent | BadLine]:
     zone = ZoneInfo(timezone)
     years = _YearGuess(_modified(path, zone))
     queues = _Queues()

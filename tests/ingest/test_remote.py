@@ -78,6 +78,7 @@ def s3():
         server = moto_server.ThreadedMotoServer("127.0.0.1", 0, verbose=False)
         requests = _Requests()
         access_log = logging.getLogger("werkzeug")
+        level = access_log.level
         access_log.addHandler(requests)
         access_log.setLevel(logging.INFO)
         server.start()
@@ -90,6 +91,7 @@ def s3():
         finally:
             server.stop()
             access_log.removeHandler(requests)
+            access_log.setLevel(level)
             s3fs.S3FileSystem.clear_instance_cache()
 
 

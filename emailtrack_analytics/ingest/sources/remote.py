@@ -202,15 +202,17 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
         raise UsageError(f"cannot list {label}: {_problem(exc, opts)}") from None
     objects = [ObjectPath(clean_url(fs.unstrip_protocol(name)), protocol, name, opts, int(info.get("size") or 0),
                           _version(info), _modified(info))
-               for name, info in found.items() if _listed(name, info)]
+               for name, info in found.items() if _listed(name, info, root)]
     return sorted(objects, key=lambda obj: _walk_order(obj.path))
 
 
-def _listed(name: str, info: Mapping[str, Any]) -> bool:
-    """A real object: not a folder marker (``prefix/``), not hidden."""
+def _listed(name: str, info: Mapping[str, Any], root: str) -> bool:
+    """A real object: not a folder marker (``prefix/``), not hidden below the URL given (as a
+    folder's walk passes over hidden files and folders, but reads a hidden one it is given)."""
     if info.get("type") == "directory" or name.endswith("/"):
         return False
-    return not any(part.startswith(".") for part in name.split("/")[1:])
+    below = name[len(root):] if name.startswith(root) else name.split("/", 1)[-1]
+    return not any(part.startswith(".") for part in below.split("/"))
 
 
 def _walk_order(name: str) -> tuple[tuple[int, str], ...]:

@@ -74,6 +74,8 @@ class Check:
     link: str | None = None
     provider: str | None = None
     unclaimed: bool = False           # pending_confirmation: at an address no point of sale claims
+    counted: bool = False             # unclaimed_address: its copies count as point_of_sale's own
+                                      # mailbox copies (else point_of_sale owns the nearest address)
 
 
 # toml: add the [[tracked_addresses]] lines; rule_or_toml: correct the forwarding rule (a near typo of
@@ -133,9 +135,12 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
         typo = nearest is not None and not pd.isna(row.distance) and int(row.distance) <= NEAR_TYPO
         toml = tracked_address_toml(row.address, pos)
         since = pd.Timestamp(row.first_copy).date()
+        counted = pos is not None and bool(row.counted)
         detail = (f"{row.address}: {row.copies} copies ({row.lead_copies} leads) since {since.isoformat()} "
                   f"at an address on a tracking domain that no point of sale claims"
-                  + (f"; counted as {pos}'s own mailbox copies, never as tracked" if pos else ""))
+                  + (f"; counted as {pos}'s own mailbox copies, never as tracked" if counted
+                     else "; counted for no point of sale" if pos is None or nearest is None
+                     else f"; counted for no point of sale (the nearest claimed address, {nearest}, is {pos}'s)"))
         fix = "add to emailtrack.toml:\n" + toml
         if typo:
             fix = (f"if the forwarding rule means {nearest} ({int(row.distance)} character"
@@ -143,7 +148,7 @@ def unclaimed_addresses(sql: SqlRunner, workspace: Workspace) -> list[Check]:
         found.append(Check("unclaimed_address", pos, row.address, int(row.copies), detail, fix, since, toml,
                            nearest, lead_copies=int(row.lead_copies),
                            distance=int(row.distance) if nearest is not None and not pd.isna(row.distance) else None,
-                           fix_kind="rule_or_toml" if typo else "toml"))
+                           fix_kind="rule_or_toml" if typo else "toml", counted=counted))
     return found
 
 

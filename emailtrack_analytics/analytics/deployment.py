@@ -285,7 +285,8 @@ def lines(status: DeploymentStatus, workspace: Workspace) -> list[str]:
         out.append(f"{pos.point_of_sale} ({pos.name}): {pos.state.upper()}{last} — {addresses}")
         for mode in pos.modes:
             word = "live   " if mode.live else "stopped"
-            out.append(f"  {word} {mode.channel:<12} {mode.label}: {mode.recent_copies} lead copies in "
+            out.append(f"  {word} {mode.channel:<12} {mode.label}: {mode.recent_copies} lead "
+                       f"cop{'y' if mode.recent_copies == 1 else 'ies'} in "
                        f"{status.window_days} days, since {_local(mode.since, workspace, date_only=True)}, "
                        f"last {_local(mode.last_copy, workspace)}")
         for failure in pos.failures:

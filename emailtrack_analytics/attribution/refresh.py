@@ -114,8 +114,14 @@ def is_stale(con: DuckDBPyConnection, workspace: Workspace) -> bool:
     return _state(con, workspace)[2]
 
 
+# copies attributed per transaction: each batch is held as Python rows (bodies included) while it
+# is attributed; 2,000 rather than 20,000 lowered a 20,000-copy refresh's peak RSS from 314 to
+# 266 MB in the same time (2.0 s)
+ATTRIBUTE_BATCH = 2_000
+
+
 def refresh_attribution(con: DuckDBPyConnection, workspace: Workspace, *, force: bool = False,
-                        batch: int = 20_000) -> RefreshResult:
+                        batch: int = ATTRIBUTE_BATCH) -> RefreshResult:
     # cheap checks first: every command calls this, and usually nothing has changed
     fingerprint, full, stale, stored, log_rows = _state(con, workspace)
     full = full or force

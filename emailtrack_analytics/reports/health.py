@@ -344,7 +344,11 @@ def check_evidence(check: checks.Check, language: str, names: dict[str, str]) ->
     if check.kind == "unclaimed_address":
         text = str(t["check_unclaimed"]).format(address=check.address, copies=number(check.count, lang),
                                                 leads=number(check.lead_copies, lang), since=since)
-        return text + (str(t["check_unclaimed_pos"]).format(point_of_sale=pos) if check.point_of_sale else "")
+        if check.point_of_sale and check.counted:
+            return text + str(t["check_unclaimed_pos"]).format(point_of_sale=pos)
+        if check.point_of_sale and check.nearest_address:
+            return text + str(t["check_unclaimed_nearest"]).format(point_of_sale=pos, address=check.nearest_address)
+        return text + str(t["check_unclaimed_none"])
     if check.kind == "silent_point_of_sale":
         if check.expected is not None:
             return str(t["check_silence"]).format(days=number(check.count, lang), since=since,

@@ -130,6 +130,9 @@ LABELS = {
                             "domaine de suivi qu'aucun point de vente ne déclare"),
         "check_unclaimed_pos": (" ; comptées comme copies de la boîte du point de vente {point_of_sale}, jamais "
                                 "comme suivies"),
+        "check_unclaimed_nearest": (" ; comptées pour aucun point de vente (l'adresse déclarée la plus proche, "
+                                    "{address}, est celle de {point_of_sale})"),
+        "check_unclaimed_none": " ; comptées pour aucun point de vente",
         "check_silence": ("aucun lead n'a atteint le suivi depuis {days} jours, depuis le {since} ({expected} "
                           "attendus d'après son historique et la tendance du réseau)"),
         "check_never_received": ("aucun lead n'a jamais atteint le suivi ; ses journaux ou son export de boîte "
@@ -366,6 +369,9 @@ LABELS = {
         "check_unclaimed": ("{address}: {copies} copies ({leads} leads) since {since} at an address on a tracking "
                             "domain that no point of sale claims"),
         "check_unclaimed_pos": "; counted as {point_of_sale}'s own mailbox copies, never as tracked",
+        "check_unclaimed_nearest": "; counted for no point of sale (the nearest claimed address, {address}, is "
+                                   "{point_of_sale}'s)",
+        "check_unclaimed_none": "; counted for no point of sale",
         "check_silence": ("no lead reached tracking for {days} days since {since} ({expected} expected from its "
                           "own history and the network's trend)"),
         "check_never_received": ("no lead ever reached tracking; its mail logs or mailbox export show {received} "

@@ -85,6 +85,36 @@ def test_copies_at_a_mistyped_forwarding_address_are_named_with_the_line_to_add(
     assert [c for c in result if c.kind in ("unclaimed_address", "mailbox_not_tracked")] == []
     assert data.sql("SELECT count(*) AS n FROM leads WHERE point_of_sale = 'nantes-1'")["n"].iloc[0] == 12
 
+    assert check.counted and "counted as nantes-1's own mailbox copies" in check.detail
+
+
+def test_an_unclaimed_address_whose_copies_no_point_of_sale_received_is_not_said_to_count(tmp_path):
+    """The portal copies a mistyped tracked address (lyon@ for lyon2@) and nothing on the copies
+    names Lyon 2's mailbox: the check suggests Lyon 2 (the nearest address) but its copies count
+    for nobody, and the status and the health report say so."""
+    from emailtrack_analytics.reports.health import check_evidence
+    folder = tmp_path / "ws"
+    write_config(folder, BASIC_CONFIG)
+    start = dt.date(2026, 3, 2)
+    messages = [lead(message_id=f"<cc-{n}@lead.seloger.com>", to="contact@agence-sans-nom.fr",
+                     cc="lyon@track.example.net", body=f"Prospect cc {n}\n",
+                     date=(start + dt.timedelta(days=n)).strftime("%a, %d %b %Y 11:00:00 +0100"))
+                for n in range(4)]
+    messages += [cc_lead(100 + n, start + dt.timedelta(days=n), "paris11@track.example.net") for n in range(5)]
+    (tmp_path / "t.mbox").write_bytes(mbox(*messages))
+    ingest(open_workspace(folder), [tmp_path / "t.mbox"], workers=1)
+    result, data = found(folder)
+    (check,) = [c for c in result if c.kind == "unclaimed_address"]
+    assert (check.address, check.count, check.point_of_sale) == ("lyon@track.example.net", 4, "lyon-2")
+    assert data.sql("SELECT count(*) AS n FROM leads WHERE point_of_sale = 'lyon-2'")["n"].iloc[0] == 0
+    assert not check.counted
+    assert "counted as" not in check.detail
+    assert "counted for no point of sale (the nearest claimed address, lyon2@track.example.net, is lyon-2's)" \
+        in check.detail
+    assert check_evidence(check, "en", {"lyon-2": "Lyon 2"}).endswith(
+        "; counted for no point of sale (the nearest claimed address, lyon2@track.example.net, is Lyon 2's)")
+    assert "comptées pour aucun point de vente" in check_evidence(check, "fr", {})
+
 
 def test_an_address_on_the_tracking_domain_counts_before_any_address_of_it_is_claimed(tmp_path):
     """[tracking] domain: the service's domain, even when no configured address is on it yet."""

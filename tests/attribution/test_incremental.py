@@ -5,11 +5,12 @@ matched to, the months out of order, a mailbox export in the middle."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from emailtrack_analytics.attribution.refresh import refresh_attribution
+from emailtrack_analytics.attribution.refresh import ATTRIBUTE_BATCH, refresh_attribution
 from emailtrack_analytics.config.workspace import open_workspace
 from emailtrack_analytics.store.db import connect
 from tests.conftest import SAMPLE_END_MONTH, run_cli
@@ -63,6 +64,25 @@ def test_piecewise_ingest_gives_what_a_full_refresh_gives(piecewise):
         assert incremental[name] == full[name], name
 
 
+
+def test_a_full_refresh_gives_the_same_whatever_its_batch_size(piecewise, tmp_path):
+    """Copies are attributed a batch per transaction (ATTRIBUTE_BATCH): the size bounds memory
+    and changes nothing stored, down to batches that split every month and lead."""
+    root = tmp_path / "ws"
+    shutil.copytree(piecewise, root, ignore=shutil.ignore_patterns("data"))
+    shutil.copytree(piecewise / "data", root / "data", ignore=shutil.ignore_patterns("sample"))
+    outcomes = []
+    for batch in (ATTRIBUTE_BATCH, 37):
+        workspace = open_workspace(root)
+        con = connect(workspace.database)
+        try:
+            assert refresh_attribution(con, workspace, force=True, batch=batch).attributed > 10 * 37
+        finally:
+            con.close()
+        outcomes.append(results(root))
+    assert len(outcomes[0]["attribution"]) > 1000
+    assert outcomes[0] == outcomes[1]
+
 def _delivery(queue: str, message_id: str, at: str) -> str:
     """A Postfix delivery of a SeLoger message to lyon-2's own mailbox at ``at`` (local time)."""
     return (f"Mar 10 {at} mx postfix/cleanup[1]: {queue}: message-id=<{message_id}>\n"
@@ -110,7 +130,6 @@ def test_a_new_copy_does_not_take_a_copy_from_the_delivery_nearest_to_it(workspa
 def test_a_mailbox_taken_out_of_the_configuration_leaves_no_judged_delivery(piecewise, tmp_path):
     """A full refresh (the configuration changed) keeps no judgement of a delivery that is no
     longer one to a point of sale's mailbox."""
-    import shutil
     root = tmp_path / "ws"
     shutil.copytree(piecewise, root, ignore=shutil.ignore_patterns("data"))
     shutil.copytree(piecewise / "data", root / "data", ignore=shutil.ignore_patterns("sample"))

@@ -23,7 +23,8 @@ WHERE regexp_full_match(address, '[^@\s]+@[^@\s]+\.[^@\s]+');
 -- (`nantes@` for `nantes1@`) lands here: the attribution cannot tell such a copy from the point
 -- of sale's own mailbox copy, so it is counted as received but never tracked.
 -- `point_of_sale`: the one most of its copies were attributed to (by the mailbox they came
--- from), else the owner of the nearest claimed address; `nearest_address`: the claimed tracked
+-- from; `counted`), else the owner of the nearest claimed address (a guess: `counted` false, the
+-- copies count for no point of sale); `nearest_address`: the claimed tracked
 -- address on the same domain whose local part is the fewest edits away (`distance` edits).
 CREATE OR REPLACE MACRO unclaimed_tracking_addresses(extra_domains) AS TABLE
 WITH tracking_domains AS (
@@ -79,6 +80,7 @@ SELECT
     p.first_copy,
     p.last_copy,
     coalesce(t.point_of_sale, n.nearest_point_of_sale) AS point_of_sale,
+    t.point_of_sale IS NOT NULL AS counted,
     n.nearest_address,
     n.distance
 FROM per_address AS p

@@ -470,7 +470,11 @@ def _read_log_file(run: _Run, workspace: Workspace, item: InputFile, entry: _Loc
         summary.files_unsupported[item.kind] = summary.files_unsupported.get(item.kind, 0) + 1
         return
     summary.files_read += 1
-    writer.add_file(path, item.kind, run.role, entry.size, entry.mtime_ns, *counts)
+    read, stored, bad, interrupted = counts
+    if not interrupted:
+        # a log not read to its end (an I/O error part way) gets no ledger entry: the next run
+        # reads it again (its rows are keyed: those stored now are not stored twice)
+        writer.add_file(path, item.kind, run.role, entry.size, entry.mtime_ns, read, stored, bad)
     if writer.full:
         writer.flush()
     if run.bar:
@@ -694,18 +698,20 @@ class _Shards:
 
 
 def _ingest_rows(run: _Run, path: str, entries: Iterable[object],
-                 store: Callable[[list[Any]], None]) -> tuple[int, int, int]:
+                 store: Callable[[list[Any]], None]) -> tuple[int, int, int, bool]:
     """Rows of a log file (distribution rows, delivery events), handed to ``store`` in batches;
     rows and lines that cannot be read are quarantined with their position. Returns the ledger's
-    counts: entries read, rows stored, entries quarantined. ``store`` takes the rows of the
-    reader it is paired with (distribution rows, log events): the caller makes the pair."""
+    counts (entries read, rows stored, entries quarantined) and whether the file broke off
+    ``unreadable``. ``store`` takes the rows of the reader it is paired with (distribution rows,
+    log events): the caller makes the pair."""
     writer = run.writer
     rows: list[Any] = []
-    stored, bad = 0, 0
+    stored, bad, interrupted = 0, 0, False
     for entry in entries:
         if isinstance(entry, (BadRow, BadLine)):
             writer.add_quarantine(entry.source, path, entry.reason, entry.detail, entry.data)
             bad += 1
+            interrupted = interrupted or entry.reason == "unreadable"
         else:
             rows.append(entry)
         if len(rows) >= LOG_BATCH or writer.full:
@@ -717,7 +723,7 @@ def _ingest_rows(run: _Run, path: str, entries: Iterable[object],
     stored += len(rows)
     run.summary.log_rows += stored
     run.summary.quarantined += bad
-    return stored + bad, stored, bad
+    return stored + bad, stored, bad, interrupted
 
 
 def _guarded(reader: Callable[..., Iterable[object]], item: InputFile, *args: object) -> Iterator[object]:

@@ -53,7 +53,8 @@ class Batch:
     gives; ``details`` the lead_details rows of those that have some (``seq`` joins them);
     ``quarantine`` the items not stored (``file``, ``number``, ``source``, ``reason``,
     ``detail``, ``size``, ``raw_zlib``). ``read``: messages read per file; ``unopened``: per
-    file, whether nothing could be read (a folder that cannot be listed): no ledger entry then.
+    file, whether it could not be read to its end (a folder that cannot be listed, an I/O error
+    part way): no ledger entry then.
     """
 
     copies: bytes = b""
@@ -184,7 +185,9 @@ def build_batch(shard: Shard, reads: list[Read], results: list[ParseResult], kno
 
     parsed = iter(results)
     for seq, (index, number, raw) in enumerate(reads):
-        if batch.read[index] == 0 and raw.problem == "unreadable":
+        if raw.problem == "unreadable":
+            # not read to its end (an I/O error, a store's reset connection): no ledger entry, so
+            # the next run reads it again (the messages stored already are only sighted)
             batch.unopened[index] = True
         batch.read[index] += 1
         if raw.problem:

@@ -10,6 +10,7 @@ Maildir under a URL is read as message files, each its own source (docs/ingest.m
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import re
 import shutil
@@ -285,6 +286,130 @@ def test_storage_options_are_typed_and_a_bad_one_refused_without_its_value():
     with pytest.raises(UsageError, match="KEY=VALUE") as refused:
         storage_options([SECRET])
     assert SECRET not in str(refused.value)
+
+    # a secret of digits stays text, its zeros kept (it would be another secret as a number)
+    assert storage_options(["secret=00123456", "key=2024"]) == {"secret": "00123456", "key": "2024"}
+
+
+def _ledger(workspace) -> list[tuple]:
+    con = connect(workspace.database, read_only=True)
+    try:
+        return con.execute("SELECT path, items FROM ingested_files ORDER BY path").fetchall()
+    finally:
+        con.close()
+
+
+class _Cut(io.RawIOBase):
+    """An object's stream that raises ConnectionResetError once ``limit`` bytes were read: a
+    store's connection reset part way through an object."""
+
+    def __init__(self, stream, limit: int) -> None:
+        super().__init__()
+        self.stream, self.left = stream, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        data = self.stream.read(min(len(buffer), self.left))
+        self.left -= len(data)
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
+def test_an_object_cut_off_part_way_is_read_again_by_the_next_run(s3, workspace, monkeypatch):
+    """A reset connection part way through an mbox or a log: what was read is stored, the break
+    quarantined, and no ledger entry is written, so the next run stores the rest (not: skipped
+    as unchanged for good)."""
+    from emailtrack_analytics.ingest.sources.remote import ObjectPath
+    bucket = s3.bucket()
+    leads = [lead(message_id=f"<cut-{n}@lead.seloger.com>", subject=f"Lead {n}", body="x" * 4000 + f" {n}\n")
+             for n in range(80)]
+    s3.fs.pipe_file(f"{bucket}/box.mbox", mbox(*leads))          # over FETCH_WHOLE: streamed
+    rows = "\n".join(f"2026-03-{1 + n % 28:02d}T10:{n % 60:02d}:00+01:00,<d-{n}@www.agence-exemple.fr>,"
+                     f"formulaire@agence-exemple.fr,Demande de contact - Appartement {n},lyon2@agence-exemple.fr"
+                     for n in range(3000))
+    s3.fs.pipe_file(f"{bucket}/dist.csv",
+                    ("received_at,message_id,sender,subject,delivered_to\n" + rows + "\n").encode())
+    assert s3.fs.size(f"{bucket}/box.mbox") > FETCH_WHOLE and s3.fs.size(f"{bucket}/dist.csv") > FETCH_WHOLE
+    opened = ObjectPath.open
+    monkeypatch.setattr(ObjectPath, "open",
+                        lambda self, *a, **k: io.BufferedReader(_Cut(opened(self, *a, **k), 150_000), 65536))
+    first = ingest(workspace, [f"s3://{bucket}/"], workers=1)
+    assert 0 < first.new < 80 and first.quarantined >= 2
+    assert _ledger(workspace) == []
+    monkeypatch.setattr(ObjectPath, "open", opened)
+    second = ingest(workspace, [f"s3://{bucket}/"], workers=1)
+    assert (second.new + first.new, second.files_read, second.files_skipped) == (80, 2, 0)
+    assert [path for path, _ in _ledger(workspace)] == [f"s3://{bucket}/box.mbox", f"s3://{bucket}/dist.csv"]
+    con = connect(workspace.database, read_only=True)
+    try:
+        quarantined = con.execute("SELECT count(*) FROM quarantine_items").fetchone()[0]
+        distribution = con.execute("SELECT count(*) FROM distribution_log").fetchone()[0]
+    finally:
+        con.close()
+    assert (quarantined, distribution) == (0, 3000)
+    assert ingest(workspace, [f"s3://{bucket}/"], workers=1).files_skipped == 2
+
+
+def test_an_object_whose_kind_cannot_be_fetched_is_quarantined_not_guessed(s3, workspace, monkeypatch):
+    """Telling an object's kind fetches its first bytes: a passing failure is tried again; one
+    that fails twice leaves the object unreadable (not an mbox read as one message, and not
+    skipped by the next run)."""
+    import emailtrack_analytics.ingest.sources as sources
+    bucket = s3.bucket()
+    s3.fs.pipe_file(f"{bucket}/box.mbox", mbox(*(lead(message_id=f"<k-{n}@lead.seloger.com>") for n in range(40))))
+    real, failures = sources.fetch, {"left": 1}
+
+    def failing(objects, *args):
+        if objects and failures["left"] > 0:
+            failures["left"] -= 1
+            return [ConnectionResetError(104, "Connection reset by peer") for _ in objects]
+        return real(objects, *args)
+
+    monkeypatch.setattr(sources, "fetch", failing)
+    assert ingest(workspace, [f"s3://{bucket}/"], workers=1).new == 40     # failed once: tried again
+    other = open_workspace(workspace.root)
+    bucket = s3.bucket()
+    s3.fs.pipe_file(f"{bucket}/box.mbox", mbox(*(lead(message_id=f"<k2-{n}@lead.seloger.com>") for n in range(40))))
+    failures["left"] = 2
+    first = ingest(other, [f"s3://{bucket}/"], workers=1)
+    assert (first.new, first.quarantined) == (0, 1)
+    assert f"s3://{bucket}/box.mbox" not in [path for path, _ in _ledger(other)]
+    assert ingest(other, [f"s3://{bucket}/"], workers=1).new == 40
+
+
+def test_a_prefix_is_listed_even_beside_an_object_of_its_name_and_a_glob_reads_below_a_hidden_prefix(
+        s3, workspace):
+    bucket = s3.bucket()
+    s3.fs.pipe_file(f"{bucket}/exports", lead(message_id="<p-self@lead.seloger.com>"))
+    s3.fs.pipe_file(f"{bucket}/exports/a.eml", lead(message_id="<p-a@lead.seloger.com>"))
+    s3.fs.pipe_file(f"{bucket}/exports/b.eml", lead(message_id="<p-b@lead.seloger.com>"))
+    s3.fs.pipe_file(f"{bucket}/.archive/x.eml", lead(message_id="<p-x@lead.seloger.com>"))
+    s3.fs.pipe_file(f"{bucket}/.archive/.y.eml", lead(message_id="<p-y@lead.seloger.com>"))
+    assert [o.url for o in list_objects(f"s3://{bucket}/exports/")] == \
+        [f"s3://{bucket}/exports/a.eml", f"s3://{bucket}/exports/b.eml"]
+    assert [o.url for o in list_objects(f"s3://{bucket}/.archive/*.eml")] == [f"s3://{bucket}/.archive/x.eml"]
+    with pytest.raises(UsageError, match="hidden"):
+        list_objects(f"s3://{bucket}/.archive/.y*")   # a hidden name the glob's pattern matches is still hidden
+    assert ingest(workspace, [f"s3://{bucket}/exports/"]).new == 2
+
+
+def test_credentials_in_a_url_are_refused_without_showing_them(s3, workspace_dir):
+    bucket = s3.bucket()
+    s3.fs.pipe_file(f"{bucket}/in/one.eml", lead())
+    secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCY"     # AWS secret keys hold "/"
+    for url in (f"s3://AKIDEXAMPLE:{secret}@{bucket}/in/", f"s3://user:p@ss{secret}@{bucket}/in/"):
+        result = run_cli("--workspace", workspace_dir, "ingest", url)
+        assert result.code == 2
+        assert "credentials in the URL are not read" in result.err
+        assert secret not in result.err + result.out and "p@ss" not in result.err
 
 
 @pytest.fixture(scope="module")

@@ -179,8 +179,9 @@ def _listing(url: str, kind: str, storage_options: Mapping[str, Any] | None) -> 
 def detect_kinds(items: Iterable[InputFile]) -> Iterator[InputFile]:
     """``items`` in order, each object of kind ``auto`` given its kind from its first bytes,
     fetched many objects at a time; a small object (up to ``remote.FETCH_WHOLE`` bytes) is
-    fetched whole, and keeps its bytes for its reader. An object that cannot be fetched is
-    ``eml``: its reader reports why it cannot be read."""
+    fetched whole, and keeps its bytes for its reader. An object that cannot be fetched is tried
+    once more on its own; if that fails too, its reader reports it unreadable (quarantined, and
+    read again by the next run) instead of guessing its kind."""
     waiting: list[InputFile] = []
     held = 0
     for item in items:
@@ -208,7 +209,10 @@ def _detected(items: list[InputFile]) -> list[InputFile]:
         assert isinstance(item.path, ObjectPath)
         start = got[index]
         if not isinstance(start, bytes):
-            done.append(replace(item, kind="eml"))
+            # a store's errors are often passing ones (a reset connection, a throttled request)
+            (start,) = fetch([item.path], None if item.path.size <= FETCH_WHOLE else OBJECT_HEAD)
+        if not isinstance(start, bytes):
+            done.append(replace(item, path=item.path.unreadable(start), kind="eml"))
             continue
         path = item.path.loaded(start) if item.path.size <= FETCH_WHOLE else item.path
         done.append(replace(item, path=path, kind=detect(path, start)))

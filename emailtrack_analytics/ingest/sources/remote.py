@@ -62,6 +62,10 @@ class ObjectPath:
     version: int | None = None                 # from the ETag: stands for a file's mtime_ns
     modified: float | None = None              # seconds since the epoch (a Postfix log's year)
     data: bytes | None = field(default=None, repr=False, compare=False)   # the bytes, once fetched
+    # why its first bytes could not be fetched (twice) while its kind was told: its reader reports
+    # it unreadable (quarantined, no ledger entry: the next run reads it again) rather than read
+    # an mbox of unknown kind as one message
+    failed: str | None = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.url
@@ -80,6 +84,8 @@ class ObjectPath:
     def open(self, buffer: int = READ_BUFFER) -> io.BufferedReader:
         """The object's bytes as a buffered stream (seekable; each refill of the ``buffer`` is
         one ranged request, a larger read one request of its own), or its fetched bytes."""
+        if self.failed is not None:
+            raise OSError(self.failed)
         if self.data is not None:
             return io.BufferedReader(io.BytesIO(self.data))
         handle = self.filesystem().open(self.path, "rb", size=self.size, cache_type="none")
@@ -88,6 +94,10 @@ class ObjectPath:
     def loaded(self, data: bytes) -> ObjectPath:
         """The same object with its bytes: its readers need not fetch it again."""
         return replace(self, data=data)
+
+    def unreadable(self, exc: BaseException) -> ObjectPath:
+        """The same object, that its readers report unreadable for ``exc`` (no secret in it)."""
+        return replace(self, failed=_problem(exc, self.options))
 
 
 def storage_options(pairs: Iterable[str]) -> dict[str, Any]:
@@ -104,8 +114,8 @@ def storage_options(pairs: Iterable[str]) -> dict[str, Any]:
         value: Any = text
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
-        elif re.fullmatch(r"-?\d+", text):
-            value = int(text)
+        elif re.fullmatch(r"-?[1-9]\d{0,8}|0", text) and not _SECRET_OPTIONS.search(key):
+            value = int(text)   # a count or a timeout; a secret of digits stays text, zeros and all
         options[key] = value
     return options
 
@@ -138,8 +148,32 @@ def _missing_package(protocol: str, exc: ImportError) -> str:
 
 
 def clean_url(url: str) -> str:
-    """``url`` without the password of its user part (``scheme://user:pw@host`` -> ``scheme://user@host``)."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1@", url)
+    """``url`` without the password of its user part (``scheme://user:pw@host`` -> ``scheme://user@host``),
+    removed whole even when it holds ``/`` or ``@`` (an AWS secret key often holds ``/``)."""
+    match = _URL.match(url)
+    at = _user_info_end(url)
+    if match is None or at is None:
+        return url
+    user = url[match.end():at].split(":", 1)[0]
+    return f"{url[:match.end()]}{user}@{url[at + 1:]}"
+
+
+def _user_info_end(url: str) -> int | None:
+    """The index of the ``@`` ending the user part of ``url`` (``scheme://user:secret@bucket/…``),
+    or None. A bucket's or host's name holds no ``@`` nor ``:`` (but a port): a first segment
+    holding ``@`` ends the user part at its last ``@``; one holding ``:`` that is no port starts a
+    password that may run past ``/`` to the next ``@``."""
+    match = _URL.match(url)
+    if match is None:
+        return None
+    rest = url[match.end():]
+    first = rest.split("/", 1)[0]
+    if "@" in first:
+        return match.end() + first.rindex("@")
+    if ":" in first and not re.fullmatch(r"[^:]*:\d*", first):
+        at = rest.find("@")
+        return None if at < 0 else match.end() + at
+    return None
 
 
 def _scrub(text: str, options: Iterable[tuple[str, Any]]) -> str:
@@ -176,6 +210,12 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
     match = _URL.match(given)
     assert match is not None, given
     protocol = match.group(1).lower()
+    if _user_info_end(given) is not None:
+        # fsspec's stores read no credentials from the URL (s3fs takes `key:secret@bucket` for a
+        # bucket's name): refused, with the secret left out of the message
+        # (the URL is not quoted: where a password holding "@" and "/" ends cannot be told)
+        raise UsageError(f"{protocol}://…: credentials in the URL are not read; give them in the environment "
+                         "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) or with --storage-option")
     opts = tuple(sorted((options or {}).items()))
     fsspec = _fsspec(protocol)
     try:
@@ -189,6 +229,12 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
             found = {name: info for name, info in fs.glob(root, detail=True).items() if info.get("type") != "directory"}
             if not found:
                 raise UsageError(f"input path not found: {label} (no object matches)")
+        elif given.endswith("/"):
+            # a prefix, as a folder is: what is under it, even when an object has the prefix's
+            # own name (`exports` beside `exports/a.eml`)
+            found = fs.find(root, detail=True)
+            if not found and not fs.exists(root):
+                raise FileNotFoundError(root)
         else:
             info = fs.info(root)
             found = {info["name"]: info} if info.get("type") == "file" else fs.find(root, detail=True)
@@ -200,9 +246,13 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
         raise UsageError(f"input path not readable: {label} ({_problem(exc, opts)})") from None
     except Exception as exc:  # noqa: BLE001 - botocore's and aiohttp's errors are not OSErrors
         raise UsageError(f"cannot list {label}: {_problem(exc, opts)}") from None
+    # what a glob's fixed leading part names is given on purpose: hidden parts in it are read
+    base = _GLOB.split(root, 1)[0].rsplit("/", 1)[0] if _GLOB.search(root) else root
     objects = [ObjectPath(clean_url(fs.unstrip_protocol(name)), protocol, name, opts, int(info.get("size") or 0),
                           _version(info), _modified(info))
-               for name, info in found.items() if _listed(name, info, root)]
+               for name, info in found.items() if _listed(name, info, base)]
+    if found and not objects and _GLOB.search(root):
+        raise UsageError(f"input path not found: {label} (the objects it matches are folder markers or hidden)")
     return sorted(objects, key=lambda obj: _walk_order(obj.path))
 
 

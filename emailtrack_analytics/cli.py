@@ -207,8 +207,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the contract wants one line, not a traceback
         if args.debug:
             raise
-        print(f"emailtrack: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"emailtrack: error: {_one_line(exc)} (run with --debug for details)", file=sys.stderr)
         return 1
+
+
+def _one_line(exc: Exception) -> str:
+    """An unexpected error in one line; DuckDB running out of its memory limit says which setting
+    raises it (DuckDB's own advice, ``SET memory_limit``, is not the user's to follow)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if type(exc).__name__ == "OutOfMemoryException":
+        from . import settings
+        return (f"the database ran out of the memory it may use ({first}); EMAILTRACK_DB_MEMORY is "
+                f"{settings.db_memory()}: run the command again with more, e.g. EMAILTRACK_DB_MEMORY=1GB "
+                "(what was stored before is kept)")
+    return f"{type(exc).__name__}: {first}"
 
 
 def _run(args: argparse.Namespace) -> int:

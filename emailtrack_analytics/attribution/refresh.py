@@ -15,7 +15,7 @@ import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from ..config.workspace import Workspace
-from ..store.db import arrow_batches, transaction, utcnow
+from ..store.db import arrow_batches, transaction, unregister, utcnow
 from ..store.queries import load_statements
 from ..store.schema import arrow_schema
 from ..store.writer import arrow_table
@@ -308,7 +308,7 @@ def classify_log_deliveries(con: DuckDBPyConnection, attributor: Attributor, bat
         with transaction(con):
             con.execute(_LOG_LEADS["deliveries"], {**params, "first": first, "last": last})
     finally:
-        con.unregister("_sender_portals")
+        unregister(con, "_sender_portals")
     # what nothing matched is judged by the portal rules, page by page (by key: the same
     # connection writes between them)
     with transaction(con):
@@ -435,7 +435,7 @@ def _insert(con: DuckDBPyConnection, table: str, rows: list[dict[str, Any]], sch
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
     finally:
-        con.unregister("_rows")
+        unregister(con, "_rows")
 
 
 def sync_config_tables(con: DuckDBPyConnection, workspace: Workspace) -> None:

@@ -32,7 +32,7 @@ from ..attribution.refresh import refresh_attribution
 from ..config.workspace import Workspace
 from ..errors import EmailtrackError, UsageError
 from ..store.batches import Ledger, append_batch, unstored_keys
-from ..store.db import connect, transaction, writer_lock
+from ..store.db import connect, transaction, unregister, writer_lock
 from ..store.erasure import erase_forgotten
 from ..store.writer import DETAILS_SCHEMA, MESSAGE_SCHEMA, BatchWriter, arrow_table
 from .parsing.message import PARSER_VERSION
@@ -550,9 +550,9 @@ def reparse_stale(con: duckdb.DuckDBPyConnection, parser: _Parser, chunk: int = 
                     if details:
                         con.register("_details", arrow_table(details, DETAILS_SCHEMA))
                         con.execute("INSERT INTO lead_details BY NAME SELECT * FROM _details")
-                        con.unregister("_details")
+                        unregister(con, "_details")
             finally:
-                con.unregister("_reparsed")
+                unregister(con, "_reparsed")
         done += len(replaced)
     return done
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .db import transaction, utcnow
+from .db import transaction, unregister, utcnow
 from .schema import FOUND_COLUMNS, arrow_schema, columns
 
 _MESSAGE_COLUMNS = columns("stored_messages")
@@ -54,7 +54,7 @@ def unstored_keys(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> frozenset[s
             WHERE message_key NOT IN (SELECT message_key FROM stored_messages
                                       WHERE message_key IN (SELECT message_key FROM _b_keys))""").fetchall()
     finally:
-        con.unregister("_b_keys")
+        unregister(con, "_b_keys")
     return frozenset(key for (key,) in rows)
 
 
@@ -125,7 +125,7 @@ def append_batch(con: duckdb.DuckDBPyConnection, copies: pa.Table, details: pa.T
             con.execute("DROP TABLE _b_new")
     finally:
         for name in registered:
-            con.unregister(name)
+            unregister(con, name)
     return Appended(new, bad)
 
 
@@ -138,4 +138,4 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, entries: Sequence[Ledger], now
         # a file and a symbolic link to it, read together, have one entry
         con.execute("INSERT OR IGNORE INTO ingested_files BY NAME SELECT * FROM _b_ledger")
     finally:
-        con.unregister("_b_ledger")
+        unregister(con, "_b_ledger")

@@ -116,10 +116,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield
+        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # a failed COMMIT (out of memory while it writes) leaves the transaction aborted: rolled
+        # back here too, and the error that stopped it is the one raised, not the rollback's
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+
+
+def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a registered Arrow view, from a ``finally`` block: when the statement that used it
+    failed (out of memory) the transaction is aborted and unregistering raises too; that error
+    would hide the first one, which is what the user must see."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.unregister(name)
 
 
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:

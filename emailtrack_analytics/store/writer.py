@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from ..ingest.parsing.worker import quarantined_bytes
-from .db import transaction, utcnow
+from .db import transaction, unregister, utcnow
 from .schema import arrow_schema, columns
 
 if TYPE_CHECKING:
@@ -121,4 +121,4 @@ class BatchWriter:
             verb = "INSERT OR IGNORE" if ignore else "INSERT"
             self.con.execute(f"{verb} INTO {table} BY NAME SELECT * FROM _batch")
         finally:
-            self.con.unregister("_batch")
+            unregister(self.con, "_batch")

@@ -105,3 +105,29 @@ def test_unexpected_error_is_one_line_without_traceback(cli, workspace_dir, tmp_
     result = cli("--workspace", workspace_dir, "status")
     assert result.code == 1
     assert "Traceback" not in result.err and result.err.count("\n") == 1
+
+
+def test_a_database_out_of_memory_names_its_setting_and_a_rerun_loses_nothing(cli, tmp_path, monkeypatch):
+    """DuckDB out of its memory limit part way through an ingest: one line naming
+    EMAILTRACK_DB_MEMORY (not DuckDB's `SET memory_limit`, nor the aborted transaction's error
+    that used to hide it), exit 1; the same ingest with the default limit then stores exactly
+    what an ingest that never failed stores."""
+    from tests.conftest import SAMPLE_END_MONTH, export_tables
+    roots = []
+    for name in ("failed", "straight"):
+        root = tmp_path / name
+        result = cli("init", root, "--sample", "--end-month", SAMPLE_END_MONTH, "--scale", "0.05")
+        assert result.code == 0, result.err
+        roots.append(root)
+    failed, straight = roots
+    with monkeypatch.context() as env:
+        env.setenv("EMAILTRACK_DB_MEMORY", "16MB")
+        result = cli("--workspace", failed, "ingest", failed / "data" / "sample")
+    assert result.code == 1
+    (line,) = result.err.strip().splitlines()
+    assert "ran out of the memory it may use" in line and "EMAILTRACK_DB_MEMORY is 16MB" in line
+    assert "ROLLBACK" not in line and "SET memory_limit" not in line
+    for root in roots:
+        result = cli("--workspace", root, "ingest", root / "data" / "sample")
+        assert result.code == 0, result.err
+    assert export_tables(failed) == export_tables(straight)

@@ -200,23 +200,30 @@ def detect_kinds(items: Iterable[InputFile]) -> Iterator[InputFile]:
 
 def _detected(items: list[InputFile]) -> list[InputFile]:
     objects = [item.path for item in items if isinstance(item.path, ObjectPath)]
+    starts = _first_bytes(objects)
+    # a store's errors are often passing ones (a reset connection, a throttled request): those
+    # that failed are fetched once more, together
+    failed = [index for index, start in enumerate(starts) if not isinstance(start, bytes)]
+    for index, start in zip(failed, _first_bytes([objects[i] for i in failed]), strict=True):
+        starts[index] = start
+    done = []
+    for item, obj, start in zip(items, objects, starts, strict=True):
+        if not isinstance(start, bytes):
+            done.append(replace(item, path=obj.unreadable(start), kind="eml"))
+            continue
+        path = obj.loaded(start) if obj.size <= FETCH_WHOLE else obj
+        done.append(replace(item, path=path, kind=detect(path, start)))
+    return done
+
+
+def _first_bytes(objects: list[ObjectPath]) -> list[bytes | BaseException]:
+    """What telling each object's kind needs, in order: a small object whole (its reader keeps
+    it), a larger one's first ``OBJECT_HEAD`` bytes; a failed fetch is its exception."""
     whole = [index for index, obj in enumerate(objects) if obj.size <= FETCH_WHOLE]
     heads = [index for index, obj in enumerate(objects) if obj.size > FETCH_WHOLE]
     got: dict[int, bytes | BaseException] = dict(zip(whole, fetch([objects[i] for i in whole]), strict=True))
     got.update(zip(heads, fetch([objects[i] for i in heads], OBJECT_HEAD), strict=True))
-    done = []
-    for index, item in enumerate(items):
-        assert isinstance(item.path, ObjectPath)
-        start = got[index]
-        if not isinstance(start, bytes):
-            # a store's errors are often passing ones (a reset connection, a throttled request)
-            (start,) = fetch([item.path], None if item.path.size <= FETCH_WHOLE else OBJECT_HEAD)
-        if not isinstance(start, bytes):
-            done.append(replace(item, path=item.path.unreadable(start), kind="eml"))
-            continue
-        path = item.path.loaded(start) if item.path.size <= FETCH_WHOLE else item.path
-        done.append(replace(item, path=path, kind=detect(path, start)))
-    return done
+    return [got[index] for index in range(len(objects))]
 
 
 def prefetched(items: Iterable[InputFile]) -> list[InputFile]:

@@ -224,8 +224,9 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
         raise UsageError(_missing_package(protocol, exc)) from None
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{label}: unusable --storage-option: {_scrub(str(exc), opts)}") from None
+    is_glob = _GLOB.search(root) is not None
     try:
-        if _GLOB.search(root):
+        if is_glob:
             found = {name: info for name, info in fs.glob(root, detail=True).items() if info.get("type") != "directory"}
             if not found:
                 raise UsageError(f"input path not found: {label} (no object matches)")
@@ -247,11 +248,11 @@ def list_objects(given: str, options: Mapping[str, Any] | None = None) -> list[O
     except Exception as exc:  # noqa: BLE001 - botocore's and aiohttp's errors are not OSErrors
         raise UsageError(f"cannot list {label}: {_problem(exc, opts)}") from None
     # what a glob's fixed leading part names is given on purpose: hidden parts in it are read
-    base = _GLOB.split(root, 1)[0].rsplit("/", 1)[0] if _GLOB.search(root) else root
+    base = _GLOB.split(root, 1)[0].rsplit("/", 1)[0] if is_glob else root
     objects = [ObjectPath(clean_url(fs.unstrip_protocol(name)), protocol, name, opts, int(info.get("size") or 0),
                           _version(info), _modified(info))
                for name, info in found.items() if _listed(name, info, base)]
-    if found and not objects and _GLOB.search(root):
+    if found and not objects and is_glob:
         raise UsageError(f"input path not found: {label} (the objects it matches are folder markers or hidden)")
     return sorted(objects, key=lambda obj: _walk_order(obj.path))
 

@@ -72,3 +72,27 @@ def test_the_wheel_makes_every_report_and_emails_it(installed):
     # the report attached (as it is, or zipped), or too large: the body says where it is
     report = ws / "reports" / MONTH / "monthly.html"
     assert report_in(message) == report.read_text() or str(report) in message.get_body(("plain",)).get_content()
+
+
+def test_the_wheel_sets_tracking_up_and_shows_the_deployment(installed):
+    """Issue 15's commands from the wheel (their data files: the portal catalogue, the
+    confirmation rules, the set-up page's texts, must be in it)."""
+    bin_, away, env = installed
+    ws = away / "ws-setup"
+    run([bin_ / "emailtrack", "init", ws, "--sample", "--end-month", MONTH, "--scale", "0.05"], away, env)
+    address = run([bin_ / "emailtrack", "-w", ws, "addresses", "add", "--point-of-sale", "cassis"],
+                  away, env).stdout.strip()
+    assert address.startswith("cassis-") and address.endswith("@track.example.net")
+    assert address in (ws / "emailtrack.toml").read_text()
+    run([bin_ / "emailtrack", "-w", ws, "setup", "--point-of-sale", "cassis", "--out", ws / "kit"], away, env)
+    kit = ws / "kit" / "cassis"
+    assert sorted(p.name for p in kit.iterdir()) == ["forward.sieve", "gmail-filters.xml", "index.html", "index.md",
+                                                    "outlook-rule.ps1"]
+    assert address in (kit / "index.html").read_text()   # the page lists every tracked address
+    assert 'redirect :copy "cassis@track.example.net";' in (kit / "forward.sieve").read_text()  # the rule: the first
+    run([bin_ / "emailtrack", "-w", ws, "ingest", ws / "data" / "sample"], away, env)
+    status = json.loads(run([bin_ / "emailtrack", "-w", ws, "status", "--deployment", "--format", "json"],
+                            away, env).stdout)
+    assert len(status["points_of_sale"]) == 25
+    states = {pos["point_of_sale"]: pos["state"] for pos in status["points_of_sale"]}
+    assert states["paris-9"] == "never" and states["lyon-3"] == "live"
